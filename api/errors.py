@@ -1,0 +1,35 @@
+"""The one error shape (the contract's ErrorResponse) for every error the proxy itself produces."""
+import logging
+
+from flask import jsonify
+from werkzeug.exceptions import HTTPException
+
+log = logging.getLogger(__name__)
+
+
+def error_response(status: int, error: str, details: str | None = None):
+    """A JSON ErrorResponse `{error, details}` with the given status."""
+    body = {"error": error}
+    if details:
+        body["details"] = details
+    response = jsonify(body)
+    response.status_code = status
+    return response
+
+
+def handle_http_error(exc: HTTPException):
+    """Render any HTTP error raised anywhere in the app as an ErrorResponse."""
+    return error_response(exc.code or 500, exc.description or exc.name,
+                          getattr(exc, "details", None) or exc.name)
+
+
+def handle_unexpected_error(exc: Exception):
+    """Log an unexpected exception; the client gets a generic ErrorResponse, never a traceback."""
+    log.exception("unhandled error")
+    return error_response(500, "Internal server error", "The error was logged by the proxy")
+
+
+def register_error_handlers(app) -> None:
+    """Make every error of `app` answer in the ErrorResponse shape."""
+    app.register_error_handler(HTTPException, handle_http_error)
+    app.register_error_handler(Exception, handle_unexpected_error)

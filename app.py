@@ -1,0 +1,97 @@
+"""Application factory: configuration from the environment and the wiring of every part."""
+import logging
+import os
+from dataclasses import dataclass
+
+import click
+from flask import Flask
+
+import models
+from api.errors import register_error_handlers
+from api.health import bp as health_bp
+from proxy import ProxyService, Recorder, UpstreamClient
+from proxy import bp as proxy_bp
+
+log = logging.getLogger(__name__)
+
+MIB = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Config:
+    """Every setting of the proxy; `from_env` is the only code that reads the environment."""
+
+    upstream_url: str = "https://api.anthropic.com"
+    database_url: str = "sqlite:///claude-code-proxy.db"
+    upstream_connect_timeout: float = 10.0
+    upstream_read_timeout: float = 600.0
+    max_request_body: int = 32 * MIB
+    upstream_pool_size: int = 200
+    database_pool_size: int = 8
+
+    @classmethod
+    def from_env(cls, env=None) -> "Config":
+        """Build the config from environment variables, defaults for those unset."""
+        env = os.environ if env is None else env
+        defaults = cls()
+
+        def get(name, cast, default):
+            value = env.get(name)
+            if value in (None, ""):
+                return default
+            try:
+                return cast(value)
+            except ValueError:
+                raise ValueError(f"{name}={value!r} is not a valid {cast.__name__}") from None
+
+        return cls(
+            upstream_url=get("UPSTREAM_URL", str, defaults.upstream_url),
+            database_url=get("DATABASE_URL", str, defaults.database_url),
+            upstream_connect_timeout=get("UPSTREAM_CONNECT_TIMEOUT", float, defaults.upstream_connect_timeout),
+            upstream_read_timeout=get("UPSTREAM_READ_TIMEOUT", float, defaults.upstream_read_timeout),
+            max_request_body=get("MAX_REQUEST_BODY", int, defaults.max_request_body),
+            upstream_pool_size=get("UPSTREAM_POOL_SIZE", int, defaults.upstream_pool_size),
+            database_pool_size=get("DATABASE_POOL_SIZE", int, defaults.database_pool_size),
+        )
+
+
+def create_app(config: Config | None = None) -> Flask:
+    """Build the Flask app: database, upstream client, recorder, blueprints, error handlers."""
+    config = config or Config.from_env()
+    app = Flask(__name__, static_folder=None)
+    app.config["PROXY"] = config
+    database = models.init_db(config.database_url, config.database_pool_size)
+    _warn_if_schema_outdated(database)
+
+    recorder = Recorder()
+    recorder.start()
+    upstream = UpstreamClient(config.upstream_url, config.upstream_connect_timeout,
+                              config.upstream_read_timeout, config.upstream_pool_size)
+    app.extensions["proxy"] = ProxyService(upstream, recorder, config.max_request_body)
+
+    app.register_blueprint(proxy_bp)
+    app.register_blueprint(health_bp)
+    register_error_handlers(app)
+    app.cli.add_command(init_db_command)
+    return app
+
+
+def _warn_if_schema_outdated(database) -> None:
+    try:
+        version = models.current_version()
+    except Exception as exc:  # an unreachable database must not stop the proxy from relaying
+        log.error("cannot read the schema version (%s); records will be retried", exc)
+        return
+    finally:
+        database.close()
+    if version < models.SCHEMA_VERSION:
+        log.error("database schema is at version %d, expected %d: run `flask --app app init-db`",
+                  version, models.SCHEMA_VERSION)
+
+
+@click.command("init-db")
+def init_db_command():
+    """Create or migrate the schema, and mark rows a dead process left in flight as interrupted."""
+    version = models.migrate()
+    interrupted = models.mark_interrupted()
+    click.echo(f"schema at version {version}; {interrupted} unfinished request(s) marked interrupted")

@@ -1,0 +1,1 @@
+"""The browser dashboard (built in a later issue)."""

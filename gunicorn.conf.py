@@ -1,0 +1,18 @@
+"""gunicorn settings. Imports nothing of the app: the gevent worker patches the standard library
+before loading it, and anything imported here (peewee, requests) would miss the patch."""
+import os
+
+bind = f"{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '3001')}"
+worker_class = "gevent"
+# One worker suits SQLite (two writers on one file slow every stream); use Postgres for more.
+workers = int(os.environ.get("WEB_CONCURRENCY", "1"))
+worker_connections = int(os.environ.get("WORKER_CONNECTIONS", "1000"))
+preload_app = False
+# Routers keep idle connections open for 90 s or more; gunicorn's default of 2 s would drop them.
+keepalive = 95
+# gevent workers notify the arbiter from their own loop, so long streams never hit this timeout.
+timeout = 30
+graceful_timeout = int(os.environ.get("DRAIN_TIMEOUT", "25")) + 5
+accesslog = "-" if os.environ.get("ACCESS_LOG") else None
+errorlog = "-"
+loglevel = os.environ.get("LOG_LEVEL", "info")

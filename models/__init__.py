@@ -1,0 +1,10 @@
+"""Storage: the database handle, the record models, migrations and reusable queries."""
+from models.db import database, init_db, open_database
+from models.request_log import RequestBody, RequestLog, save_records
+from models.schema import SCHEMA_VERSION, current_version, mark_interrupted, migrate
+
+__all__ = [
+    "database", "init_db", "open_database",
+    "RequestBody", "RequestLog", "save_records",
+    "SCHEMA_VERSION", "current_version", "mark_interrupted", "migrate",
+]

@@ -1,0 +1,99 @@
+"""The record of one proxied request: typed columns for everything filtered or summed, bodies apart."""
+import peewee
+
+from models.db import database
+
+# What became of a request. `in_flight` rows are being proxied right now;
+# `interrupted` rows were left unfinished by a process that died.
+OUTCOMES = (
+    "in_flight", "complete", "upstream_error", "stream_error", "upstream_dropped",
+    "upstream_timeout", "client_disconnected", "rejected", "proxy_error", "interrupted",
+)
+
+
+class BaseModel(peewee.Model):
+    class Meta:
+        database = database
+        legacy_table_names = False
+
+
+class RequestLog(BaseModel):
+    """One row per proxied request; timestamps are UTC epoch milliseconds."""
+
+    id = peewee.CharField(primary_key=True, max_length=32)
+    timestamp_ms = peewee.BigIntegerField(index=True)
+    method = peewee.CharField(max_length=16)
+    endpoint = peewee.CharField(max_length=512)
+    query = peewee.TextField(default="")
+    original_model = peewee.CharField(max_length=200, null=True)
+    routed_model = peewee.CharField(max_length=200, null=True)
+    provider = peewee.CharField(max_length=100, null=True)
+    routing_rule = peewee.CharField(max_length=200, null=True)
+    user_agent = peewee.TextField(null=True)
+    content_type = peewee.CharField(max_length=200, null=True)
+    conversation_hash = peewee.CharField(max_length=32, null=True, index=True)
+    message_count = peewee.IntegerField(null=True)
+    session_id = peewee.CharField(max_length=100, null=True, index=True)
+    agent_id = peewee.CharField(max_length=100, null=True)
+    api_key_fingerprint = peewee.CharField(max_length=32, null=True)
+    is_streaming = peewee.BooleanField(default=False)
+    request_bytes = peewee.IntegerField(default=0)
+
+    outcome = peewee.CharField(max_length=24, default="in_flight", index=True)
+    status_code = peewee.IntegerField(null=True)
+    ttfb_ms = peewee.IntegerField(null=True)
+    response_time_ms = peewee.IntegerField(null=True)
+    completed_at_ms = peewee.BigIntegerField(null=True)
+    response_bytes = peewee.IntegerField(null=True)
+    upstream_request_id = peewee.CharField(max_length=100, null=True)
+    stream_error = peewee.TextField(null=True)
+    stop_reason = peewee.CharField(max_length=40, null=True)
+
+    input_tokens = peewee.BigIntegerField(default=0)
+    output_tokens = peewee.BigIntegerField(default=0)
+    cache_creation_input_tokens = peewee.BigIntegerField(default=0)
+    cache_read_input_tokens = peewee.BigIntegerField(default=0)
+    service_tier = peewee.CharField(max_length=40, null=True)
+
+    organization_id = peewee.CharField(max_length=100, null=True)
+    requests_limit = peewee.IntegerField(null=True)
+    requests_remaining = peewee.IntegerField(null=True)
+    requests_reset = peewee.CharField(max_length=40, null=True)
+    tokens_limit = peewee.BigIntegerField(null=True)
+    tokens_remaining = peewee.BigIntegerField(null=True)
+    tokens_reset = peewee.CharField(max_length=40, null=True)
+    unified_status = peewee.CharField(max_length=40, null=True)
+    unified_5h_utilization = peewee.FloatField(null=True)
+    unified_5h_reset = peewee.CharField(max_length=40, null=True)
+    unified_7d_utilization = peewee.FloatField(null=True)
+    unified_7d_reset = peewee.CharField(max_length=40, null=True)
+
+    class Meta:
+        indexes = ((("organization_id", "timestamp_ms"), False),)
+
+
+class RequestBody(BaseModel):
+    """The bulky half of a record (redacted headers and bodies), kept apart so stats scan narrow rows."""
+
+    request = peewee.ForeignKeyField(RequestLog, primary_key=True, on_delete="CASCADE", backref="body")
+    request_headers = peewee.TextField(default="{}")
+    request_body = peewee.TextField(default="")
+    response_headers = peewee.TextField(null=True)
+    response_body = peewee.TextField(null=True)
+    response_message = peewee.TextField(null=True)
+
+
+def _upsert(model, rows, key):
+    """Insert rows, or overwrite every column of rows whose key already exists."""
+    columns = [f for f in model._meta.sorted_fields if f.name != key.name]
+    query = model.insert_many(rows).on_conflict(conflict_target=[key], preserve=columns)
+    query.execute()
+
+
+def save_records(logs: list[dict], bodies: list[dict]) -> None:
+    """Write a batch of records in one transaction; a later row for an id replaces the earlier one."""
+    with database.atomic():
+        if logs:
+            _upsert(RequestLog, logs, RequestLog.id)
+        if bodies:
+            _upsert(RequestBody, bodies, RequestBody.request)

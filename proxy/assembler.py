@@ -1,0 +1,105 @@
+"""Rebuilds an Anthropic message from its stream events: content blocks, usage, stop reason, errors."""
+import json
+
+from proxy.sse import Event
+
+USAGE_KEYS = ("input_tokens", "output_tokens", "cache_creation_input_tokens", "cache_read_input_tokens")
+
+
+class MessageAssembler:
+    """Accumulates `message_start` ... `message_stop` into the message a non-streaming call returns."""
+
+    def __init__(self):
+        self.message: dict | None = None
+        self.usage: dict = {}
+        self.error: str | None = None
+        self.stopped = False
+        self._blocks: dict[int, dict] = {}
+        self._json_parts: dict[int, list[str]] = {}
+
+    def add(self, event: Event) -> None:
+        """Apply one event; malformed data is ignored (the client got it verbatim anyway)."""
+        if event.event == "ping":
+            return
+        try:
+            data = json.loads(event.data) if event.data else {}
+        except ValueError:
+            return
+        if not isinstance(data, dict):
+            return
+        kind = data.get("type") or event.event
+        handler = getattr(self, "_on_" + kind, None)
+        if handler is not None:
+            handler(data)
+
+    def _on_message_start(self, data):
+        self.message = dict(data.get("message") or {})
+        self.usage.update(self.message.get("usage") or {})
+
+    def _on_content_block_start(self, data):
+        index = data.get("index", len(self._blocks))
+        self._blocks[index] = dict(data.get("content_block") or {})
+
+    def _on_content_block_delta(self, data):
+        block = self._blocks.setdefault(data.get("index", 0), {})
+        delta = data.get("delta") or {}
+        kind = delta.get("type")
+        if kind == "text_delta":
+            block["text"] = block.get("text", "") + delta.get("text", "")
+        elif kind == "thinking_delta":
+            block["thinking"] = block.get("thinking", "") + delta.get("thinking", "")
+        elif kind == "signature_delta":
+            block["signature"] = block.get("signature", "") + delta.get("signature", "")
+        elif kind == "input_json_delta":
+            self._json_parts.setdefault(data.get("index", 0), []).append(delta.get("partial_json", ""))
+        elif kind == "citations_delta":
+            block.setdefault("citations", []).append(delta.get("citation"))
+
+    def _on_content_block_stop(self, data):
+        index = data.get("index", 0)
+        parts = self._json_parts.pop(index, None)
+        if parts is not None:
+            raw = "".join(parts)
+            try:
+                self._blocks.setdefault(index, {})["input"] = json.loads(raw) if raw else {}
+            except ValueError:
+                self._blocks.setdefault(index, {})["input"] = raw
+
+    def _on_message_delta(self, data):
+        delta = data.get("delta") or {}
+        if self.message is None:
+            self.message = {}
+        for key in ("stop_reason", "stop_sequence"):
+            if key in delta:
+                self.message[key] = delta[key]
+        # message_delta carries cumulative counts; a null must not erase message_start's figure.
+        self.usage.update({k: v for k, v in (data.get("usage") or {}).items() if v is not None})
+
+    def _on_message_stop(self, data):
+        self.stopped = True
+
+    def _on_error(self, data):
+        error = data.get("error") or {}
+        self.error = f"{error.get('type', 'error')}: {error.get('message', '')}".strip()
+
+    @property
+    def stop_reason(self) -> str | None:
+        """The stop reason from `message_delta`, if one arrived."""
+        return (self.message or {}).get("stop_reason")
+
+    def result(self) -> dict | None:
+        """The reassembled message (None if the stream never started one)."""
+        if self.message is None:
+            return None
+        for index in list(self._json_parts):  # tool input cut off before content_block_stop
+            self._on_content_block_stop({"index": index})
+        message = dict(self.message)
+        message["content"] = [self._blocks[i] for i in sorted(self._blocks)]
+        message["usage"] = dict(self.usage)
+        return message
+
+
+def usage_of(message: dict) -> dict:
+    """The usage figures of a non-streaming response body."""
+    usage = message.get("usage") if isinstance(message, dict) else None
+    return usage if isinstance(usage, dict) else {}

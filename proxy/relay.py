@@ -1,0 +1,119 @@
+"""The streaming relay: upstream body chunks go to the client as they arrive, and every ending is recorded."""
+import json
+import logging
+from collections.abc import Callable, Iterator
+
+import requests
+from flask import Response
+from urllib3.exceptions import HTTPError as Urllib3Error
+from urllib3.exceptions import ReadTimeoutError
+
+from proxy.exchange import Exchange
+from proxy.headers import client_response_headers
+
+log = logging.getLogger(__name__)
+
+READ_SIZE = 64 * 1024
+
+
+class UpstreamCut(Exception):
+    """The upstream body ended early: dropped connection or idle-read timeout."""
+
+    def __init__(self, message: str, outcome: str):
+        super().__init__(message)
+        self.outcome = outcome
+
+
+def upstream_chunks(upstream: requests.Response) -> Iterator[bytes]:
+    """Yield the (decoded) body as it arrives: per chunk when chunked, else whatever each read returns."""
+    raw = upstream.raw
+    try:
+        if raw.chunked:
+            yield from raw.read_chunked(decode_content=True)
+            return
+        # A close-delimited or fixed-length body: read1 returns what has arrived instead of
+        # waiting to fill a buffer, so a stream without chunked framing still flows.
+        while chunk := raw.read1(READ_SIZE, decode_content=True):
+            yield chunk
+    except ReadTimeoutError as exc:
+        raise UpstreamCut(f"upstream stalled mid-response: {exc}", "upstream_timeout") from exc
+    except (Urllib3Error, OSError) as exc:
+        raise UpstreamCut(f"upstream connection lost mid-response: {exc}", "upstream_dropped") from exc
+
+
+def sse_error_event(message: str, mid_event: bool) -> bytes:
+    """An Anthropic-style SSE `error` event telling the client its stream was cut."""
+    data = json.dumps({"type": "error", "error": {"type": "api_error", "message": message}})
+    prefix = b"\n\n" if mid_event else b""  # end a half-sent event before ours
+    return prefix + f"event: error\ndata: {data}\n\n".encode()
+
+
+class RelayBody:
+    """The WSGI body of a relayed response; calls `finish(exchange)` exactly once, whatever happens."""
+
+    def __init__(self, exchange: Exchange, upstream: requests.Response,
+                 finish: Callable[[Exchange], None]):
+        self.exchange = exchange
+        self._upstream = upstream
+        self._finish = finish
+        self._started = False
+        self._finished = False
+        self._body = self._relay()
+
+    def __iter__(self):
+        return self
+
+    def __next__(self) -> bytes:
+        self._started = True
+        return next(self._body)
+
+    def close(self) -> None:
+        """Called by the server when the response ends or the client went away."""
+        self._body.close()
+        if not self._started:  # closed before the first read: the generator's finally never ran
+            self._settle("client_disconnected", "client closed the connection before the body")
+
+    def _settle(self, outcome: str, error: str | None) -> None:
+        if self._finished:
+            return
+        self._finished = True
+        self._upstream.close()
+        try:
+            self.exchange.finish(outcome, error)
+            self._finish(self.exchange)
+        except Exception:
+            log.exception("could not finish the record of %s", self.exchange.id)
+
+    def _relay(self) -> Iterator[bytes]:
+        exchange = self.exchange
+        outcome, error = "complete", None
+        try:
+            for chunk in upstream_chunks(self._upstream):
+                if chunk:
+                    exchange.mark_first_byte()
+                    yield chunk
+                    exchange.body_chunk(chunk)  # parse the copy after the client has the bytes
+        except UpstreamCut as cut:
+            outcome, error = cut.outcome, str(cut)
+            log.warning("%s: %s", exchange.id, cut)
+            if not exchange.is_sse:
+                raise  # abort the connection: a truncated JSON body must not look complete
+            yield sse_error_event(error, exchange.mid_event)
+        except GeneratorExit:
+            outcome, error = "client_disconnected", "client closed the connection mid-response"
+            raise
+        except BaseException as exc:  # GreenletExit on kill is not an Exception
+            outcome, error = "proxy_error", f"{type(exc).__name__}: {exc}"
+            raise
+        finally:
+            self._settle(outcome, error)
+
+
+def relay_response(exchange: Exchange, upstream: requests.Response,
+                   finish: Callable[[Exchange], None]) -> Response:
+    """A Flask response relaying the upstream status, headers and body."""
+    exchange.response_started(upstream.status_code, upstream.headers)
+    encoding = upstream.headers.get("content-encoding", "identity").lower()
+    headers = client_response_headers(upstream.headers, body_decoded=encoding != "identity")
+    return Response(RelayBody(exchange, upstream, finish), status=upstream.status_code,
+                    headers=headers, direct_passthrough=True)

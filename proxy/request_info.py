@@ -1,0 +1,83 @@
+"""Facts the proxy needs from a request body, read without rewriting the bytes."""
+import hashlib
+import json
+import re
+from dataclasses import dataclass
+
+_LEGACY_SESSION = re.compile(r"_session_([0-9a-fA-F-]{36})")
+
+
+class InvalidBody(ValueError):
+    """The body is not the JSON object the endpoint expects."""
+
+
+@dataclass(frozen=True)
+class RequestInfo:
+    body: dict | None
+    model: str | None = None
+    stream: bool = False
+    message_count: int | None = None
+    conversation_hash: str | None = None
+    session_id: str | None = None
+
+
+def parse_json_body(raw: bytes, required: bool) -> dict | None:
+    """Decode a JSON object body; raises InvalidBody when it is malformed (or missing when required)."""
+    if not raw.strip():
+        if required:
+            raise InvalidBody("Request body is empty; a JSON object is required")
+        return None
+    try:
+        body = json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise InvalidBody(f"Request body is not valid JSON: {exc}") from None
+    if not isinstance(body, dict):
+        raise InvalidBody("Request body must be a JSON object")
+    return body
+
+
+def request_info(body: dict | None, session_header: str | None = None) -> RequestInfo:
+    """Model, stream flag, message count, conversation hash and Claude Code session of a body."""
+    if body is None:
+        return RequestInfo(body=None, session_id=session_header or None)
+    messages = body.get("messages")
+    messages = messages if isinstance(messages, list) else None
+    model = body.get("model")
+    return RequestInfo(
+        body=body,
+        model=model if isinstance(model, str) else None,
+        stream=body.get("stream") is True,
+        message_count=len(messages) if messages is not None else None,
+        conversation_hash=conversation_hash(messages or []),
+        session_id=session_header or session_from_metadata(body.get("metadata")),
+    )
+
+
+def conversation_hash(messages: list) -> str | None:
+    """A stable hash of the first user message's text, shared by every turn of one conversation."""
+    first = next((m for m in messages if isinstance(m, dict) and m.get("role") == "user"), None)
+    if first is None:
+        return None
+    content = first.get("content")
+    if isinstance(content, list):
+        # Hash text only: Claude Code moves cache_control markers between turns.
+        texts = [b.get("text", "") for b in content if isinstance(b, dict) and b.get("type") == "text"]
+        content = "\n".join(texts) if texts else json.dumps(
+            [{k: v for k, v in b.items() if k != "cache_control"} if isinstance(b, dict) else b
+             for b in content], sort_keys=True)
+    return hashlib.sha256(str(content).encode("utf-8", "replace")).hexdigest()[:16]
+
+
+def session_from_metadata(metadata) -> str | None:
+    """The session id inside `metadata.user_id` (a JSON-encoded string, or the older flat form)."""
+    if not isinstance(metadata, dict) or not isinstance(metadata.get("user_id"), str):
+        return None
+    user_id = metadata["user_id"]
+    try:
+        decoded = json.loads(user_id)
+    except ValueError:
+        decoded = None
+    if isinstance(decoded, dict) and isinstance(decoded.get("session_id"), str):
+        return decoded["session_id"]
+    match = _LEGACY_SESSION.search(user_id)
+    return match.group(1) if match else None

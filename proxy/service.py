@@ -1,0 +1,91 @@
+"""The proxy's request handling: read, record, forward, relay; errors answered in one shape."""
+import logging
+
+from flask import jsonify
+
+from werkzeug.exceptions import BadGateway, BadRequest, GatewayTimeout, HTTPException, RequestEntityTooLarge
+
+from proxy.exchange import Exchange
+from proxy.headers import upstream_request_headers
+from proxy.recorder import Recorder
+from proxy.relay import relay_response
+from proxy.request_info import InvalidBody, parse_json_body, request_info
+from proxy.traffic import Traffic
+from proxy.upstream import UpstreamClient, UpstreamTimeout, UpstreamUnreachable
+
+log = logging.getLogger(__name__)
+
+SESSION_HEADER = "x-claude-code-session-id"
+
+
+def proxy_error(exc_class, error: str, details: str | None = None) -> HTTPException:
+    """A werkzeug HTTP error carrying the contract's ErrorResponse fields."""
+    exc = exc_class(description=error)
+    exc.details = details
+    return exc
+
+
+class ProxyService:
+    """Everything one app needs to proxy: the upstream client, the recorder and the traffic gauge."""
+
+    def __init__(self, upstream: UpstreamClient, recorder: Recorder, max_body: int):
+        self.upstream = upstream
+        self.recorder = recorder
+        self.traffic = Traffic()
+        self.max_body = max_body
+
+    def forward(self, request):
+        """Relay a Flask request upstream and return the streaming response (or raise an HTTP error)."""
+        exchange = Exchange.begin(request.method, request.path,
+                                  request.query_string.decode("latin-1"), request.headers)
+        self.traffic.enter()
+        try:
+            exchange.request_body = self._read_body(request)
+            body = parse_json_body(exchange.request_body, required=self._json_required(request))
+            exchange.info = request_info(body, request.headers.get(SESSION_HEADER))
+        except InvalidBody as exc:
+            raise self._fail(exchange, proxy_error(BadRequest, "Invalid request body", str(exc)))
+        except HTTPException as exc:
+            raise self._fail(exchange, exc)
+        self.recorder.submit(exchange.log_row(), exchange.body_row())
+        try:
+            upstream = self.upstream.send(request.method, request.path, exchange.query,
+                                          upstream_request_headers(request.headers.items()),
+                                          exchange.request_body)
+        except UpstreamUnreachable as exc:
+            raise self._fail(exchange, proxy_error(BadGateway, "Upstream unreachable", str(exc)))
+        except UpstreamTimeout as exc:
+            raise self._fail(exchange, proxy_error(
+                GatewayTimeout, "Upstream sent no response within the timeout", str(exc)))
+        return relay_response(exchange, upstream, self._finished)
+
+    def list_models(self, request):
+        """Relay the upstream's model list; an unreachable upstream yields an empty list."""
+        try:
+            return self.forward(request)
+        except (BadGateway, GatewayTimeout):
+            return jsonify({"object": "list", "data": []})
+
+    def _json_required(self, request) -> bool:
+        return request.method == "POST" and request.path.startswith("/v1/messages")
+
+    def _read_body(self, request) -> bytes:
+        too_large = proxy_error(RequestEntityTooLarge, "Request body too large",
+                                f"The limit is {self.max_body} bytes (MAX_REQUEST_BODY)")
+        if (request.content_length or 0) > self.max_body:
+            raise too_large
+        body = request.stream.read(self.max_body + 1)
+        if len(body) > self.max_body:
+            raise too_large
+        return body
+
+    def _fail(self, exchange: Exchange, exc: HTTPException) -> HTTPException:
+        """Record a request the proxy answered itself, and hand back the error to raise."""
+        exchange.finish("rejected" if exc.code < 500 else "proxy_error",
+                        error=f"{exc.description}: {getattr(exc, 'details', '')}", status=exc.code)
+        self._finished(exchange)
+        return exc
+
+    def _finished(self, exchange: Exchange) -> None:
+        self.traffic.leave()
+        self.recorder.submit(exchange.log_row(), exchange.body_row())

@@ -1,0 +1,21 @@
+"""The live state of this process's traffic: requests in flight and whether it is draining."""
+import threading
+
+
+class Traffic:
+    """Counts requests being proxied; health endpoints read it, the drain sets `draining`."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self.in_flight = 0
+        self.draining = False
+
+    def enter(self) -> None:
+        """Count a request that started being proxied."""
+        with self._lock:
+            self.in_flight += 1
+
+    def leave(self) -> None:
+        """Count a request that finished, however it ended."""
+        with self._lock:
+            self.in_flight -= 1
