@@ -1,4 +1,5 @@
-"""Shared fixtures: the fake upstream, an app on a fresh SQLite file, a live proxy server, records."""
+"""Shared fixtures: the fake upstream, apps on fresh SQLite files, live proxy servers, records."""
+import dataclasses
 import threading
 
 import pytest
@@ -33,15 +34,28 @@ def config(upstream, tmp_path):
 
 
 @pytest.fixture
-def app(config):
-    """The proxy app on a migrated database."""
-    application = create_app(config)
-    models.migrate()
-    yield application
-    service = application.extensions["proxy"]
-    service.recorder.stop()
-    service.upstream.close()
+def make_app(config):
+    """Build an app on a migrated database, from the test config with some fields replaced."""
+    built = []
+
+    def build(**overrides):
+        application = create_app(dataclasses.replace(config, **overrides))
+        models.migrate()
+        built.append(application)
+        return application
+
+    yield build
+    for application in built:
+        service = application.extensions["proxy"]
+        service.recorder.stop()
+        service.upstream.close()
     models.database.close()
+
+
+@pytest.fixture
+def app(make_app):
+    """The proxy app on a migrated database."""
+    return make_app()
 
 
 @pytest.fixture
@@ -50,14 +64,26 @@ def client(app):
 
 
 @pytest.fixture
-def live_proxy(app):
-    """The app served over real HTTP on 127.0.0.1 (threaded), as `http://127.0.0.1:PORT`."""
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    server.server_close()
+def serve():
+    """Serve an app over real HTTP on 127.0.0.1 (threaded); returns its base URL."""
+    servers = []
+
+    def start(application) -> str:
+        server = make_server("127.0.0.1", 0, application, threaded=True)
+        threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+        servers.append(server)
+        return f"http://127.0.0.1:{server.server_port}"
+
+    yield start
+    for server in servers:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.fixture
+def live_proxy(app, serve):
+    """The app served over real HTTP, as `http://127.0.0.1:PORT`."""
+    return serve(app)
 
 
 @pytest.fixture

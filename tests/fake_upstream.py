@@ -168,13 +168,13 @@ def _default_reply(seen: Seen, reply: Reply) -> Reply:
             body = seen.json()
         except ValueError:
             body = {}
-    model = body.get("model", "claude-sonnet-4-5") if isinstance(body, dict) else "claude-sonnet-4-5"
+    model = body.get("model", "claude-sonnet-4-6") if isinstance(body, dict) else "claude-sonnet-4-6"
     if seen.path.endswith("/count_tokens"):
         reply.chunks, reply.content_type = [json.dumps({"input_tokens": 1234}).encode()], "application/json"
     elif seen.path.endswith("/models"):
-        models = {"data": [{"type": "model", "id": "claude-sonnet-4-5", "display_name": "Claude Sonnet 4.5",
+        models = {"data": [{"type": "model", "id": "claude-sonnet-4-6", "display_name": "Claude Sonnet 4.5",
                             "created_at": "2025-09-29T00:00:00Z"}], "has_more": False,
-                  "first_id": "claude-sonnet-4-5", "last_id": "claude-sonnet-4-5"}
+                  "first_id": "claude-sonnet-4-6", "last_id": "claude-sonnet-4-6"}
         reply.chunks, reply.content_type = [json.dumps(models).encode()], "application/json"
     elif isinstance(body, dict) and body.get("stream"):
         reply.chunks, reply.content_type = message_events(model), "text/event-stream; charset=utf-8"

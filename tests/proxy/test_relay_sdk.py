@@ -13,7 +13,7 @@ def sdk(live_proxy):
 
 
 def test_streaming_message_arrives_whole_and_is_recorded(sdk, upstream, records):
-    with sdk.messages.stream(model="claude-sonnet-4-5", max_tokens=64,
+    with sdk.messages.stream(model="claude-sonnet-4-6", max_tokens=64,
                              messages=[{"role": "user", "content": "Say hello"}]) as stream:
         text = "".join(stream.text_stream)
         final = stream.get_final_message()
@@ -31,7 +31,7 @@ def test_streaming_message_arrives_whole_and_is_recorded(sdk, upstream, records)
     assert row["stop_reason"] == "end_turn"
     assert row["organization_id"] == "org-fake-0001"
     assert row["unified_5h_utilization"] == pytest.approx(0.42)
-    assert row["original_model"] == row["routed_model"] == "claude-sonnet-4-5"
+    assert row["original_model"] == row["routed_model"] == "claude-sonnet-4-6"
     assert row["ttfb_ms"] is not None and row["ttfb_ms"] <= row["response_time_ms"]
 
 
@@ -48,7 +48,7 @@ def test_non_streaming_message(sdk, upstream, records):
 
 
 def test_count_tokens_is_relayed_and_recorded(sdk, upstream, records):
-    result = sdk.messages.count_tokens(model="claude-sonnet-4-5",
+    result = sdk.messages.count_tokens(model="claude-sonnet-4-6",
                                        messages=[{"role": "user", "content": "Hi"}])
     assert result.input_tokens == 1234
     assert upstream.seen[0].path == "/v1/messages/count_tokens"

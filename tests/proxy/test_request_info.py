@@ -1,0 +1,50 @@
+"""What the proxy reads from a request body: model, stream, counts, conversation and session."""
+import json
+
+import pytest
+
+from proxy.request_info import InvalidBody, conversation_hash, parse_json_body, request_info
+
+SESSION = "3f2a9c1e-8b7d-4e6f-9a0b-1c2d3e4f5a6b"
+
+
+def test_invalid_json_and_non_objects_are_rejected():
+    with pytest.raises(InvalidBody, match="not valid JSON"):
+        parse_json_body(b"{nope", required=True)
+    with pytest.raises(InvalidBody, match="JSON object"):
+        parse_json_body(b"[1, 2]", required=True)
+    with pytest.raises(InvalidBody, match="empty"):
+        parse_json_body(b"  ", required=True)
+    assert parse_json_body(b"", required=False) is None
+
+
+def test_model_stream_and_message_count():
+    info = request_info({"model": "claude-opus-4-1", "stream": True,
+                         "messages": [{"role": "user", "content": "a"}, {"role": "assistant", "content": "b"},
+                                      {"role": "user", "content": "c"}]})
+    assert (info.model, info.stream, info.message_count) == ("claude-opus-4-1", True, 3)
+
+
+def test_session_from_header_wins_over_metadata():
+    body = {"metadata": {"user_id": json.dumps({"device_id": "d", "account_uuid": "a", "session_id": SESSION})}}
+    assert request_info(body).session_id == SESSION
+    assert request_info(body, "header-session").session_id == "header-session"
+
+
+def test_session_from_the_older_flat_user_id():
+    body = {"metadata": {"user_id": f"user_abc123_account_x_session_{SESSION}"}}
+    assert request_info(body).session_id == SESSION
+
+
+def test_conversation_hash_is_stable_when_cache_control_moves():
+    first_turn = [{"role": "user", "content": [
+        {"type": "text", "text": "<system-reminder>ctx</system-reminder>"},
+        {"type": "text", "text": "Fix the bug", "cache_control": {"type": "ephemeral"}}]}]
+    later_turn = [{"role": "user", "content": [
+        {"type": "text", "text": "<system-reminder>ctx</system-reminder>"},
+        {"type": "text", "text": "Fix the bug"}]},
+        {"role": "assistant", "content": "Done"},
+        {"role": "user", "content": [{"type": "text", "text": "Thanks", "cache_control": {"type": "ephemeral"}}]}]
+    assert conversation_hash(first_turn) == conversation_hash(later_turn)
+    assert conversation_hash(first_turn) != conversation_hash([{"role": "user", "content": "Other task"}])
+    assert conversation_hash([]) is None
