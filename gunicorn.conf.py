@@ -13,6 +13,8 @@ keepalive = 95
 # gevent workers notify the arbiter from their own loop, so long streams never hit this timeout.
 timeout = 30
 graceful_timeout = int(os.environ.get("DRAIN_TIMEOUT", "25")) + 5
+# gunicorn 27's control socket lives at one fixed path per user; several instances would collide.
+control_socket_disable = True
 accesslog = "-" if os.environ.get("ACCESS_LOG") else None
 errorlog = "-"
 loglevel = os.environ.get("LOG_LEVEL", "info")

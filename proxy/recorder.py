@@ -23,6 +23,7 @@ class Recorder:
         self._batch_size = batch_size
         self._give_up_after = give_up_after
         self._thread: threading.Thread | None = None
+        self._stopping = False
         self.dropped = 0
         self.failed_writes = 0
 
@@ -61,6 +62,7 @@ class Recorder:
         if self._thread is None:
             return
         self.flush(timeout)
+        self._stopping = True  # a write still retrying gives up now
         self._queue.put(_STOP)
         self._thread.join(timeout)
         self._thread = None
@@ -97,7 +99,7 @@ class Recorder:
             except peewee.PeeweeException as exc:
                 self.failed_writes += 1
                 _reset_connection()
-                if time.monotonic() + delay > deadline:
+                if self._stopping or time.monotonic() + delay > deadline:
                     self.dropped += len(logs)
                     log.error("gave up writing %d records: %s", len(logs), exc)
                     return

@@ -38,16 +38,17 @@ def make_app(config):
     """Build an app on a migrated database, from the test config with some fields replaced."""
     built = []
 
-    def build(**overrides):
+    def build(migrate=True, **overrides):
         application = create_app(dataclasses.replace(config, **overrides))
-        models.migrate()
+        if migrate:
+            models.migrate()
         built.append(application)
         return application
 
     yield build
     for application in built:
         service = application.extensions["proxy"]
-        service.recorder.stop()
+        service.recorder.stop(timeout=2)
         service.upstream.close()
     models.database.close()
 

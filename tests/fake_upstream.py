@@ -125,8 +125,7 @@ class FakeUpstream:
         self.disconnected = threading.Event()           # set when a client went away mid-reply
         self._lock = threading.Lock()
         handler = type("Handler", (_Handler,), {"upstream": self})
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-        self.server.daemon_threads = True
+        self.server = _Server(("127.0.0.1", 0), handler)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
         self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
@@ -183,6 +182,13 @@ def _default_reply(seen: Seen, reply: Reply) -> Reply:
         reply.content_type = "application/json"
         reply.framing = "length" if reply.framing == "chunked" else reply.framing
     return reply
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request, client_address):
+        pass  # clients closing pooled keep-alive connections is normal here
 
 
 class _Handler(BaseHTTPRequestHandler):

@@ -1,0 +1,60 @@
+"""Schema migrations and record writes on SQLite and on a real PostgreSQL."""
+import pytest
+
+import models
+from models.request_log import RequestLog
+from tests.records import log_row, body_row
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def database_url(request, tmp_path):
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path}/schema.db"
+    return request.getfixturevalue("postgres_url")
+
+
+@pytest.fixture
+def db(database_url):
+    database = models.init_db(database_url)
+    yield database
+    database.close()
+    if hasattr(database, "close_all"):
+        database.close_all()
+
+
+def test_migrate_is_idempotent_and_records_the_version(db):
+    assert models.current_version() == 0
+    assert models.migrate() == models.SCHEMA_VERSION
+    assert models.migrate() == models.SCHEMA_VERSION
+    assert models.current_version() == models.SCHEMA_VERSION
+    assert db.table_exists("request_log") and db.table_exists("request_body")
+
+
+def test_a_later_row_for_an_id_replaces_the_in_flight_one(db):
+    models.migrate()
+    models.save_records([log_row("a", outcome="in_flight")], [body_row("a")])
+    models.save_records([log_row("a", outcome="complete", status_code=200, output_tokens=42)],
+                        [body_row("a", response_body="done")])
+    row = RequestLog.get_by_id("a")
+    assert (row.outcome, row.status_code, row.output_tokens) == ("complete", 200, 42)
+    assert row.body.get().response_body == "done"
+    assert RequestLog.select().count() == 1
+
+
+def test_rows_left_in_flight_are_marked_interrupted(db):
+    models.migrate()
+    models.save_records([log_row("a", outcome="in_flight"), log_row("b", outcome="complete")], [])
+    assert models.mark_interrupted() == 1
+    assert {r.id: r.outcome for r in RequestLog.select()} == {"a": "interrupted", "b": "complete"}
+
+
+def test_heroku_style_postgres_url_is_accepted():
+    database = models.open_database("postgres://user:p%40ss@db.example:5433/app")
+    assert database.database == "app"
+    assert database.connect_params["password"] == "p@ss"
+    assert database.connect_params["port"] == 5433
+
+
+def test_unknown_scheme_is_a_clear_error():
+    with pytest.raises(ValueError, match="unsupported DATABASE_URL scheme 'mysql'"):
+        models.open_database("mysql://x/y")

@@ -1,0 +1,63 @@
+"""The recorder writes off the request path: a locked or unreachable database never breaks proxying."""
+import json
+import socket
+import sqlite3
+import time
+
+import requests
+
+from proxy.recorder import Recorder
+from tests.records import body_row, log_row
+
+HEADERS = {"x-api-key": "sk-ant-test", "content-type": "application/json"}
+BODY = json.dumps({"model": "m", "max_tokens": 5, "stream": True, "messages": [{"role": "user", "content": "x"}]})
+
+
+def test_batches_keep_the_latest_row_per_request(tmp_path):
+    saved = []
+    recorder = Recorder(save=lambda logs, bodies: saved.append((logs, bodies)))
+    recorder.submit(log_row("a", outcome="in_flight"), body_row("a"))
+    recorder.submit(log_row("a", outcome="complete"), body_row("a", response_body="x"))
+    recorder.start()
+    assert recorder.flush(5)
+    recorder.stop()
+    [(logs, bodies)] = saved
+    assert [row["outcome"] for row in logs] == ["complete"]
+    assert bodies[0]["response_body"] == "x"
+
+
+def test_a_locked_sqlite_database_delays_records_but_not_streams(live_proxy, config, records):
+    path = config.database_url.removeprefix("sqlite:///")
+    locker = sqlite3.connect(path, isolation_level=None)
+    locker.execute("BEGIN EXCLUSIVE")
+    try:
+        started = time.monotonic()
+        for _ in range(3):
+            response = requests.post(live_proxy + "/v1/messages", data=BODY, headers=HEADERS, timeout=10)
+            assert response.status_code == 200
+            assert b"message_stop" in response.content
+        assert time.monotonic() - started < 2, "proxying waited for the locked database"
+        time.sleep(0.3)  # the recorder retries meanwhile
+    finally:
+        locker.execute("ROLLBACK")
+        locker.close()
+    rows = records()
+    assert [row["outcome"] for row in rows] == ["complete"] * 3
+
+
+def test_an_unreachable_database_never_breaks_proxying(make_app, serve, caplog, tmp_path):
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    app = make_app(migrate=False, database_url=f"postgresql://nobody@127.0.0.1:{port}/nothing")
+    url = serve(app)
+    for _ in range(2):
+        response = requests.post(url + "/v1/messages", data=BODY, headers=HEADERS, timeout=10)
+        assert response.status_code == 200
+        assert b"message_stop" in response.content
+    recorder = app.extensions["proxy"].recorder
+    deadline = time.monotonic() + 5
+    while recorder.failed_writes == 0 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert recorder.failed_writes > 0
+    assert "retrying" in caplog.text

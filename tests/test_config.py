@@ -1,0 +1,33 @@
+"""Configuration comes from the environment, with defaults and clear errors."""
+import pytest
+
+from app import Config
+
+
+def test_defaults_without_environment():
+    config = Config.from_env({})
+    assert config.upstream_url == "https://api.anthropic.com"
+    assert config.database_url.startswith("sqlite:///")
+    assert (config.upstream_connect_timeout, config.upstream_read_timeout) == (10.0, 600.0)
+    assert config.max_request_body == 32 * 1024 * 1024
+
+
+def test_environment_overrides():
+    config = Config.from_env({"UPSTREAM_URL": "http://gateway.local/anthropic", "UPSTREAM_READ_TIMEOUT": "30",
+                              "MAX_REQUEST_BODY": "1000", "DATABASE_URL": "postgres://u@h/db"})
+    assert config.upstream_url == "http://gateway.local/anthropic"
+    assert config.upstream_read_timeout == 30.0
+    assert config.max_request_body == 1000
+    assert config.database_url == "postgres://u@h/db"
+
+
+def test_bad_values_name_the_variable():
+    with pytest.raises(ValueError, match="UPSTREAM_CONNECT_TIMEOUT='soon'"):
+        Config.from_env({"UPSTREAM_CONNECT_TIMEOUT": "soon"})
+
+
+def test_an_upstream_path_prefix_is_kept(upstream, make_app):
+    app = make_app(upstream_url=upstream.url + "/anthropic/")
+    app.test_client().post("/v1/messages/count_tokens?beta=true", json={"model": "m", "messages": []})
+    assert upstream.seen[0].path == "/anthropic/v1/messages/count_tokens"
+    assert upstream.seen[0].query == "beta=true"
