@@ -7,6 +7,7 @@ import click
 from flask import Flask
 
 import models
+from api import bp as api_bp
 from api.errors import register_error_handlers
 from api.health import bp as health_bp
 from proxy import ProxyService, Recorder, UpstreamClient
@@ -71,6 +72,7 @@ def create_app(config: Config | None = None) -> Flask:
 
     app.register_blueprint(proxy_bp)
     app.register_blueprint(health_bp)
+    app.register_blueprint(api_bp)
     register_error_handlers(app)
     app.cli.add_command(init_db_command)
     return app

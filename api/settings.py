@@ -1,0 +1,2 @@
+"""settings views of the dashboard API."""
+from api import bp  # noqa: F401
