@@ -74,8 +74,15 @@ def create_app(config: Config | None = None) -> Flask:
     app.register_blueprint(health_bp)
     app.register_blueprint(api_bp)
     register_error_handlers(app)
+    app.teardown_appcontext(_close_database)
     app.cli.add_command(init_db_command)
     return app
+
+
+def _close_database(exc=None) -> None:
+    # Views open a connection on first use; return it at the end of each request.
+    if not models.database.is_closed():
+        models.database.close()
 
 
 def _warn_if_schema_outdated(database) -> None:

@@ -2,7 +2,7 @@
 import logging
 
 from flask import jsonify
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import BadRequest, HTTPException
 
 log = logging.getLogger(__name__)
 
@@ -33,3 +33,10 @@ def register_error_handlers(app) -> None:
     """Make every error of `app` answer in the ErrorResponse shape."""
     app.register_error_handler(HTTPException, handle_http_error)
     app.register_error_handler(Exception, handle_unexpected_error)
+
+
+def bad_request(error: str, details: str) -> HTTPException:
+    """A 400 to raise, rendered as an ErrorResponse with `error` and `details`."""
+    exc = BadRequest(description=error)
+    exc.details = details
+    return exc

@@ -1,2 +1,103 @@
-"""stats views of the dashboard API."""
-from api import bp  # noqa: F401
+"""Usage statistics: totals, daily and hourly token charts, per-model and organization lists.
+
+Tokens always mean input + output + cache read + cache creation tokens.
+"""
+from datetime import datetime, timedelta, timezone
+
+from flask import jsonify
+
+from api import bp, buckets, params
+from api.errors import bad_request
+from models import queries
+
+
+def _org():
+    org = params.text("org")
+    if org and not queries.organization_exists(org):
+        raise bad_request("Unknown org", f"no request was recorded for organization {org!r}")
+    return org
+
+
+@bp.get("/stats")
+def usage_stats():
+    """Totals and per-model usage over an optional date range."""
+    tz = params.time_zone()
+    start = params.instant("start_date", tz)
+    end = params.instant("end_date", tz, end_of_day=True)
+    start_ms, end_ms = params.range_ms(start, end)
+    base = queries.filtered_requests(model=params.text("model"), start_ms=start_ms, end_ms=end_ms, org=_org())
+    by_model = {}
+    for row in queries.usage_by_model(base):
+        by_model[row["model"]] = {
+            "request_count": row["requests"], "input_tokens": int(row["input_tokens"] or 0),
+            "output_tokens": int(row["output_tokens"] or 0),
+            "cache_tokens": int((row["cache_read"] or 0) + (row["cache_creation"] or 0))}
+    return jsonify(
+        total_requests=sum(m["request_count"] for m in by_model.values()),
+        total_input_tokens=sum(m["input_tokens"] for m in by_model.values()),
+        total_output_tokens=sum(m["output_tokens"] for m in by_model.values()),
+        total_cache_tokens=sum(m["cache_tokens"] for m in by_model.values()),
+        requests_by_model=by_model,
+        start_date=start.isoformat() if start else None, end_date=end.isoformat() if end else None)
+
+
+@bp.get("/stats/dashboard")
+def daily_stats():
+    """Tokens and requests per local day (default: the last 7 days), with a per-model split."""
+    tz = params.time_zone()
+    end = params.instant("end", tz) or datetime.now(timezone.utc)
+    start = params.instant("start", tz) or (end - timedelta(days=7))
+    params.range_ms(start, end)
+    org = _org()
+    days = buckets.local_days(start, end, tz)
+    if len(days) > buckets.MAX_DAYS:
+        raise bad_request("Range too long", f"at most {buckets.MAX_DAYS} days")
+    daily = [{"date": day.isoformat(), "tokens": 0, "requests": 0, "models": {}} for day in days]
+    if days:
+        base = queries.filtered_requests(org=org)
+        for row in queries.usage_by_bucket(base, buckets.day_boundaries_ms(days, tz)):
+            entry = daily[row["bucket"]]
+            tokens = int(row["tokens"] or 0)
+            entry["tokens"] += tokens
+            entry["requests"] += row["requests"]
+            entry["models"][row["model"]] = tokens
+    return jsonify(dailyStats=daily)
+
+
+@bp.get("/stats/hourly")
+def hourly_stats():
+    """Tokens and requests per bucket (minutes) of [start, end), labelled in local time."""
+    tz = params.time_zone()
+    start, end = params.instant("start", tz, required=True), params.instant("end", tz, required=True)
+    start_ms, end_ms = params.range_ms(start, end)
+    size = timedelta(minutes=params.integer("bucket", 60, 1, 1440))
+    labels = buckets.fixed_labels(start, end, size, tz)
+    if len(labels) > 10_000:
+        raise bad_request("Too many buckets", "use a larger bucket or a shorter range")
+    hourly = [{"hour": moment.hour, "label": moment.strftime("%H:%M"), "start": moment.isoformat(),
+               "tokens": 0, "requests": 0} for moment in labels]
+    base = queries.filtered_requests(org=_org())
+    for row in queries.usage_by_fixed_bucket(base, start_ms, end_ms, int(size.total_seconds() * 1000)):
+        hourly[row["bucket"]].update(tokens=int(row["tokens"] or 0), requests=row["requests"])
+    average = queries.average_response_ms(queries.filtered_requests(start_ms=start_ms, end_ms=end_ms, query=base))
+    return jsonify(hourlyStats=hourly, todayTokens=sum(h["tokens"] for h in hourly),
+                   todayRequests=sum(h["requests"] for h in hourly), avgResponseTime=round(average or 0))
+
+
+@bp.get("/stats/models")
+def model_stats():
+    """Tokens and requests per model over [start, end), most tokens first."""
+    tz = params.time_zone()
+    start, end = params.instant("start", tz, required=True), params.instant("end", tz, required=True)
+    start_ms, end_ms = params.range_ms(start, end)
+    base = queries.filtered_requests(start_ms=start_ms, end_ms=end_ms, org=_org())
+    stats = [{"model": row["model"], "requests": row["requests"],
+              "tokens": int(sum(row[k] or 0 for k in ("input_tokens", "output_tokens", "cache_read", "cache_creation")))}
+             for row in queries.usage_by_model(base)]
+    return jsonify(modelStats=sorted(stats, key=lambda s: (-s["tokens"], s["model"])))
+
+
+@bp.get("/stats/organizations")
+def organization_list():
+    """Distinct organization ids seen in responses."""
+    return jsonify(organizations=queries.organizations())

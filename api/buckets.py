@@ -1,0 +1,26 @@
+"""Time buckets in a caller's time zone: local days (23 to 25 hours across DST) and fixed-length buckets."""
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from api.params import to_ms
+
+MAX_DAYS = 366
+
+
+def local_days(start: datetime, end: datetime, tz: ZoneInfo) -> list[date]:
+    """The local dates touched by [start, end)."""
+    first = start.astimezone(tz).date()
+    last = (end - timedelta(microseconds=1)).astimezone(tz).date() if end > start else first
+    return [first + timedelta(days=n) for n in range((last - first).days + 1)] if end > start else []
+
+
+def day_boundaries_ms(days: list[date], tz: ZoneInfo) -> list[int]:
+    """Epoch ms of each local midnight from the first day to the day after the last."""
+    edges = days + [days[-1] + timedelta(days=1)] if days else []
+    return [to_ms(datetime.combine(day, time(0), tz)) for day in edges]
+
+
+def fixed_labels(start: datetime, end: datetime, bucket: timedelta, tz: ZoneInfo) -> list[datetime]:
+    """The local start time of each bucket of [start, end)."""
+    count = -(-(end - start) // bucket) if end > start else 0
+    return [(start + bucket * n).astimezone(tz) for n in range(count)]

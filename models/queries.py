@@ -1,0 +1,116 @@
+"""Reusable queries: one filtered base query that every list and every statistic builds on."""
+import peewee
+
+from models.request_log import RequestBody, RequestLog
+
+TOKENS = (RequestLog.input_tokens + RequestLog.output_tokens
+          + RequestLog.cache_read_input_tokens + RequestLog.cache_creation_input_tokens)
+
+
+# Group by output aliases: Postgres cannot match a parameterised expression in GROUP BY to the
+# same expression in SELECT (each gets its own placeholder).
+BY_MODEL, BY_BUCKET = peewee.SQL('"model"'), peewee.SQL('"bucket"')
+
+
+def _like_escaped(text: str) -> str:
+    return text.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _contains(column, text: str):
+    """Case-insensitive substring match, portable between SQLite and Postgres."""
+    pattern = f"%{_like_escaped(text)}%"
+    return peewee.NodeList((peewee.fn.LOWER(column), peewee.SQL("LIKE"), pattern, peewee.SQL("ESCAPE '\\'")))
+
+
+def filtered_requests(model: str | None = None, start_ms: int | None = None, end_ms: int | None = None,
+                      org: str | None = None, query=None):
+    """Records matching the common filters: model substring (requested or routed), [start, end), org."""
+    query = query if query is not None else RequestLog.select()
+    if model:
+        query = query.where(_contains(RequestLog.original_model, model) | _contains(RequestLog.routed_model, model))
+    if start_ms is not None:
+        query = query.where(RequestLog.timestamp_ms >= start_ms)
+    if end_ms is not None:
+        query = query.where(RequestLog.timestamp_ms < end_ms)
+    if org:
+        query = query.where(RequestLog.organization_id == org)
+    return query
+
+
+def newest_first(query):
+    """Order records newest first (ties broken by id, so pages never overlap)."""
+    return query.order_by(RequestLog.timestamp_ms.desc(), RequestLog.id.desc())
+
+
+def find_by_id_or_suffix(request_id: str) -> list[RequestLog]:
+    """Records whose id is `request_id` or ends with it (at most two, to tell ambiguity)."""
+    exact = RequestLog.get_or_none(RequestLog.id == request_id)
+    if exact is not None:
+        return [exact]
+    pattern = f"%{_like_escaped(request_id)}"
+    return list(RequestLog.select().where(
+        peewee.NodeList((RequestLog.id, peewee.SQL("LIKE"), pattern, peewee.SQL("ESCAPE '\\'")))).limit(2))
+
+
+def latest_timestamp_ms() -> int | None:
+    """The timestamp of the most recent record."""
+    return RequestLog.select(peewee.fn.MAX(RequestLog.timestamp_ms)).scalar()
+
+
+def organizations() -> list[str]:
+    """Distinct organization ids seen, sorted."""
+    query = (RequestLog.select(RequestLog.organization_id).distinct()
+             .where(RequestLog.organization_id.is_null(False)).order_by(RequestLog.organization_id))
+    return [row.organization_id for row in query]
+
+
+def organization_exists(org: str) -> bool:
+    """True when some record carries this organization id."""
+    return RequestLog.select().where(RequestLog.organization_id == org).exists()
+
+
+def delete_all() -> int:
+    """Delete every record (bodies go with them); returns how many."""
+    with RequestLog._meta.database.atomic():
+        RequestBody.delete().execute()
+        return RequestLog.delete().execute()
+
+
+def usage_by_model(base):
+    """Per routed model: request count and the four token sums over `base`'s rows."""
+    model = peewee.fn.COALESCE(RequestLog.routed_model, "unknown")
+    return (base.select(model.alias("model"), peewee.fn.COUNT(RequestLog.id).alias("requests"),
+                        peewee.fn.SUM(RequestLog.input_tokens).alias("input_tokens"),
+                        peewee.fn.SUM(RequestLog.output_tokens).alias("output_tokens"),
+                        peewee.fn.SUM(RequestLog.cache_read_input_tokens).alias("cache_read"),
+                        peewee.fn.SUM(RequestLog.cache_creation_input_tokens).alias("cache_creation"))
+            .group_by(BY_MODEL).dicts())
+
+
+def usage_by_bucket(base, boundaries_ms: list[int]):
+    """Requests and tokens per model in the buckets [b0, b1), [b1, b2), ... (any lengths: DST days)."""
+    bucket = peewee.Case(None, [(RequestLog.timestamp_ms < edge, index)
+                                for index, edge in enumerate(boundaries_ms[1:])], None)
+    model = peewee.fn.COALESCE(RequestLog.routed_model, "unknown")
+    query = (base.select(bucket.alias("bucket"), model.alias("model"),
+                         peewee.fn.COUNT(RequestLog.id).alias("requests"),
+                         peewee.fn.SUM(TOKENS).alias("tokens"))
+             .where(RequestLog.timestamp_ms >= boundaries_ms[0], RequestLog.timestamp_ms < boundaries_ms[-1])
+             .group_by(BY_BUCKET, BY_MODEL))
+    return list(query.dicts())
+
+
+def usage_by_fixed_bucket(base, start_ms: int, end_ms: int, bucket_ms: int):
+    """Requests and tokens per equal-length bucket counted from `start_ms` (integer arithmetic, portable)."""
+    bucket = (RequestLog.timestamp_ms - start_ms) / bucket_ms
+    query = (base.select(bucket.alias("bucket"), peewee.fn.COUNT(RequestLog.id).alias("requests"),
+                         peewee.fn.SUM(TOKENS).alias("tokens"))
+             .where(RequestLog.timestamp_ms >= start_ms, RequestLog.timestamp_ms < end_ms)
+             .group_by(BY_BUCKET))
+    return list(query.dicts())
+
+
+def average_response_ms(base) -> float | None:
+    """Mean response time of finished requests in `base`."""
+    return (base.select(peewee.fn.AVG(RequestLog.response_time_ms))
+            .where(RequestLog.response_time_ms.is_null(False)).scalar())

@@ -1,0 +1,92 @@
+"""Request history: pages, filters, summaries, lookup by id or suffix, clearing."""
+import models
+from tests.records import body_row, log_row
+
+T0 = 1_795_000_000_000  # 2026-11-18T11:06:40Z, in ms
+
+
+def seed(rows, bodies=()):
+    models.save_records(rows, list(bodies))
+
+
+def test_list_is_newest_first_and_paged_by_the_database(client):
+    seed([log_row(f"id{n:04d}", timestamp_ms=T0 + n * 1000) for n in range(25)])
+    first = client.get("/api/requests?page=1&limit=10").json
+    third = client.get("/api/requests?page=3&limit=10").json
+    assert first["total"] == 25
+    assert [r["requestId"] for r in first["requests"]][:2] == ["id0024", "id0023"]
+    assert [r["requestId"] for r in third["requests"]] == [f"id{n:04d}" for n in range(4, -1, -1)]
+
+
+def test_model_filter_is_a_case_insensitive_substring_of_either_model(client):
+    seed([log_row("a", original_model="claude-opus-4-1", routed_model="claude-opus-4-1"),
+          log_row("b", original_model="claude-haiku-4-5", routed_model="gpt-5-mini"),
+          log_row("c", original_model="claude_sonnet", routed_model="claude_sonnet")])
+    ids = lambda q: sorted(r["requestId"] for r in client.get(f"/api/requests?model={q}").json["requests"])
+    assert ids("OPUS") == ["a"]
+    assert ids("gpt") == ["b"]
+    assert ids("all") == ["a", "b", "c"]
+    assert ids("_") == ["c"], "LIKE wildcards in the filter are literal"
+
+
+def test_request_log_shape_follows_the_contract(client):
+    seed([log_row("abc123", status_code=200, response_time_ms=900, organization_id="org-1",
+                  unified_5h_utilization=0.5, is_streaming=True, completed_at_ms=T0 + 900, timestamp_ms=T0)])
+    row = client.get("/api/requests").json["requests"][0]
+    for key in ("requestId", "timestamp", "method", "endpoint", "model", "originalModel", "routedModel",
+                "userAgent", "contentType", "conversationHash", "messageCount", "organizationId", "response"):
+        assert key in row
+    assert row["timestamp"] == "2026-11-18T11:06:40.000Z"
+    response = row["response"]
+    assert (response["statusCode"], response["responseTime"], response["isStreaming"]) == (200, 900, True)
+    assert response["rateLimit"]["unifiedUtilization5h"] == 0.5
+    assert response["rateLimit"]["organizationId"] == "org-1"
+
+
+def test_summary_filters_by_time_range_with_offset_and_limit(client):
+    seed([log_row(f"s{n}", timestamp_ms=T0 + n * 60_000) for n in range(10)])
+    start, end = "2026-11-18T11:08:40Z", "2026-11-18T11:13:40Z"  # minutes 2..6
+    body = client.get(f"/api/requests/summary?start={start}&end={end}&offset=1&limit=2").json
+    assert body["total"] == 5
+    assert (body["offset"], body["limit"]) == (1, 2)
+    assert [r["requestId"] for r in body["requests"]] == ["s5", "s4"]
+    everything = client.get("/api/requests/summary?limit=0").json
+    assert len(everything["requests"]) == 10
+    assert set(everything["requests"][0]["usage"]) >= {"input_tokens", "output_tokens"}
+
+
+def test_latest_date(client):
+    assert client.get("/api/requests/latest-date").json == {"latestDate": None}
+    seed([log_row("x", timestamp_ms=T0), log_row("y", timestamp_ms=T0 + 5000)])
+    assert client.get("/api/requests/latest-date").json == {"latestDate": "2026-11-18T11:06:45.000Z"}
+
+
+def test_one_request_by_full_id_or_unique_suffix_with_bodies(client):
+    seed([log_row("aaaa1111"), log_row("bbbb2222"), log_row("cccc2222")],
+         [body_row("aaaa1111", request_body='{"model": "m"}', response_body="event: ping\n\n")])
+    full = client.get("/api/requests/aaaa1111").json
+    assert full["fullId"] == "aaaa1111"
+    assert full["request"]["body"] == {"model": "m"}
+    assert full["request"]["response"]["body"] == "event: ping\n\n"
+    assert client.get("/api/requests/1111").json["fullId"] == "aaaa1111"
+    assert client.get("/api/requests/b2222").json["fullId"] == "bbbb2222"
+    assert client.get("/api/requests/2222").status_code == 400
+    missing = client.get("/api/requests/zzzz")
+    assert missing.status_code == 404
+    assert set(missing.json) == {"error", "details"}
+    assert client.get("/api/requests/a%25").status_code == 400
+
+
+def test_delete_clears_everything(client):
+    seed([log_row("a"), log_row("b")], [body_row("a")])
+    assert client.delete("/api/requests").json == {"message": "Deleted 2 requests", "deleted": 2}
+    assert client.get("/api/requests").json == {"requests": [], "total": 0}
+    assert models.RequestBody.select().count() == 0
+
+
+def test_bad_paging_is_a_400(client):
+    for query in ("page=0", "page=x", "limit=-1", "limit=100000", "offset=-5"):
+        path = "/api/requests/summary?" if "offset" in query else "/api/requests?"
+        response = client.get(path + query)
+        assert response.status_code == 400, query
+        assert set(response.json) == {"error", "details"}
