@@ -29,6 +29,7 @@ class Config:
     max_request_body: int = 32 * MIB
     upstream_pool_size: int = 200
     database_pool_size: int = 8
+    dashboard_password: str | None = None
 
     @classmethod
     def from_env(cls, env=None) -> "Config":
@@ -53,6 +54,7 @@ class Config:
             max_request_body=get("MAX_REQUEST_BODY", int, defaults.max_request_body),
             upstream_pool_size=get("UPSTREAM_POOL_SIZE", int, defaults.upstream_pool_size),
             database_pool_size=get("DATABASE_POOL_SIZE", int, defaults.database_pool_size),
+            dashboard_password=get("DASHBOARD_PASSWORD", str, None),
         )
 
 

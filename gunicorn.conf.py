@@ -18,3 +18,11 @@ control_socket_disable = True
 accesslog = "-" if os.environ.get("ACCESS_LOG") else None
 errorlog = "-"
 loglevel = os.environ.get("LOG_LEVEL", "info")
+
+
+def when_ready(server):
+    """Warn when the dashboard is reachable beyond this machine without a password."""
+    host = os.environ.get("HOST", "127.0.0.1")
+    if host not in ("127.0.0.1", "localhost", "::1") and not os.environ.get("DASHBOARD_PASSWORD"):
+        server.log.warning("listening on %s without DASHBOARD_PASSWORD: anyone who can reach this "
+                           "port can read every logged request. Set DASHBOARD_PASSWORD.", host)
