@@ -10,6 +10,7 @@ import models
 from api import bp as api_bp
 from api.errors import register_error_handlers
 from api.health import bp as health_bp
+from api.spec import build_spec
 from proxy import ProxyService, Recorder, UpstreamClient
 from proxy import bp as proxy_bp
 
@@ -78,6 +79,7 @@ def create_app(config: Config | None = None) -> Flask:
     register_error_handlers(app)
     app.teardown_appcontext(_close_database)
     app.cli.add_command(init_db_command)
+    app.extensions["openapi"] = build_spec(app)
     return app
 
 

@@ -13,7 +13,30 @@ MAX_SUMMARY = 100_000
 
 @bp.get("/requests")
 def list_requests():
-    """Logged requests, newest first, a page at a time (without bodies)."""
+    """Logged requests, newest first, a page at a time (without bodies).
+    ---
+    get:
+      operationId: getRequests
+      tags: [dashboard]
+      summary: List logged requests
+      description: Newest first, paged by the database. Bodies are left out; get one request for them.
+      parameters:
+        - {name: page, in: query, schema: {type: integer, default: 1, minimum: 1}}
+        - {name: limit, in: query, schema: {type: integer, default: 10, minimum: 1, maximum: 1000}}
+        - model
+      responses:
+        "200":
+          description: Paginated request list
+          content:
+            application/json:
+              schema:
+                type: object
+                properties:
+                  requests: {type: array, items: {$ref: "#/components/schemas/RequestLog"}}
+                  total: {type: integer}
+        "400": {$ref: "#/components/responses/BadRequest"}
+        "401": {$ref: "#/components/responses/Unauthorized"}
+    """
     page = params.integer("page", 1, 1, 1_000_000)
     limit = params.integer("limit", 10, 1, MAX_PAGE)
     base = queries.filtered_requests(model=params.text("model"))
@@ -23,14 +46,60 @@ def list_requests():
 
 @bp.delete("/requests")
 def clear_requests():
-    """Delete every logged request."""
+    """Delete every logged request.
+    ---
+    delete:
+      operationId: deleteRequests
+      tags: [dashboard]
+      summary: Clear all logged requests
+      description: Refused (403) when a browser says the request comes from another site.
+      responses:
+        "200":
+          description: Requests cleared
+          content:
+            application/json:
+              schema:
+                type: object
+                properties:
+                  message: {type: string}
+                  deleted: {type: integer}
+        "401": {$ref: "#/components/responses/Unauthorized"}
+        "403": {$ref: "#/components/responses/BadRequest"}
+    """
     deleted = queries.delete_all()
     return jsonify(message=f"Deleted {deleted} requests", deleted=deleted)
 
 
 @bp.get("/requests/summary")
 def request_summaries():
-    """Lightweight rows for fast list rendering; limit 0 means no limit."""
+    """Lightweight rows for fast list rendering; limit 0 means no limit.
+    ---
+    get:
+      operationId: getRequestsSummary
+      tags: [dashboard]
+      summary: Lightweight request summaries for fast list rendering
+      parameters:
+        - model
+        - {name: start, in: query, schema: {type: string, format: date-time}, description: Start of time range (ISO 8601; a date means local midnight in tz)}
+        - {name: end, in: query, schema: {type: string, format: date-time}, description: "End of time range, exclusive (ISO 8601)"}
+        - {name: offset, in: query, schema: {type: integer, default: 0, minimum: 0}}
+        - {name: limit, in: query, schema: {type: integer, default: 0, minimum: 0, maximum: 100000}, description: Max results (0 = unlimited)}
+        - tz
+      responses:
+        "200":
+          description: Paginated request summaries
+          content:
+            application/json:
+              schema:
+                type: object
+                properties:
+                  requests: {type: array, items: {$ref: "#/components/schemas/RequestSummary"}}
+                  total: {type: integer}
+                  offset: {type: integer}
+                  limit: {type: integer}
+        "400": {$ref: "#/components/responses/BadRequest"}
+        "401": {$ref: "#/components/responses/Unauthorized"}
+    """
     tz = params.time_zone()
     start_ms, end_ms = params.range_ms(params.instant("start", tz), params.instant("end", tz))
     offset = params.integer("offset", 0, 0, 100_000_000)
@@ -45,13 +114,52 @@ def request_summaries():
 
 @bp.get("/requests/latest-date")
 def latest_date():
-    """When the most recent request was logged (null when there is none)."""
+    """When the most recent request was logged (null when there is none).
+    ---
+    get:
+      operationId: getLatestRequestDate
+      tags: [dashboard]
+      summary: Date of the most recent logged request
+      responses:
+        "200":
+          description: OK (latestDate is null when nothing is logged)
+          content:
+            application/json:
+              schema:
+                type: object
+                properties:
+                  latestDate: {type: string, format: date-time, nullable: true}
+        "401": {$ref: "#/components/responses/Unauthorized"}
+    """
     return jsonify(latestDate=params.iso(queries.latest_timestamp_ms()))
 
 
-@bp.get("/requests/<request_id>")
-def get_request(request_id):
-    """One request with its headers and bodies, by full id or a unique suffix."""
+@bp.get("/requests/<id>")
+def get_request(id):  # noqa: A002 - the contract names the path parameter `id`
+    """One request with its headers and bodies, by full id or a unique suffix.
+    ---
+    get:
+      operationId: getRequestByID
+      tags: [dashboard]
+      summary: Get a single request by ID
+      description: With redacted headers, the request body and the response (raw and, for streams, reassembled).
+      parameters:
+        - {name: id, in: path, required: true, schema: {type: string}, description: Full request ID or a unique suffix of it}
+      responses:
+        "200":
+          description: OK
+          content:
+            application/json:
+              schema:
+                type: object
+                properties:
+                  request: {$ref: "#/components/schemas/RequestLog"}
+                  fullId: {type: string}
+        "400": {$ref: "#/components/responses/BadRequest"}
+        "401": {$ref: "#/components/responses/Unauthorized"}
+        "404": {$ref: "#/components/responses/NotFound"}
+    """
+    request_id = id
     if not request_id.isalnum() or len(request_id) > 64:
         return error_response(400, "Invalid id", "a request id is letters and digits")
     matches = queries.find_by_id_or_suffix(request_id)

@@ -20,7 +20,28 @@ def _org():
 
 @bp.get("/stats")
 def usage_stats():
-    """Totals and per-model usage over an optional date range."""
+    """Totals and per-model usage over an optional date range.
+    ---
+    get:
+      operationId: getStats
+      tags: [dashboard]
+      summary: Aggregated usage statistics
+      description: Totals over [start_date, end_date]. cache_tokens are cache read + cache creation tokens.
+      parameters:
+        - {name: start_date, in: query, schema: {type: string}, description: ISO 8601 date or date-time; a date starts at local midnight}
+        - {name: end_date, in: query, schema: {type: string}, description: ISO 8601 date (included whole) or date-time (exclusive)}
+        - model
+        - org
+        - tz
+      responses:
+        "200":
+          description: OK
+          content:
+            application/json:
+              schema: {$ref: "#/components/schemas/UsageStats"}
+        "400": {$ref: "#/components/responses/BadRequest"}
+        "401": {$ref: "#/components/responses/Unauthorized"}
+    """
     tz = params.time_zone()
     start = params.instant("start_date", tz)
     end = params.instant("end_date", tz, end_of_day=True)
@@ -43,7 +64,27 @@ def usage_stats():
 
 @bp.get("/stats/dashboard")
 def daily_stats():
-    """Tokens and requests per local day (default: the last 7 days), with a per-model split."""
+    """Tokens and requests per local day (default: the last 7 days), with a per-model split.
+    ---
+    get:
+      operationId: getDashboardStats
+      tags: [dashboard]
+      summary: Daily token usage for dashboard charts
+      description: One entry per local day of [start, end) (default the last 7 days); tokens = input + output + cache read + cache creation.
+      parameters:
+        - {name: start, in: query, schema: {type: string, format: date-time}}
+        - {name: end, in: query, schema: {type: string, format: date-time}}
+        - org
+        - tz
+      responses:
+        "200":
+          description: OK
+          content:
+            application/json:
+              schema: {$ref: "#/components/schemas/DashboardStats"}
+        "400": {$ref: "#/components/responses/BadRequest"}
+        "401": {$ref: "#/components/responses/Unauthorized"}
+    """
     tz = params.time_zone()
     end = params.instant("end", tz) or datetime.now(timezone.utc)
     start = params.instant("start", tz) or (end - timedelta(days=7))
@@ -66,7 +107,28 @@ def daily_stats():
 
 @bp.get("/stats/hourly")
 def hourly_stats():
-    """Tokens and requests per bucket (minutes) of [start, end), labelled in local time."""
+    """Tokens and requests per bucket (minutes) of [start, end), labelled in local time.
+    ---
+    get:
+      operationId: getHourlyStats
+      tags: [dashboard]
+      summary: Hourly token usage breakdown
+      description: Buckets of `bucket` minutes from start (a DST day has 23 or 25 hourly buckets), labelled in local time. todayTokens and todayRequests sum the whole range; avgResponseTime is the mean in ms.
+      parameters:
+        - {name: start, in: query, required: true, schema: {type: string, format: date-time}}
+        - {name: end, in: query, required: true, schema: {type: string, format: date-time}}
+        - {name: bucket, in: query, schema: {type: integer, default: 60, minimum: 1, maximum: 1440}, description: Bucket size in minutes}
+        - org
+        - tz
+      responses:
+        "200":
+          description: OK
+          content:
+            application/json:
+              schema: {$ref: "#/components/schemas/HourlyStatsResponse"}
+        "400": {$ref: "#/components/responses/BadRequest"}
+        "401": {$ref: "#/components/responses/Unauthorized"}
+    """
     tz = params.time_zone()
     start, end = params.instant("start", tz, required=True), params.instant("end", tz, required=True)
     start_ms, end_ms = params.range_ms(start, end)
@@ -86,7 +148,27 @@ def hourly_stats():
 
 @bp.get("/stats/models")
 def model_stats():
-    """Tokens and requests per model over [start, end), most tokens first."""
+    """Tokens and requests per model over [start, end), most tokens first.
+    ---
+    get:
+      operationId: getModelStats
+      tags: [dashboard]
+      summary: Per-model token usage breakdown
+      description: Per routed model, most tokens first; tokens = input + output + cache read + cache creation.
+      parameters:
+        - {name: start, in: query, required: true, schema: {type: string, format: date-time}}
+        - {name: end, in: query, required: true, schema: {type: string, format: date-time}}
+        - org
+        - tz
+      responses:
+        "200":
+          description: OK
+          content:
+            application/json:
+              schema: {$ref: "#/components/schemas/ModelStatsResponse"}
+        "400": {$ref: "#/components/responses/BadRequest"}
+        "401": {$ref: "#/components/responses/Unauthorized"}
+    """
     tz = params.time_zone()
     start, end = params.instant("start", tz, required=True), params.instant("end", tz, required=True)
     start_ms, end_ms = params.range_ms(start, end)
@@ -99,5 +181,21 @@ def model_stats():
 
 @bp.get("/stats/organizations")
 def organization_list():
-    """Distinct organization ids seen in responses."""
+    """Distinct organization ids seen in responses.
+    ---
+    get:
+      operationId: getOrganizations
+      tags: [dashboard]
+      summary: List distinct organization IDs
+      responses:
+        "200":
+          description: OK
+          content:
+            application/json:
+              schema:
+                type: object
+                properties:
+                  organizations: {type: array, items: {type: string}}
+        "401": {$ref: "#/components/responses/Unauthorized"}
+    """
     return jsonify(organizations=queries.organizations())

@@ -23,24 +23,122 @@ def answer_head_probes():
 
 @bp.route("/v1/messages", methods=["POST"])
 def create_message():
-    """Create a message (Anthropic Messages API), streaming or not."""
+    """Create a message (Anthropic Messages API), streaming or not.
+    ---
+    post:
+      operationId: createMessage
+      tags: [proxy]
+      summary: Create a message (Anthropic Messages API)
+      description: Relayed to the upstream byte-for-byte (streaming or not) and recorded. Upstream errors are relayed verbatim.
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema: {$ref: "#/components/schemas/AnthropicRequest"}
+      responses:
+        "200":
+          description: Successful message response (non-streaming), or an SSE stream
+          content:
+            application/json:
+              schema: {$ref: "#/components/schemas/AnthropicResponse"}
+            text/event-stream:
+              schema: {type: string, description: SSE stream of Anthropic streaming events}
+        "400": {$ref: "#/components/responses/BadRequest"}
+        "413": {$ref: "#/components/responses/BadRequest"}
+        "500": {$ref: "#/components/responses/BadRequest"}
+        "502": {$ref: "#/components/responses/BadRequest"}
+        "504": {$ref: "#/components/responses/BadRequest"}
+    """
     return _service().forward(request)
 
 
 @bp.route("/v1/chat/completions", methods=["POST"])
 def chat_completions():
-    """OpenAI chat completions: not supported, use /v1/messages."""
+    """OpenAI chat completions: not supported, use /v1/messages.
+    ---
+    post:
+      operationId: chatCompletions
+      tags: [proxy]
+      summary: Chat completions (OpenAI-compatible – not supported)
+      description: Returns a 400 error directing callers to use /v1/messages instead.
+      requestBody:
+        content:
+          application/json:
+            schema: {type: object}
+      responses:
+        "400": {$ref: "#/components/responses/BadRequest"}
+    """
     raise proxy_error(BadRequest, "The OpenAI chat completions API is not supported by this proxy",
                       "Send Anthropic Messages API requests to POST /v1/messages instead")
 
 
 @bp.route("/v1/models", methods=["GET"])
 def list_models():
-    """List models: the upstream's list, or an empty list when the upstream cannot be reached."""
+    """List models: the upstream's list, or an empty list when the upstream cannot be reached.
+    ---
+    get:
+      operationId: listModels
+      tags: [proxy]
+      summary: List available models
+      description: The upstream's list, fetched with the caller's credentials; an empty list when the upstream cannot be reached.
+      responses:
+        "200":
+          description: Model list
+          content:
+            application/json:
+              schema: {$ref: "#/components/schemas/ModelsResponse"}
+    """
     return _service().list_models(request)
 
 
 @bp.route("/v1/<path:subpath>", methods=ALL_METHODS)
 def passthrough(subpath):
-    """Any other Anthropic API path (count_tokens, batches, files...): relayed and recorded."""
+    """Any other Anthropic API path (count_tokens, batches, files...): relayed and recorded.
+    ---
+    get:
+      operationId: passthroughGet
+      tags: [proxy]
+      summary: Any other Anthropic API path (e.g. messages/count_tokens), relayed and recorded
+      parameters:
+        - {name: subpath, in: path, required: true, schema: {type: string}}
+      responses:
+        default:
+          description: The upstream's response, relayed verbatim
+    post:
+      operationId: passthroughPost
+      tags: [proxy]
+      summary: Any other Anthropic API path (e.g. messages/count_tokens), relayed and recorded
+      parameters:
+        - {name: subpath, in: path, required: true, schema: {type: string}}
+      responses:
+        default:
+          description: The upstream's response, relayed verbatim
+    put:
+      operationId: passthroughPut
+      tags: [proxy]
+      summary: Any other Anthropic API path (e.g. messages/count_tokens), relayed and recorded
+      parameters:
+        - {name: subpath, in: path, required: true, schema: {type: string}}
+      responses:
+        default:
+          description: The upstream's response, relayed verbatim
+    patch:
+      operationId: passthroughPatch
+      tags: [proxy]
+      summary: Any other Anthropic API path (e.g. messages/count_tokens), relayed and recorded
+      parameters:
+        - {name: subpath, in: path, required: true, schema: {type: string}}
+      responses:
+        default:
+          description: The upstream's response, relayed verbatim
+    delete:
+      operationId: passthroughDelete
+      tags: [proxy]
+      summary: Any other Anthropic API path (e.g. messages/count_tokens), relayed and recorded
+      parameters:
+        - {name: subpath, in: path, required: true, schema: {type: string}}
+      responses:
+        default:
+          description: The upstream's response, relayed verbatim
+    """
     return _service().forward(request)
