@@ -7,6 +7,10 @@ from flask import request
 from api.errors import bad_request
 
 
+EARLIEST = datetime(1970, 1, 1, tzinfo=timezone.utc)
+LATEST = datetime(2999, 12, 31, tzinfo=timezone.utc)
+
+
 def integer(name: str, default: int, low: int, high: int) -> int:
     """An integer parameter within [low, high]."""
     raw = request.args.get(name)
@@ -53,12 +57,18 @@ def instant(name: str, tz: ZoneInfo, required: bool = False, end_of_day: bool = 
             day = date.fromisoformat(raw)
             if end_of_day:
                 day = date.fromordinal(day.toordinal() + 1)
-            return datetime.combine(day, time(0), tz).astimezone(timezone.utc)
-        value = datetime.fromisoformat(raw.replace(" ", "+") if raw.count(" ") == 1 else raw)
-    except ValueError:
+            value = datetime.combine(day, time(0), tz)
+        else:
+            # A "+" in a query string arrives as a space when the caller did not encode it.
+            value = datetime.fromisoformat(raw.replace(" ", "+") if raw.count(" ") == 1 else raw)
+            value = value if value.tzinfo else value.replace(tzinfo=tz)
+        # In UTC: arithmetic on datetimes sharing a ZoneInfo is wall-clock time and ignores DST.
+        value = value.astimezone(timezone.utc)
+    except (ValueError, OverflowError):
         raise bad_request(f"Invalid {name}", f"{name} must be an ISO 8601 date-time, got {raw!r}") from None
-    # In UTC: arithmetic on datetimes sharing a ZoneInfo is wall-clock time and ignores DST.
-    return (value if value.tzinfo else value.replace(tzinfo=tz)).astimezone(timezone.utc)
+    if not EARLIEST <= value <= LATEST:
+        raise bad_request(f"Invalid {name}", f"{name} must lie between 1970 and 2999, got {raw!r}")
+    return value
 
 
 def range_ms(start: datetime | None, end: datetime | None) -> tuple[int | None, int | None]:

@@ -27,6 +27,10 @@ def build_spec(app) -> dict:
     for rule in sorted(app.url_map.iter_rules(), key=lambda r: r.rule):
         operations = load_operations_from_docstring(app.view_functions[rule.endpoint].__doc__ or "")
         operations = {method: op for method, op in operations.items() if method.upper() in rule.methods}
+        for operation in operations.values():
+            if "dashboard" in operation.get("tags", ()):
+                # Guarded by DASHBOARD_PASSWORD, not by the Anthropic credentials the proxy relays.
+                operation.setdefault("security", [{"dashboardBasicAuth": []}])
         if operations:
             spec.path(path=_ARGUMENT.sub(r"{\1}", rule.rule), operations=operations)
     return spec.to_dict()
