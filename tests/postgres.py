@@ -1,4 +1,4 @@
-"""A throwaway PostgreSQL server for the test run (pytest plugin).
+"""A throwaway PostgreSQL server for the test run (pytest plugin), also used by the benchmarks.
 
 Uses TEST_POSTGRES_URL when set; otherwise starts a private cluster from the machine's PostgreSQL
 binaries. Without them the Postgres tests skip loudly on a developer machine, and fail under CI=true.
@@ -30,17 +30,65 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-def _as_postgres_user(command: list[str]) -> list[str]:
-    # initdb refuses to run as root; CI runs as root.
-    if os.geteuid() == 0:
-        return ["runuser", "-u", "postgres", "--", *command]
-    return command
+class ThrowawayPostgres:
+    """A private PostgreSQL cluster in a temporary folder on a free loopback port."""
+
+    def __init__(self):
+        self.folder = _binaries()
+        self.data = None
+        self.url = None
+
+    @property
+    def available(self) -> bool:
+        return self.folder is not None
+
+    def _run(self, command: list[str]) -> None:
+        if os.geteuid() == 0:  # initdb refuses to run as root; CI runs as root
+            command = ["runuser", "-u", "postgres", "--", *command]
+        subprocess.run(command, check=True, capture_output=True, cwd="/tmp", timeout=120)
+
+    def start(self) -> str:
+        """Start the cluster; returns its base URL (no database name)."""
+        self.data = tempfile.mkdtemp(prefix="ccp-pg-")
+        if os.geteuid() == 0:
+            shutil.chown(self.data, "postgres")
+        port = _free_port()
+        self._run([f"{self.folder}/initdb", "-D", self.data, "-A", "trust", "-U", "postgres", "--no-sync"])
+        self._run([f"{self.folder}/pg_ctl", "-D", self.data, "-w", "-l", f"{self.data}/log", "-o",
+                   f"-p {port} -k {self.data} -h 127.0.0.1 -c fsync=off -c max_connections=200", "start"])
+        self.url = f"postgresql://postgres@127.0.0.1:{port}"
+        return self.url
+
+    def stop(self) -> None:
+        """Stop the cluster and delete its files."""
+        if self.data:
+            self._run([f"{self.folder}/pg_ctl", "-D", self.data, "-m", "immediate", "stop"])
+            shutil.rmtree(self.data, ignore_errors=True)
+            self.data = None
 
 
-def _missing(reason: str):
-    if os.environ.get("CI") == "true":
-        pytest.fail(f"PostgreSQL is required in CI: {reason}")
-    pytest.skip(f"*** POSTGRES TESTS SKIPPED: {reason} (install PostgreSQL or set TEST_POSTGRES_URL) ***")
+def create_database(server_url: str) -> str:
+    """Create an empty database on the server; returns its URL."""
+    import psycopg
+
+    name = "t_" + uuid.uuid4().hex[:12]
+    with psycopg.connect(f"{server_url}/postgres", autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    return f"{server_url}/{name}"
+
+
+def drop_database(url: str) -> None:
+    """Drop a database made by create_database, even with connections still open."""
+    import psycopg
+
+    server_url, name = url.rsplit("/", 1)
+    with psycopg.connect(f"{server_url}/postgres", autocommit=True) as conn:
+        for _ in range(20):
+            try:
+                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+                return
+            except psycopg.errors.ObjectInUse:
+                time.sleep(0.1)
 
 
 @pytest.fixture(scope="session")
@@ -49,37 +97,21 @@ def postgres_server():
     if os.environ.get("TEST_POSTGRES_URL"):
         yield os.environ["TEST_POSTGRES_URL"].rstrip("/")
         return
-    folder = _binaries()
-    if folder is None:
-        _missing("no PostgreSQL server binaries found")
-    data = tempfile.mkdtemp(prefix="ccp-pg-")
-    if os.geteuid() == 0:
-        shutil.chown(data, "postgres")
-    port = _free_port()
-    run = lambda cmd: subprocess.run(_as_postgres_user(cmd), check=True, capture_output=True, cwd="/tmp")
-    run([f"{folder}/initdb", "-D", data, "-A", "trust", "-U", "postgres", "--no-sync"])
-    run([f"{folder}/pg_ctl", "-D", data, "-w", "-l", f"{data}/log", "-o",
-         f"-p {port} -k {data} -h 127.0.0.1 -c fsync=off -c max_connections=200", "start"])
+    server = ThrowawayPostgres()
+    if not server.available:
+        reason = "no PostgreSQL server binaries found"
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"PostgreSQL is required in CI: {reason}")
+        pytest.skip(f"*** POSTGRES TESTS SKIPPED: {reason} (install PostgreSQL or set TEST_POSTGRES_URL) ***")
     try:
-        yield f"postgresql://postgres@127.0.0.1:{port}"
+        yield server.start()
     finally:
-        run([f"{folder}/pg_ctl", "-D", data, "-m", "immediate", "stop"])
-        shutil.rmtree(data, ignore_errors=True)
+        server.stop()
 
 
 @pytest.fixture
 def postgres_url(postgres_server):
     """A fresh, empty database on the test PostgreSQL server."""
-    import psycopg
-
-    name = "t_" + uuid.uuid4().hex[:12]
-    with psycopg.connect(f"{postgres_server}/postgres", autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    yield f"{postgres_server}/{name}"
-    with psycopg.connect(f"{postgres_server}/postgres", autocommit=True) as conn:
-        for attempt in range(20):
-            try:
-                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-                break
-            except psycopg.errors.ObjectInUse:
-                time.sleep(0.1)
+    url = create_database(postgres_server)
+    yield url
+    drop_database(url)
