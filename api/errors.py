@@ -2,7 +2,7 @@
 import logging
 
 from flask import jsonify
-from werkzeug.exceptions import BadRequest, HTTPException
+from werkzeug.exceptions import BadRequest, HTTPException, RequestEntityTooLarge
 
 log = logging.getLogger(__name__)
 
@@ -38,5 +38,12 @@ def register_error_handlers(app) -> None:
 def bad_request(error: str, details: str) -> HTTPException:
     """A 400 to raise, rendered as an ErrorResponse with `error` and `details`."""
     exc = BadRequest(description=error)
+    exc.details = details
+    return exc
+
+
+def payload_too_large(error: str, details: str) -> HTTPException:
+    """A 413 to raise, rendered as an ErrorResponse with `error` and `details`."""
+    exc = RequestEntityTooLarge(description=error)
     exc.details = details
     return exc

@@ -5,6 +5,7 @@ import peewee
 
 from models.db import database
 from models.request_log import RequestBody, RequestLog
+from models.settings import Setting
 
 log = logging.getLogger(__name__)
 
@@ -21,9 +22,14 @@ def _v1_records(db):
     db.create_tables([RequestLog, RequestBody])
 
 
+def _v2_settings(db):
+    db.create_tables([Setting])
+
+
 # Append a step for each schema change; never edit a released one.
 MIGRATIONS = [
     (1, _v1_records),
+    (2, _v2_settings),
 ]
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 

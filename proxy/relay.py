@@ -9,6 +9,7 @@ from urllib3.exceptions import HTTPError as Urllib3Error
 from urllib3.exceptions import ReadTimeoutError
 
 from proxy.exchange import Exchange
+from proxy.header_rules import HeaderRule, apply_rules
 from proxy.headers import client_response_headers
 
 log = logging.getLogger(__name__)
@@ -110,10 +111,11 @@ class RelayBody:
 
 
 def relay_response(exchange: Exchange, upstream: requests.Response,
-                   finish: Callable[[Exchange], None]) -> Response:
-    """A Flask response relaying the upstream status, headers and body."""
+                   finish: Callable[[Exchange], None], rules: tuple[HeaderRule, ...] = ()) -> Response:
+    """A Flask response relaying the upstream status, headers (after the response rules) and body."""
     exchange.response_started(upstream.status_code, upstream.headers)
     encoding = upstream.headers.get("content-encoding", "identity").lower()
     headers = client_response_headers(upstream.headers, body_decoded=encoding != "identity")
+    headers = apply_rules(headers, rules)
     return Response(RelayBody(exchange, upstream, finish), status=upstream.status_code,
                     headers=headers, direct_passthrough=True)

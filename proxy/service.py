@@ -6,10 +6,12 @@ from flask import jsonify
 from werkzeug.exceptions import BadGateway, BadRequest, GatewayTimeout, HTTPException, RequestEntityTooLarge
 
 from proxy.exchange import Exchange
+from proxy.header_rules import apply_rules
 from proxy.headers import upstream_request_headers
 from proxy.recorder import Recorder
 from proxy.relay import relay_response
 from proxy.request_info import InvalidBody, parse_json_body, request_info
+from proxy.rules_poller import HeaderRulesPoller
 from proxy.traffic import Traffic
 from proxy.upstream import UpstreamClient, UpstreamTimeout, UpstreamUnreachable
 
@@ -26,13 +28,22 @@ def proxy_error(exc_class, error: str, details: str | None = None) -> HTTPExcept
 
 
 class ProxyService:
-    """Everything one app needs to proxy: the upstream client, the recorder and the traffic gauge."""
+    """Everything one app needs to proxy: upstream client, recorder, traffic gauge, header rules."""
 
-    def __init__(self, upstream: UpstreamClient, recorder: Recorder, max_body: int):
+    def __init__(self, upstream: UpstreamClient, recorder: Recorder, max_body: int,
+                 rules: HeaderRulesPoller | None = None):
         self.upstream = upstream
         self.recorder = recorder
         self.traffic = Traffic()
         self.max_body = max_body
+        self.rules = rules or HeaderRulesPoller()
+        self.rules.start()
+
+    def close(self, timeout: float = 10.0) -> None:
+        """Stop the rules poller and the recorder (writing what is queued), close upstream connections."""
+        self.rules.stop()
+        self.recorder.stop(timeout)
+        self.upstream.close()
 
     def forward(self, request):
         """Relay a Flask request upstream and return the streaming response (or raise an HTTP error)."""
@@ -48,16 +59,17 @@ class ProxyService:
         except HTTPException as exc:
             raise self._fail(exchange, exc)
         self.recorder.submit(exchange.log_row(), exchange.body_row())
+        rules = self.rules.current  # one snapshot for both directions; in memory, never the database
+        headers = apply_rules(upstream_request_headers(request.headers.items()), rules.request)
         try:
-            upstream = self.upstream.send(request.method, request.path, exchange.query,
-                                          upstream_request_headers(request.headers.items()),
+            upstream = self.upstream.send(request.method, request.path, exchange.query, headers,
                                           exchange.request_body)
         except UpstreamUnreachable as exc:
             raise self._fail(exchange, proxy_error(BadGateway, "Upstream unreachable", str(exc)))
         except UpstreamTimeout as exc:
             raise self._fail(exchange, proxy_error(
                 GatewayTimeout, "Upstream sent no response within the timeout", str(exc)))
-        return relay_response(exchange, upstream, self._finished)
+        return relay_response(exchange, upstream, self._finished, rules.response)
 
     def list_models(self, request):
         """Relay the upstream's model list; an unreachable upstream yields an empty list."""

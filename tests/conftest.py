@@ -47,9 +47,7 @@ def make_app(config):
 
     yield build
     for application in built:
-        service = application.extensions["proxy"]
-        service.recorder.stop(timeout=2)
-        service.upstream.close()
+        application.extensions["proxy"].close(timeout=2)
     models.database.close()
 
 

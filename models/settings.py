@@ -1,0 +1,102 @@
+"""Editable settings every worker shares: a key/value table of JSON values with a version per key.
+
+Readers poll `setting_versions()` (a tiny query) and reload values only when a version moved,
+so a saved change reaches every worker and process without a restart or a read per request.
+"""
+import json
+import re
+import time
+
+import peewee
+
+from models.db import database
+
+REQUEST_HEADER_RULES = "request_header_rules"
+RESPONSE_HEADER_RULES = "response_header_rules"
+HEADER_RULE_KEYS = (REQUEST_HEADER_RULES, RESPONSE_HEADER_RULES)
+
+# What a header rule may be. Both the API (which validates rules) and the proxy (which
+# applies them) import these, so the two can never disagree.
+RULE_ACTIONS = ("block", "set", "replace")
+# Connection-specific headers (RFC 9110 7.6.1) and framing the HTTP stack owns: a rule that
+# touched them could desynchronise a connection or truncate a body.
+PROTECTED_HEADERS = frozenset({
+    "connection", "keep-alive", "transfer-encoding", "te", "trailer", "trailers", "upgrade",
+    "host", "content-length",
+})
+
+# RFC 9110 5.6.2 token: what a header name may consist of.
+_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+# RFC 9110 5.5 field value characters: no control character but tab, nothing beyond Latin-1
+# (HTTP clients and WSGI servers encode header values as Latin-1).
+_FIELD_VALUE = re.compile(r"[\t\x20-\x7e\x80-\xff]*")
+
+
+def is_header_name(name: str) -> bool:
+    """True for a syntactically valid header name (a non-empty RFC 9110 token)."""
+    return _TOKEN.fullmatch(name) is not None
+
+
+def is_header_value(text: str) -> bool:
+    """True for text that can go in a header value (no CR, LF or other control characters)."""
+    return _FIELD_VALUE.fullmatch(text) is not None
+
+
+def is_protected_header(name: str) -> bool:
+    """True for a header no rule may block, set or edit (hop-by-hop, proxy-*, host, content-length)."""
+    name = name.lower()
+    return name in PROTECTED_HEADERS or name.startswith("proxy-")
+
+
+class Setting(peewee.Model):
+    """One setting: its JSON value, and a version bumped on every save so readers can poll cheaply."""
+
+    key = peewee.CharField(primary_key=True, max_length=100)
+    value = peewee.TextField()
+    version = peewee.IntegerField(default=1)
+    updated_at_ms = peewee.BigIntegerField()
+
+    class Meta:
+        database = database
+        table_name = "setting"
+
+
+def setting_versions() -> dict[str, int]:
+    """The version of every saved setting: cheap enough to poll twice a second."""
+    return dict(Setting.select(Setting.key, Setting.version).tuples())
+
+
+def load_settings(keys) -> dict:
+    """The saved values of `keys` (decoded JSON); keys never saved are absent."""
+    query = Setting.select(Setting.key, Setting.value).where(Setting.key.in_(list(keys)))
+    return {key: json.loads(value) for key, value in query.tuples()}
+
+
+def save_settings(values: dict) -> None:
+    """Save each key's value in one transaction, bumping its version."""
+    now_ms = int(time.time() * 1000)
+    with database.atomic():
+        for key, value in values.items():
+            encoded = json.dumps(value)
+            # The increment happens in the database, so two concurrent saves both count.
+            (Setting.insert(key=key, value=encoded, version=1, updated_at_ms=now_ms)
+             .on_conflict(conflict_target=[Setting.key],
+                          update={Setting.value: encoded, Setting.updated_at_ms: now_ms,
+                                  Setting.version: Setting.version + 1})
+             .execute())
+
+
+def load_header_rules() -> dict[str, list]:
+    """The saved request and response header rules, an empty list for each never saved."""
+    saved = load_settings(HEADER_RULE_KEYS)
+    return {key: saved.get(key, []) for key in HEADER_RULE_KEYS}
+
+
+def save_header_rules(changes: dict[str, list]) -> dict[str, list]:
+    """Replace the rule lists present in `changes` (others stay as saved); returns all rules as saved."""
+    unknown = set(changes) - set(HEADER_RULE_KEYS)
+    if unknown:
+        raise ValueError(f"not header rule settings: {sorted(unknown)}")
+    with database.atomic():
+        save_settings(changes)
+        return load_header_rules()

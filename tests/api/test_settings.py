@@ -1,0 +1,166 @@
+"""GET and PUT /api/settings: the contract's ProxySettings, validated, saved whole or not at all."""
+import json
+
+import pytest
+import requests
+
+EMPTY = {"requestHeaderRules": [], "responseHeaderRules": []}
+SAVED = {
+    "requestHeaderRules": [
+        {"header": "X-Team", "action": "set", "value": "blue", "find": "", "enabled": True},
+        {"header": "User-Agent", "action": "replace", "value": "", "find": " (external, cli)", "enabled": False},
+    ],
+    "responseHeaderRules": [
+        {"header": "Set-Cookie", "action": "block", "value": "", "find": "", "enabled": True},
+    ],
+}
+
+
+def put(client, body, **kwargs):
+    return client.put("/api/settings", json=body, **kwargs)
+
+
+@pytest.fixture
+def saved(client):
+    """Settings saved before the test; errors must leave exactly these."""
+    assert put(client, SAVED).status_code == 200
+    return SAVED
+
+
+def test_get_starts_with_empty_rule_lists(client):
+    response = client.get("/api/settings")
+    assert response.status_code == 200
+    assert response.json == EMPTY
+
+
+def test_put_saves_and_returns_the_settings(client):
+    response = put(client, SAVED)
+    assert response.status_code == 200
+    assert response.json == SAVED
+    assert client.get("/api/settings").json == SAVED
+
+
+def test_missing_fields_take_defaults_and_header_spelling_is_kept(client):
+    response = put(client, {"requestHeaderRules": [{"header": "x-API-Thing", "action": "block"},
+                                                   {"header": "X-B", "action": "set", "value": "1", "find": None}]})
+    assert response.json["requestHeaderRules"] == [
+        {"header": "x-API-Thing", "action": "block", "value": "", "find": "", "enabled": True},
+        {"header": "X-B", "action": "set", "value": "1", "find": "", "enabled": True}]
+
+
+def test_an_absent_list_is_left_unchanged_and_an_empty_one_clears(client, saved):
+    response = put(client, {"responseHeaderRules": []})
+    assert response.json == {"requestHeaderRules": saved["requestHeaderRules"], "responseHeaderRules": []}
+    assert put(client, {}).json == response.json
+    assert put(client, {"requestHeaderRules": []}).json == EMPTY
+
+
+def test_replace_may_have_an_empty_value(client):
+    rule = {"header": "anthropic-beta", "action": "replace", "find": "x,", "value": ""}
+    assert put(client, {"requestHeaderRules": [rule]}).status_code == 200
+
+
+def test_a_hundred_rules_are_accepted(client):
+    rules = [{"header": f"X-H{n}", "action": "block"} for n in range(100)]
+    assert len(put(client, {"requestHeaderRules": rules}).json["requestHeaderRules"]) == 100
+
+
+def rules(*items, field="requestHeaderRules"):
+    return {field: list(items)}
+
+
+INVALID = [
+    ([], "body: must be a JSON object"),
+    ("rules", "body: must be a JSON object"),
+    ({"headerRules": []}, "headerRules: unknown field; expected requestHeaderRules or responseHeaderRules"),
+    ({"requestHeaderRules": {"header": "X-A"}}, "requestHeaderRules: must be a list of header rules"),
+    ({"responseHeaderRules": None}, "responseHeaderRules: must be a list of header rules"),
+    (rules(*[{"header": "X-A", "action": "block"}] * 101), "requestHeaderRules: at most 100 rules, got 101"),
+    (rules("X-A"), "requestHeaderRules[0]: must be an object with header, action, value, find, enabled"),
+    (rules({"header": "X-A", "action": "block", "vaule": "typo"}),
+     "requestHeaderRules[0].vaule: unknown field; expected header, action, value, find, enabled"),
+    (rules({"action": "block"}), "requestHeaderRules[0].header: must be a non-empty string"),
+    (rules({"header": "", "action": "block"}), "requestHeaderRules[0].header: must be a non-empty string"),
+    (rules({"header": 7, "action": "block"}), "requestHeaderRules[0].header: must be a non-empty string"),
+    (rules({"header": "X A", "action": "block"}),
+     "requestHeaderRules[0].header: 'X A' is not a header name (letters, digits and !#$%&'*+-.^_`|~ only)"),
+    (rules({"header": "X-A:", "action": "block"}),
+     "requestHeaderRules[0].header: 'X-A:' is not a header name (letters, digits and !#$%&'*+-.^_`|~ only)"),
+    (rules({"header": "X-A", "action": "block"}, {"header": "X-B", "action": "delete"}),
+     "requestHeaderRules[1].action: must be one of block, set, replace"),
+    (rules({"header": "X-A"}), "requestHeaderRules[0].action: must be one of block, set, replace"),
+    (rules({"header": "X-A", "action": ["set"]}), "requestHeaderRules[0].action: must be one of block, set, replace"),
+    (rules({"header": "X-A", "action": "set"}), "requestHeaderRules[0].value: is required (non-empty) for action set"),
+    (rules({"header": "X-A", "action": "set", "value": ""}),
+     "requestHeaderRules[0].value: is required (non-empty) for action set"),
+    (rules({"header": "X-A", "action": "replace", "value": "b"}),
+     "requestHeaderRules[0].find: is required (non-empty) for action replace"),
+    (rules({"header": "X-A", "action": "set", "value": 5}), "requestHeaderRules[0].value: must be a string"),
+    (rules({"header": "X-A", "action": "replace", "find": ["a"], "value": "b"}),
+     "requestHeaderRules[0].find: must be a string"),
+    (rules({"header": "X-A", "action": "set", "value": "a\r\nX-Injected: 1"}),
+     "requestHeaderRules[0].value: must not contain line breaks, control characters or characters beyond Latin-1"),
+    (rules({"header": "X-A", "action": "set", "value": "smile 😀"}),
+     "requestHeaderRules[0].value: must not contain line breaks, control characters or characters beyond Latin-1"),
+    (rules({"header": "X-A", "action": "block", "enabled": "yes"}), "requestHeaderRules[0].enabled: must be true or false"),
+    (rules({"header": "X-A", "action": "block", "enabled": 1}), "requestHeaderRules[0].enabled: must be true or false"),
+    (rules({"header": "X-A", "action": "block", "enabled": None}), "requestHeaderRules[0].enabled: must be true or false"),
+    (rules({"header": "X-A", "action": "block"}, field="responseHeaderRules") | {"requestHeaderRules": [{}]},
+     "requestHeaderRules[0].header: must be a non-empty string"),
+]
+
+
+@pytest.mark.parametrize("body, details", INVALID, ids=[details.split(":")[0] + f"#{n}"
+                                                         for n, (_, details) in enumerate(INVALID)])
+def test_invalid_settings_are_a_400_naming_the_fault_and_save_nothing(client, saved, body, details):
+    response = put(client, body)
+    assert response.status_code == 400
+    assert response.json == {"error": "Invalid settings", "details": details}
+    assert client.get("/api/settings").json == saved
+
+
+@pytest.mark.parametrize("name", ["Connection", "keep-alive", "Transfer-Encoding", "TE", "Trailer", "Upgrade",
+                                  "Proxy-Authorization", "proxy-connection", "PROXY-Anything", "Host",
+                                  "content-length"])
+def test_rules_for_hop_by_hop_and_framing_headers_are_refused_in_any_case(client, saved, name):
+    response = put(client, rules({"header": "X-Fine", "action": "block"},
+                                 {"header": name, "action": "set", "value": "x"}, field="responseHeaderRules"))
+    assert response.status_code == 400
+    assert response.json["details"] == (f"responseHeaderRules[1].header: {name!r} is hop-by-hop or managed by "
+                                        "the proxy; rules cannot change it")
+    assert client.get("/api/settings").json == saved
+
+
+def test_malformed_json_is_a_400(client, saved):
+    response = client.put("/api/settings", data='{"requestHeaderRules": [', content_type="application/json")
+    assert response.status_code == 400
+    assert response.json["error"] == "Invalid settings"
+    assert response.json["details"].startswith("body: not valid JSON")
+    assert client.get("/api/settings").json == saved
+
+
+def test_a_body_that_is_not_json_is_refused(client, saved):
+    response = client.put("/api/settings", data=json.dumps(EMPTY), content_type="text/plain")
+    assert response.status_code == 415
+    assert set(response.json) == {"error", "details"}
+    assert client.get("/api/settings").json == saved
+
+
+@pytest.mark.parametrize("size", [64 * 1024 + 1, 10 * 1024 * 1024])
+def test_an_oversized_body_is_a_413_and_saves_nothing(client, saved, size):
+    filler = {"header": "X-Big", "action": "set", "value": "v" * 1000}
+    body = json.dumps({"requestHeaderRules": [filler] * (size // 1000)})
+    body = body + " " * (size - len(body))
+    response = client.put("/api/settings", data=body, content_type="application/json")
+    assert response.status_code == 413
+    assert response.json == {"error": "Settings body too large", "details": "the limit is 65536 bytes"}
+    assert client.get("/api/settings").json == saved
+
+
+def test_an_oversized_chunked_body_without_a_length_is_a_413(live_proxy, client, saved):
+    chunks = (b" " * 1024 for _ in range(80))  # a generator: requests sends it chunked
+    response = requests.put(live_proxy + "/api/settings", data=chunks, timeout=10,
+                            headers={"Content-Type": "application/json"})
+    assert "content-length" not in {k.lower() for k in response.request.headers}
+    assert response.status_code == 413
+    assert client.get("/api/settings").json == saved

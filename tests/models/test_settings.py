@@ -1,0 +1,86 @@
+"""Settings storage on SQLite and on a real PostgreSQL: JSON values, versions that readers poll."""
+import threading
+
+import pytest
+
+import models
+from models.settings import REQUEST_HEADER_RULES, RESPONSE_HEADER_RULES, load_settings, save_settings
+
+RULE = {"header": "X-Team", "action": "set", "value": "blue", "find": "", "enabled": True}
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def database_url(request, tmp_path):
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path}/settings.db"
+    return request.getfixturevalue("postgres_url")
+
+
+@pytest.fixture
+def db(database_url):
+    database = models.init_db(database_url)
+    models.migrate()
+    yield database
+    database.close()
+    if hasattr(database, "close_all"):
+        database.close_all()
+
+
+def test_migration_step_2_adds_the_settings_table(db):
+    assert models.current_version() == 2
+    assert db.table_exists("setting")
+
+
+def test_nothing_saved_means_empty_rule_lists_and_no_versions(db):
+    assert models.load_header_rules() == {REQUEST_HEADER_RULES: [], RESPONSE_HEADER_RULES: []}
+    assert models.setting_versions() == {}
+
+
+def test_values_round_trip_as_json_and_each_save_bumps_the_version(db):
+    save_settings({"a": {"nested": [1, "two", None]}, "b": "text"})
+    assert load_settings(["a", "b", "missing"]) == {"a": {"nested": [1, "two", None]}, "b": "text"}
+    assert models.setting_versions() == {"a": 1, "b": 1}
+    save_settings({"a": []})
+    assert models.setting_versions() == {"a": 2, "b": 1}
+    assert load_settings(["a"]) == {"a": []}
+
+
+def test_saving_one_rule_list_leaves_the_other_as_it_was(db):
+    saved = models.save_header_rules({REQUEST_HEADER_RULES: [RULE], RESPONSE_HEADER_RULES: [RULE]})
+    assert saved == {REQUEST_HEADER_RULES: [RULE], RESPONSE_HEADER_RULES: [RULE]}
+    saved = models.save_header_rules({RESPONSE_HEADER_RULES: []})
+    assert saved == {REQUEST_HEADER_RULES: [RULE], RESPONSE_HEADER_RULES: []}
+    assert models.setting_versions() == {REQUEST_HEADER_RULES: 1, RESPONSE_HEADER_RULES: 2}
+
+
+def test_only_header_rule_keys_are_accepted(db):
+    with pytest.raises(ValueError, match="not header rule settings"):
+        models.save_header_rules({"something_else": []})
+    assert models.setting_versions() == {}
+
+
+def test_concurrent_saves_each_bump_the_version_on_postgres(postgres_url):
+    database = models.init_db(postgres_url)
+    models.migrate()
+    errors = []
+
+    def save():
+        try:
+            for _ in range(5):
+                models.save_header_rules({REQUEST_HEADER_RULES: [RULE]})
+        except Exception as exc:  # reported below: an exception in a thread cannot fail the test
+            errors.append(exc)
+        finally:
+            models.database.close()
+
+    threads = [threading.Thread(target=save) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    try:
+        assert errors == []
+        assert models.setting_versions() == {REQUEST_HEADER_RULES: 20}, "a lost bump would hide a change from pollers"
+    finally:
+        database.close()
+        database.close_all()
