@@ -12,22 +12,13 @@ TOKENS = (RequestLog.input_tokens + RequestLog.output_tokens
 BY_MODEL, BY_BUCKET = peewee.SQL('"model"'), peewee.SQL('"bucket"')
 
 
-def _like_escaped(text: str) -> str:
-    return text.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-
-
-def _contains(column, text: str):
-    """Case-insensitive substring match, portable between SQLite and Postgres."""
-    pattern = f"%{_like_escaped(text)}%"
-    return peewee.NodeList((peewee.fn.LOWER(column), peewee.SQL("LIKE"), pattern, peewee.SQL("ESCAPE '\\'")))
-
-
 def filtered_requests(model: str | None = None, start_ms: int | None = None, end_ms: int | None = None,
                       org: str | None = None, query=None):
     """Records matching the common filters: model substring (requested or routed), [start, end), org."""
     query = query if query is not None else RequestLog.select()
     if model:
-        query = query.where(_contains(RequestLog.original_model, model) | _contains(RequestLog.routed_model, model))
+        # peewee's contains() escapes wildcards and is ILIKE (LIKE on SQLite: case-insensitive for ASCII).
+        query = query.where(RequestLog.original_model.contains(model) | RequestLog.routed_model.contains(model))
     if start_ms is not None:
         query = query.where(RequestLog.timestamp_ms >= start_ms)
     if end_ms is not None:
@@ -47,9 +38,7 @@ def find_by_id_or_suffix(request_id: str) -> list[RequestLog]:
     exact = RequestLog.get_or_none(RequestLog.id == request_id)
     if exact is not None:
         return [exact]
-    pattern = f"%{_like_escaped(request_id)}"
-    return list(RequestLog.select().where(
-        peewee.NodeList((RequestLog.id, peewee.SQL("LIKE"), pattern, peewee.SQL("ESCAPE '\\'")))).limit(2))
+    return list(RequestLog.select().where(RequestLog.id.endswith(request_id)).limit(2))
 
 
 def latest_timestamp_ms() -> int | None:

@@ -58,3 +58,15 @@ def test_heroku_style_postgres_url_is_accepted():
 def test_unknown_scheme_is_a_clear_error():
     with pytest.raises(ValueError, match="unsupported DATABASE_URL scheme 'mysql'"):
         models.open_database("mysql://x/y")
+
+
+def test_a_database_at_an_older_version_is_upgraded_with_its_rows_intact(db):
+    assert models.migrate(up_to=2) == 2
+    models.save_records([log_row("old1", organization_id="org-1", output_tokens=7), log_row("old2")],
+                        [body_row("old1", request_body='{"model": "m"}')])
+    assert models.migrate() == models.SCHEMA_VERSION
+    assert models.current_version() == models.SCHEMA_VERSION
+    assert {r.id: r.output_tokens for r in RequestLog.select()} == {"old1": 7, "old2": 0}
+    assert RequestLog.get_by_id("old1").body.get().request_body == '{"model": "m"}'
+    indexes = {index.name for index in db.get_indexes("request_log")}
+    assert {"request_log_time_cover", "request_log_org_time_cover"} <= indexes
