@@ -1,6 +1,7 @@
 """Shared fixtures: the fake upstream, apps on fresh SQLite files, live proxy servers, records."""
 import dataclasses
 import threading
+import time
 
 import pytest
 from werkzeug.serving import make_server
@@ -89,8 +90,14 @@ def live_proxy(app, serve):
 def records(app):
     """A function returning every record (flushed first), oldest first, as dicts."""
 
-    def fetch() -> list[dict]:
-        assert app.extensions["proxy"].recorder.flush(10), "records were not written in time"
+    def fetch(settle: bool = True) -> list[dict]:
+        service = app.extensions["proxy"]
+        # A client can have the whole body before the server thread closes the response and
+        # submits the final record: let requests that are settling finish first.
+        deadline = time.monotonic() + 2
+        while settle and service.traffic.in_flight and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert service.recorder.flush(10), "records were not written in time"
         return list(models.RequestLog.select().order_by(models.RequestLog.timestamp_ms).dicts())
 
     return fetch

@@ -118,7 +118,7 @@ def test_client_disconnect_is_recorded_and_closes_the_upstream(live_proxy, upstr
     assert upstream.disconnected.wait(5), "the upstream connection must be closed promptly"
     deadline = time.monotonic() + 5
     while time.monotonic() < deadline:
-        [row] = records()
+        [row] = records(settle=False)
         if row["outcome"] != "in_flight":
             break
         time.sleep(0.05)
