@@ -33,7 +33,7 @@ class Exchange:
     timestamp_ms: int = field(default_factory=_now_ms)
     started: float = field(default_factory=time.perf_counter)
     request_body: bytes = b""
-    info: RequestInfo = field(default_factory=lambda: RequestInfo(body=None))
+    info: RequestInfo = field(default_factory=RequestInfo)
     provider: str = "anthropic"
     routed_model: str | None = None
     routing_rule: str | None = None

@@ -13,7 +13,8 @@ class InvalidBody(ValueError):
 
 @dataclass(frozen=True)
 class RequestInfo:
-    body: dict | None
+    # Only these facts are kept: the parsed body itself weighs several times its bytes,
+    # and a stream can stay open for minutes.
     model: str | None = None
     stream: bool = False
     message_count: int | None = None
@@ -39,12 +40,11 @@ def parse_json_body(raw: bytes, required: bool) -> dict | None:
 def request_info(body: dict | None, session_header: str | None = None) -> RequestInfo:
     """Model, stream flag, message count, conversation hash and Claude Code session of a body."""
     if body is None:
-        return RequestInfo(body=None, session_id=session_header or None)
+        return RequestInfo(session_id=session_header or None)
     messages = body.get("messages")
     messages = messages if isinstance(messages, list) else None
     model = body.get("model")
     return RequestInfo(
-        body=body,
         model=model if isinstance(model, str) else None,
         stream=body.get("stream") is True,
         message_count=len(messages) if messages is not None else None,
