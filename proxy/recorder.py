@@ -11,14 +11,18 @@ from models import database, save_records
 log = logging.getLogger(__name__)
 
 _STOP = object()
+_IN_FLIGHT = object()  # marks a queued row as the in-flight one
 
 
 class Recorder:
     """Takes records without waiting for the database; a slow or broken database only delays them."""
 
     def __init__(self, save=save_records, capacity: int = 20000, batch_size: int = 200,
-                 give_up_after: float = 60.0):
+                 give_up_after: float = 60.0, in_flight_after: float = 1.0, batch_window: float = 0.02):
         self._save = save
+        self._in_flight_after = in_flight_after
+        self._batch_window = batch_window
+        self._waiting: dict[str, tuple[float, dict]] = {}  # id -> (when to write it, in-flight row)
         self._queue: queue.Queue = queue.Queue(maxsize=capacity)
         self._batch_size = batch_size
         self._give_up_after = give_up_after
@@ -38,10 +42,19 @@ class Recorder:
         """Records waiting to be written."""
         return self._queue.qsize()
 
+    def submit_in_flight(self, log_row: dict) -> None:
+        """Queue the row of a request just started; it is written only if the request is still
+        running `in_flight_after` seconds later (most finish sooner: one write instead of two,
+        and none while the request waits for its first byte)."""
+        self._put((log_row, _IN_FLIGHT))
+
     def submit(self, log_row: dict, body_row: dict | None = None) -> None:
-        """Queue a record (a later one for the same id supersedes it); never blocks."""
+        """Queue a finished record (it supersedes the in-flight one); never blocks."""
+        self._put((log_row, body_row))
+
+    def _put(self, item) -> None:
         try:
-            self._queue.put_nowait((log_row, body_row))
+            self._queue.put_nowait(item)
         except queue.Full:
             self.dropped += 1
             log.error("record queue full (%d): dropped record %s", self._queue.maxsize, log_row["id"])
@@ -69,21 +82,49 @@ class Recorder:
 
     def _run(self) -> None:
         while True:
-            items = [self._queue.get()]
-            while len(items) < self._batch_size:
-                try:
-                    items.append(self._queue.get_nowait())
-                except queue.Empty:
-                    break
-            records = [item for item in items if item is not _STOP]
+            items = self._next_items()
+            records = []
+            for item in items:
+                if item is _STOP:
+                    continue
+                log_row, body_row = item
+                if body_row is _IN_FLIGHT:
+                    self._waiting[log_row["id"]] = (time.monotonic() + self._in_flight_after, log_row)
+                else:
+                    self._waiting.pop(log_row["id"], None)
+                    records.append(item)
+            records.extend(self._due_in_flight())
             try:
                 if records:
                     self._write(records)
             finally:
                 for _ in items:
                     self._queue.task_done()
-            if len(records) < len(items):
+            if _STOP in items:
                 return
+
+    def _next_items(self) -> list:
+        """Block until something is queued or an in-flight row falls due; then gather a batch."""
+        timeout = None
+        if self._waiting:
+            timeout = max(0.0, min(due for due, _ in self._waiting.values()) - time.monotonic())
+        try:
+            items = [self._queue.get(timeout=timeout)]
+        except queue.Empty:
+            return []
+        # Gather for a moment: one transaction for many records costs far less hub time.
+        deadline = time.monotonic() + self._batch_window
+        while len(items) < self._batch_size and items[-1] is not _STOP:
+            try:
+                items.append(self._queue.get(timeout=max(0.0, deadline - time.monotonic())))
+            except queue.Empty:
+                break
+        return items
+
+    def _due_in_flight(self) -> list:
+        now = time.monotonic()
+        due = [key for key, (when, _) in self._waiting.items() if when <= now]
+        return [(self._waiting.pop(key)[1], None) for key in due]
 
     def _write(self, records) -> None:
         logs, bodies = {}, {}

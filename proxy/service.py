@@ -58,8 +58,7 @@ class ProxyService:
             raise self._fail(exchange, proxy_error(BadRequest, "Invalid request body", str(exc)))
         except HTTPException as exc:
             raise self._fail(exchange, exc)
-        # Visible as in flight at once; the bodies are written once, with the finished record.
-        self.recorder.submit(exchange.log_row())
+        self.recorder.submit_in_flight(exchange.log_row())
         rules = self.rules.current  # one snapshot for both directions; in memory, never the database
         headers = apply_rules(upstream_request_headers(request.headers.items()), rules.request)
         try:

@@ -13,17 +13,43 @@ HEADERS = {"x-api-key": "sk-ant-test", "content-type": "application/json"}
 BODY = json.dumps({"model": "m", "max_tokens": 5, "stream": True, "messages": [{"role": "user", "content": "x"}]})
 
 
-def test_batches_keep_the_latest_row_per_request(tmp_path):
+def test_a_request_that_finishes_quickly_is_written_once(tmp_path):
     saved = []
-    recorder = Recorder(save=lambda logs, bodies: saved.append((logs, bodies)))
-    recorder.submit(log_row("a", outcome="in_flight"), body_row("a"))
-    recorder.submit(log_row("a", outcome="complete"), body_row("a", response_body="x"))
+    recorder = Recorder(save=lambda logs, bodies: saved.append((logs, bodies)), in_flight_after=0.5)
     recorder.start()
+    recorder.submit_in_flight(log_row("quick", outcome="in_flight"))
+    recorder.submit(log_row("quick", outcome="complete"), body_row("quick", response_body="x"))
     assert recorder.flush(5)
+    time.sleep(0.7)
     recorder.stop()
     [(logs, bodies)] = saved
-    assert [row["outcome"] for row in logs] == ["complete"]
+    assert [(row["id"], row["outcome"]) for row in logs] == [("quick", "complete")]
     assert bodies[0]["response_body"] == "x"
+
+
+def test_a_long_request_is_written_in_flight_then_finished(tmp_path):
+    saved = []
+    recorder = Recorder(save=lambda logs, bodies: saved.append((logs, bodies)), in_flight_after=0.2)
+    recorder.start()
+    recorder.submit_in_flight(log_row("slow", outcome="in_flight"))
+    time.sleep(0.4)
+    assert [[row["outcome"] for row in logs] for logs, _ in saved] == [["in_flight"]]
+    recorder.submit(log_row("slow", outcome="complete"), body_row("slow"))
+    assert recorder.flush(5)
+    recorder.stop()
+    assert [[row["outcome"] for row in logs] for logs, _ in saved] == [["in_flight"], ["complete"]]
+
+
+def test_many_records_share_a_transaction(tmp_path):
+    saved = []
+    recorder = Recorder(save=lambda logs, bodies: saved.append((logs, bodies)), batch_window=0.2)
+    recorder.start()
+    for n in range(50):
+        recorder.submit(log_row(f"r{n}"), body_row(f"r{n}"))
+    assert recorder.flush(5)
+    recorder.stop()
+    assert len(saved) <= 2
+    assert sum(len(logs) for logs, _ in saved) == 50
 
 
 def test_a_locked_sqlite_database_delays_records_but_not_streams(live_proxy, config, records):
