@@ -28,7 +28,7 @@ class Config:
     upstream_connect_timeout: float = 10.0
     upstream_read_timeout: float = 600.0
     max_request_body: int = 32 * MIB
-    upstream_pool_size: int = 200
+    upstream_pool_size: int = 1000
     database_pool_size: int = 8
     dashboard_password: str | None = None
 

@@ -83,17 +83,24 @@ class RequestBody(BaseModel):
     response_message = peewee.TextField(null=True)
 
 
-def _upsert(model, rows, key):
-    """Insert rows, or overwrite every column of rows whose key already exists."""
-    columns = [f for f in model._meta.sorted_fields if f.name != key.name]
-    query = model.insert_many(rows).on_conflict(conflict_target=[key], preserve=columns)
-    query.execute()
+def _upsert_sql(model, key_column: str) -> tuple[str, list[str]]:
+    """INSERT ... ON CONFLICT DO UPDATE for every column of `model` (SQLite 3.24+ and Postgres)."""
+    columns = [field.column_name for field in model._meta.sorted_fields]
+    placeholders = ", ".join([database.param] * len(columns))
+    updates = ", ".join(f'"{c}" = EXCLUDED."{c}"' for c in columns if c != key_column)
+    sql = (f'INSERT INTO "{model._meta.table_name}" ({", ".join(f"{chr(34)}{c}{chr(34)}" for c in columns)}) '
+           f'VALUES ({placeholders}) ON CONFLICT ("{key_column}") DO UPDATE SET {updates}')
+    return sql, [field.name for field in model._meta.sorted_fields]
 
 
 def save_records(logs: list[dict], bodies: list[dict]) -> None:
     """Write a batch of records in one transaction; a later row for an id replaces the earlier one."""
-    with database.atomic():
-        if logs:
-            _upsert(RequestLog, logs, RequestLog.id)
-        if bodies:
-            _upsert(RequestBody, bodies, RequestBody.request)
+    # Hand-built SQL and executemany: peewee's query builder cost 1.5 ms per record, all of it
+    # blocking every stream of a gevent worker.
+    # The wrapper turns driver errors into peewee's, which the recorder retries.
+    with peewee.__exception_wrapper__, database.atomic():
+        cursor = database.cursor()
+        for model, key, rows in ((RequestLog, "id", logs), (RequestBody, "request_id", bodies)):
+            if rows:
+                sql, names = _upsert_sql(model, key)
+                cursor.executemany(sql, [[row[name] for name in names] for row in rows])

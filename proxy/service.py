@@ -52,8 +52,9 @@ class ProxyService:
         self.traffic.enter()
         try:
             exchange.request_body = self._read_body(request)
-            body = parse_json_body(exchange.request_body, required=self._json_required(request))
-            exchange.info = request_info(body, request.headers.get(SESSION_HEADER))
+            exchange.info = request_info(
+                parse_json_body(exchange.request_body, required=self._json_required(request)),
+                request.headers.get(SESSION_HEADER))  # the parsed body (~2x its bytes) is freed here
         except InvalidBody as exc:
             raise self._fail(exchange, proxy_error(BadRequest, "Invalid request body", str(exc)))
         except HTTPException as exc:
