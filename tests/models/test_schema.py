@@ -6,22 +6,6 @@ from models.request_log import RequestLog
 from tests.records import log_row, body_row
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
-def database_url(request, tmp_path):
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path}/schema.db"
-    return request.getfixturevalue("postgres_url")
-
-
-@pytest.fixture
-def db(database_url):
-    database = models.init_db(database_url)
-    yield database
-    database.close()
-    if hasattr(database, "close_all"):
-        database.close_all()
-
-
 def test_migrate_is_idempotent_and_records_the_version(db):
     assert models.current_version() == 0
     assert models.migrate() == models.SCHEMA_VERSION

@@ -9,34 +9,17 @@ from models.settings import REQUEST_HEADER_RULES, RESPONSE_HEADER_RULES, load_se
 RULE = {"header": "X-Team", "action": "set", "value": "blue", "find": "", "enabled": True}
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
-def database_url(request, tmp_path):
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path}/settings.db"
-    return request.getfixturevalue("postgres_url")
-
-
-@pytest.fixture
-def db(database_url):
-    database = models.init_db(database_url)
-    models.migrate()
-    yield database
-    database.close()
-    if hasattr(database, "close_all"):
-        database.close_all()
-
-
-def test_migration_step_2_adds_the_settings_table(db):
+def test_migration_step_2_adds_the_settings_table(migrated):
     assert models.current_version() >= 2
-    assert db.table_exists("setting")
+    assert migrated.table_exists("setting")
 
 
-def test_nothing_saved_means_empty_rule_lists_and_no_versions(db):
+def test_nothing_saved_means_empty_rule_lists_and_no_versions(migrated):
     assert models.load_header_rules() == {REQUEST_HEADER_RULES: [], RESPONSE_HEADER_RULES: []}
     assert models.setting_versions() == {}
 
 
-def test_values_round_trip_as_json_and_each_save_bumps_the_version(db):
+def test_values_round_trip_as_json_and_each_save_bumps_the_version(migrated):
     save_settings({"a": {"nested": [1, "two", None]}, "b": "text"})
     assert load_settings(["a", "b", "missing"]) == {"a": {"nested": [1, "two", None]}, "b": "text"}
     assert models.setting_versions() == {"a": 1, "b": 1}
@@ -45,7 +28,7 @@ def test_values_round_trip_as_json_and_each_save_bumps_the_version(db):
     assert load_settings(["a"]) == {"a": []}
 
 
-def test_saving_one_rule_list_leaves_the_other_as_it_was(db):
+def test_saving_one_rule_list_leaves_the_other_as_it_was(migrated):
     saved = models.save_header_rules({REQUEST_HEADER_RULES: [RULE], RESPONSE_HEADER_RULES: [RULE]})
     assert saved == {REQUEST_HEADER_RULES: [RULE], RESPONSE_HEADER_RULES: [RULE]}
     saved = models.save_header_rules({RESPONSE_HEADER_RULES: []})
@@ -53,7 +36,7 @@ def test_saving_one_rule_list_leaves_the_other_as_it_was(db):
     assert models.setting_versions() == {REQUEST_HEADER_RULES: 1, RESPONSE_HEADER_RULES: 2}
 
 
-def test_only_header_rule_keys_are_accepted(db):
+def test_only_header_rule_keys_are_accepted(migrated):
     with pytest.raises(ValueError, match="not header rule settings"):
         models.save_header_rules({"something_else": []})
     assert models.setting_versions() == {}
