@@ -14,7 +14,7 @@ $(STAMP): setup.cfg pyproject.toml
 	touch $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/flask --app app init-db
+	$(BIN)/python app.py init-db
 	exec $(BIN)/gunicorn -c gunicorn.conf.py 'app:create_app()'
 
 test: $(STAMP)

@@ -98,13 +98,26 @@ def _warn_if_schema_outdated(database) -> None:
     finally:
         database.close()
     if version < models.SCHEMA_VERSION:
-        log.error("database schema is at version %d, expected %d: run `flask --app app init-db`",
+        log.error("database schema is at version %d, expected %d: run `python app.py init-db`",
                   version, models.SCHEMA_VERSION)
 
 
 @click.command("init-db")
 def init_db_command():
     """Create or migrate the schema, and mark rows a dead process left in flight as interrupted."""
+    database = models.init_db(Config.from_env().database_url)
     version = models.migrate()
     interrupted = models.mark_interrupted()
+    database.close()
     click.echo(f"schema at version {version}; {interrupted} unfinished request(s) marked interrupted")
+
+
+@click.group()
+def cli():
+    """Claude Code Proxy commands that need no running app (`python app.py init-db`)."""
+
+
+cli.add_command(init_db_command)
+
+if __name__ == "__main__":
+    cli()

@@ -142,7 +142,7 @@ class ProxyServer:
         self.config = "gunicorn.conf.py"  # an investigation may point this at a wrapper with hooks
 
     def __enter__(self) -> "ProxyServer":
-        subprocess.run([str(BIN / "flask"), "--app", "app", "init-db"], cwd=ROOT, env=self.env,
+        subprocess.run([str(BIN / "python"), "app.py", "init-db"], cwd=ROOT, env=self.env,
                        check=True, capture_output=True, timeout=60)
         self._log = open(self.log_path, "wb")
         self.process = subprocess.Popen([str(BIN / "gunicorn"), "-c", self.config, "app:create_app()"],

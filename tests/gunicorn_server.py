@@ -30,7 +30,7 @@ class GunicornServer:
         self.process: subprocess.Popen | None = None
 
     def start(self, timeout: float = 20) -> "GunicornServer":
-        subprocess.run([str(BIN / "flask"), "--app", "app", "init-db"], cwd=ROOT, env=self.env,
+        subprocess.run([sys.executable, "app.py", "init-db"], cwd=ROOT, env=self.env,
                        check=True, capture_output=True, timeout=60)
         self.log = open(ROOT / "test-artifacts" / f"gunicorn-{self.port}.log", "wb") \
             if (ROOT / "test-artifacts").is_dir() else subprocess.DEVNULL
