@@ -17,9 +17,11 @@ run: $(STAMP)
 	$(BIN)/python app.py init-db
 	exec $(BIN)/gunicorn -c gunicorn.conf.py 'app:create_app()'
 
+# The suite runs on SQLite, then again on a throwaway PostgreSQL (see tests/conftest.py).
 test: $(STAMP)
 	$(BIN)/lint-imports
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	TEST_DATABASE=postgres $(BIN)/python -m pytest -m "not sqlite_only" $(PYTEST_ARGS)
 
 bench: $(STAMP)
 	$(BIN)/python -m bench $(BENCH_ARGS)

@@ -1,5 +1,10 @@
-"""Shared fixtures: the fake upstream, apps on fresh SQLite files, live proxy servers, records."""
+"""Shared fixtures: the fake upstream, apps on fresh databases, live proxy servers, records.
+
+The suite runs twice in `make test`: on SQLite, then with TEST_DATABASE=postgres on a throwaway
+PostgreSQL (tests marked `sqlite_only` examine an SQLite file and run in the first pass only).
+"""
 import dataclasses
+import os
 import threading
 import time
 
@@ -28,9 +33,17 @@ def upstream(_upstream_server):
 
 
 @pytest.fixture
-def config(upstream, tmp_path):
-    """A config pointing at the fake upstream and a fresh SQLite file, with short timeouts."""
-    return Config(upstream_url=upstream.url, database_url=f"sqlite:///{tmp_path}/proxy.db",
+def database_url(request, tmp_path):
+    """A fresh, empty database: an SQLite file, or with TEST_DATABASE=postgres a Postgres database."""
+    if os.environ.get("TEST_DATABASE") == "postgres":
+        return request.getfixturevalue("postgres_url")
+    return f"sqlite:///{tmp_path}/proxy.db"
+
+
+@pytest.fixture
+def config(upstream, database_url):
+    """A config pointing at the fake upstream and a fresh database, with short timeouts."""
+    return Config(upstream_url=upstream.url, database_url=database_url,
                   upstream_connect_timeout=2.0, upstream_read_timeout=2.0)
 
 

@@ -10,6 +10,8 @@ import requests
 from tests.fake_upstream import FINAL_OUTPUT_TOKENS, Reply, message_events
 from tests.gunicorn_server import GunicornServer
 
+pytestmark = pytest.mark.sqlite_only  # the server's database is an SQLite file read directly
+
 
 @pytest.fixture(scope="module")
 def server(_upstream_server, tmp_path_factory):

@@ -1,14 +1,7 @@
-"""The model tests run against SQLite and against a real PostgreSQL."""
+"""Fixtures binding the models to the test database (see `database_url` in tests/conftest.py)."""
 import pytest
 
 import models
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def database_url(request, tmp_path):
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path}/models.db"
-    return request.getfixturevalue("postgres_url")
 
 
 @pytest.fixture

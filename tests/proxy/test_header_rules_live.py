@@ -88,8 +88,9 @@ def test_a_second_app_on_the_same_database_picks_up_a_change_within_a_second(mak
     assert seconds_until_applied(url, upstream, time.monotonic()) < DEADLINE
 
 
-def test_every_worker_of_another_process_picks_up_a_change_within_a_second(_upstream_server, upstream, tmp_path):
-    env = {"UPSTREAM_URL": _upstream_server.url, "DATABASE_URL": f"sqlite:///{tmp_path}/shared.db"}
+def test_every_worker_of_another_process_picks_up_a_change_within_a_second(_upstream_server, upstream,
+                                                                          database_url):
+    env = {"UPSTREAM_URL": _upstream_server.url, "DATABASE_URL": database_url}
     writer = GunicornServer(env).start()
     readers = GunicornServer(env, workers=2).start()
     try:

@@ -4,6 +4,7 @@ import socket
 import sqlite3
 import time
 
+import pytest
 import requests
 
 from proxy.recorder import Recorder
@@ -52,6 +53,7 @@ def test_many_records_share_a_transaction(tmp_path):
     assert sum(len(logs) for logs, _ in saved) == 50
 
 
+@pytest.mark.sqlite_only
 def test_a_locked_sqlite_database_delays_records_but_not_streams(live_proxy, config, records):
     path = config.database_url.removeprefix("sqlite:///")
     locker = sqlite3.connect(path, isolation_level=None)
