@@ -1,5 +1,6 @@
 """gunicorn settings. Imports nothing of the app: the gevent worker patches the standard library
 before loading it, and anything imported here (peewee, requests) would miss the patch."""
+import gc
 import os
 
 bind = f"{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '3001')}"
@@ -30,3 +31,11 @@ def when_ready(server):
     if host not in ("127.0.0.1", "localhost", "::1") and not os.environ.get("DASHBOARD_PASSWORD"):
         server.log.warning("listening on %s without DASHBOARD_PASSWORD: anyone who can reach this "
                            "port can read every logged request. Set DASHBOARD_PASSWORD.", host)
+
+
+def post_worker_init(worker):
+    """Move the loaded app out of the garbage collector's sight before serving."""
+    # A full collection walks every tracked object, the app's ~65,000 included: it stalled every
+    # stream of the worker for up to 40 ms at 300 open streams. Objects that live as long as the
+    # worker never become garbage; frozen, they are skipped (full collections took under 1 ms).
+    gc.freeze()
