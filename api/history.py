@@ -3,7 +3,7 @@ from flask import jsonify
 
 from api import bp, params
 from api.errors import error_response
-from api.record_serializers import request_log, request_summary
+from api.serializers import request_log, request_summary
 from models import queries
 from models.request_log import RequestBody
 
