@@ -3,7 +3,6 @@ import json
 import logging
 from collections.abc import Callable, Iterator
 
-import requests
 from flask import Response
 from urllib3.exceptions import HTTPError as Urllib3Error
 from urllib3.exceptions import ReadTimeoutError
@@ -11,6 +10,7 @@ from urllib3.exceptions import ReadTimeoutError
 from proxy.exchange import Exchange
 from proxy.header_rules import HeaderRule, apply_rules
 from proxy.headers import client_response_headers
+from proxy.upstream import UpstreamResponse
 
 log = logging.getLogger(__name__)
 
@@ -25,7 +25,7 @@ class UpstreamCut(Exception):
         self.outcome = outcome
 
 
-def upstream_chunks(upstream: requests.Response) -> Iterator[bytes]:
+def upstream_chunks(upstream: UpstreamResponse) -> Iterator[bytes]:
     """Yield the (decoded) body as it arrives: per chunk when chunked, else whatever each read returns."""
     raw = upstream.raw
     try:
@@ -52,7 +52,7 @@ def sse_error_event(message: str, mid_event: bool) -> bytes:
 class RelayBody:
     """The WSGI body of a relayed response; calls `finish(exchange)` exactly once, whatever happens."""
 
-    def __init__(self, exchange: Exchange, upstream: requests.Response,
+    def __init__(self, exchange: Exchange, upstream: UpstreamResponse,
                  finish: Callable[[Exchange], None]):
         self.exchange = exchange
         self._upstream = upstream
@@ -110,7 +110,7 @@ class RelayBody:
             self._settle(outcome, error)
 
 
-def relay_response(exchange: Exchange, upstream: requests.Response,
+def relay_response(exchange: Exchange, upstream: UpstreamResponse,
                    finish: Callable[[Exchange], None], rules: tuple[HeaderRule, ...] = ()) -> Response:
     """A Flask response relaying the upstream status, headers (after the response rules) and body."""
     exchange.response_started(upstream.status_code, upstream.headers)
