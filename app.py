@@ -10,6 +10,7 @@ import models
 from api import bp as api_bp
 from api.errors import register_error_handlers
 from api.health import bp as health_bp
+from api.metrics import bp as metrics_bp
 from api.spec import build_spec
 from proxy import ProxyService, Recorder, UpstreamClient
 from proxy import bp as proxy_bp
@@ -31,6 +32,8 @@ class Config:
     upstream_pool_size: int = 1000
     database_pool_size: int = 8
     dashboard_password: str | None = None
+    metrics_token: str | None = None
+    prometheus_multiproc_dir: str | None = None
 
     @classmethod
     def from_env(cls, env=None) -> "Config":
@@ -56,6 +59,8 @@ class Config:
             upstream_pool_size=get("UPSTREAM_POOL_SIZE", int, defaults.upstream_pool_size),
             database_pool_size=get("DATABASE_POOL_SIZE", int, defaults.database_pool_size),
             dashboard_password=get("DASHBOARD_PASSWORD", str, None),
+            metrics_token=get("METRICS_TOKEN", str, None),
+            prometheus_multiproc_dir=get("PROMETHEUS_MULTIPROC_DIR", str, None),
         )
 
 
@@ -76,6 +81,7 @@ def create_app(config: Config | None = None) -> Flask:
     app.register_blueprint(proxy_bp)
     app.register_blueprint(health_bp)
     app.register_blueprint(api_bp)
+    app.register_blueprint(metrics_bp)
     register_error_handlers(app)
     app.teardown_appcontext(_close_database)
     app.cli.add_command(init_db_command)

@@ -1,6 +1,8 @@
 """The live state of this process's traffic: requests in flight and whether it is draining."""
 import threading
 
+from proxy.metrics import IN_FLIGHT
+
 
 class Traffic:
     """Counts requests being proxied; health endpoints read it, the drain sets `draining`."""
@@ -14,8 +16,10 @@ class Traffic:
         """Count a request that started being proxied."""
         with self._lock:
             self.in_flight += 1
+        IN_FLIGHT.inc()
 
     def leave(self) -> None:
         """Count a request that finished, however it ended."""
         with self._lock:
             self.in_flight -= 1
+        IN_FLIGHT.dec()

@@ -1,0 +1,49 @@
+"""Prometheus metrics of the proxy, counted once per finished exchange (never per relayed chunk).
+
+With several gunicorn workers, gunicorn.conf.py points PROMETHEUS_MULTIPROC_DIR at a shared
+folder so that /metrics adds up every worker's figures.
+"""
+from prometheus_client import Counter, Gauge, Histogram
+
+from proxy.assembler import USAGE_KEYS
+
+REQUESTS = Counter("proxy_requests_total", "Proxied requests by status, model, provider and outcome",
+                   ["status", "model", "provider", "outcome"])
+TOKENS = Counter("proxy_tokens_total", "Tokens by kind (input, output, cache_read, cache_creation) and model",
+                 ["kind", "model"])
+IN_FLIGHT = Gauge("proxy_requests_in_flight", "Requests being proxied now", multiprocess_mode="livesum")
+TIME_TO_FIRST_BYTE = Histogram(
+    "proxy_time_to_first_byte_seconds", "From the request's arrival to its first relayed body byte",
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60))
+DURATION = Histogram(
+    "proxy_request_duration_seconds", "From the request's arrival to the end of its response",
+    buckets=(0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600))
+UPSTREAM_ERRORS = Counter("proxy_upstream_errors_total",
+                          "Upstream failures: error status, unreachable, timeout, dropped mid-body", ["kind"])
+RECORD_WRITE_FAILURES = Counter("proxy_record_write_failures_total", "Failed attempts to write a batch of records")
+RECORDS_DROPPED = Counter("proxy_records_dropped_total", "Records given up on (queue full or database down)")
+RECORD_BACKLOG = Gauge("proxy_record_backlog", "Records waiting to be written", multiprocess_mode="livesum")
+
+_TOKEN_KINDS = dict(zip(USAGE_KEYS, ("input", "output", "cache_creation", "cache_read")))
+_UPSTREAM_FAILURES = {"upstream_error": "error_status", "upstream_dropped": "dropped",
+                      "upstream_timeout": "timeout", "stream_error": "stream_error"}
+
+
+def observe(exchange) -> None:
+    """Count a finished exchange: status, outcome, tokens, timings, upstream failure kind."""
+    model = exchange.routed_model or exchange.info.model or "unknown"
+    status = str(exchange.status_code or 0)
+    REQUESTS.labels(status, model, exchange.provider, exchange.outcome).inc()
+    for key, kind in _TOKEN_KINDS.items():
+        count = exchange.usage.get(key)
+        if isinstance(count, int) and count > 0:
+            TOKENS.labels(kind, model).inc(count)
+    if exchange.ttfb_ms is not None:
+        TIME_TO_FIRST_BYTE.observe(exchange.ttfb_ms / 1000)
+    if exchange.response_time_ms is not None:
+        DURATION.observe(exchange.response_time_ms / 1000)
+    failure = _UPSTREAM_FAILURES.get(exchange.outcome)
+    if exchange.outcome == "proxy_error" and exchange.status_code in (502, 504):
+        failure = "unreachable" if exchange.status_code == 502 else "timeout"
+    if failure:
+        UPSTREAM_ERRORS.labels(failure).inc()

@@ -1,0 +1,48 @@
+"""Prometheus counters move once per finished exchange, by status, model, outcome and token kind."""
+from prometheus_client import REGISTRY
+
+from proxy.exchange import Exchange
+from proxy.metrics import observe
+from proxy.request_info import RequestInfo
+from proxy.traffic import Traffic
+
+
+def value(name, **labels) -> float:
+    return REGISTRY.get_sample_value(name, labels) or 0.0
+
+
+def finished(outcome="complete", status=200, model="claude-metrics", usage=None, ttfb=120, total=900):
+    exchange = Exchange(method="POST", endpoint="/v1/messages", query="", request_headers={},
+                        info=RequestInfo(model=model))
+    exchange.status_code, exchange.outcome = status, outcome
+    exchange.usage = usage or {}
+    exchange.ttfb_ms, exchange.response_time_ms = ttfb, total
+    return exchange
+
+
+def test_a_finished_request_counts_status_tokens_and_timings():
+    labels = dict(status="200", model="claude-metrics", provider="anthropic", outcome="complete")
+    before = value("proxy_requests_total", **labels)
+    tokens_before = value("proxy_tokens_total", kind="cache_read", model="claude-metrics")
+    ttfb_before = value("proxy_time_to_first_byte_seconds_count")
+    observe(finished(usage={"input_tokens": 10, "output_tokens": 5, "cache_read_input_tokens": 700,
+                            "cache_creation_input_tokens": 0}))
+    assert value("proxy_requests_total", **labels) == before + 1
+    assert value("proxy_tokens_total", kind="cache_read", model="claude-metrics") == tokens_before + 700
+    assert value("proxy_time_to_first_byte_seconds_count") == ttfb_before + 1
+
+
+def test_upstream_failures_are_counted_by_kind():
+    for outcome, status, kind in (("upstream_error", 529, "error_status"), ("upstream_dropped", 200, "dropped"),
+                                  ("proxy_error", 502, "unreachable"), ("proxy_error", 504, "timeout")):
+        before = value("proxy_upstream_errors_total", kind=kind)
+        observe(finished(outcome=outcome, status=status))
+        assert value("proxy_upstream_errors_total", kind=kind) == before + 1
+
+
+def test_in_flight_gauge_follows_the_traffic():
+    traffic, before = Traffic(), value("proxy_requests_in_flight")
+    traffic.enter()
+    assert value("proxy_requests_in_flight") == before + 1
+    traffic.leave()
+    assert value("proxy_requests_in_flight") == before
