@@ -7,6 +7,7 @@ import time
 import peewee
 
 from models import database, save_records
+from proxy.wal_checkpointer import checkpointer_for
 
 log = logging.getLogger(__name__)
 
@@ -28,12 +29,16 @@ class Recorder:
         self._give_up_after = give_up_after
         self._thread: threading.Thread | None = None
         self._stopping = False
+        self._checkpointer = None
         self.dropped = 0
         self.failed_writes = 0
 
     def start(self) -> None:
         """Start the writer thread (a greenlet under gevent's patched threading)."""
         if self._thread is None:
+            self._checkpointer = checkpointer_for(database)
+            if self._checkpointer is not None:
+                self._checkpointer.start()
             self._thread = threading.Thread(target=self._run, name="recorder", daemon=True)
             self._thread.start()
 
@@ -79,6 +84,9 @@ class Recorder:
         self._queue.put(_STOP)
         self._thread.join(timeout)
         self._thread = None
+        if self._checkpointer is not None:
+            self._checkpointer.stop()
+            self._checkpointer = None
 
     def _run(self) -> None:
         while True:
@@ -136,6 +144,8 @@ class Recorder:
         while True:
             try:
                 self._save(list(logs.values()), list(bodies.values()))
+                if self._checkpointer is not None:
+                    self._checkpointer.request()
                 return
             except peewee.PeeweeException as exc:
                 self.failed_writes += 1

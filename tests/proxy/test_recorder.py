@@ -89,3 +89,28 @@ def test_an_unreachable_database_never_breaks_proxying(make_app, serve, caplog, 
         time.sleep(0.05)
     assert recorder.failed_writes > 0
     assert "retrying" in caplog.text
+
+
+class FakeCheckpointer:
+    def __init__(self):
+        self.events = []
+
+    def start(self):
+        self.events.append("start")
+
+    def request(self):
+        self.events.append("request")
+
+    def stop(self):
+        self.events.append("stop")
+
+
+def test_each_written_batch_asks_for_a_wal_checkpoint(monkeypatch):
+    checkpointer = FakeCheckpointer()
+    monkeypatch.setattr("proxy.recorder.checkpointer_for", lambda database: checkpointer)
+    recorder = Recorder(save=lambda logs, bodies: None)
+    recorder.start()
+    recorder.submit(log_row("one", outcome="complete"), body_row("one"))
+    assert recorder.flush(5)
+    recorder.stop()
+    assert checkpointer.events == ["start", "request", "stop"]

@@ -1,0 +1,89 @@
+"""SQLite WAL checkpoints on a native thread, off the gevent hub.
+
+Every write of a gevent worker blocks all of its streams. When a commit of the recorder pushed the
+write-ahead log past 1000 pages, SQLite copied it into the database file right there: 9-19 ms with
+nothing relayed. Checkpointing after each batch from a native thread (SQLite releases the GIL while
+it works) keeps the log short, so the recorder's own commits no longer trigger that copy.
+"""
+import os
+import resource
+import sqlite3
+
+import peewee
+from gevent import monkey
+
+# The originals even under monkey patching: a patched thread would be a greenlet on the hub.
+_start_native_thread = monkey.get_original("_thread", "start_new_thread")
+_native_lock = monkey.get_original("_thread", "allocate_lock")
+# Once a process has a second thread, Linux waits for an RCU grace period each time the table of
+# open files doubles: 10-20 ms with every stream blocked, at 64, 128, 256 and 512 descriptors.
+# Growing it once, before the thread starts, costs a few KB.
+FD_TABLE_SIZE = 4096
+
+
+class WalCheckpointer:
+    """Runs `PRAGMA wal_checkpoint(PASSIVE)` on its own connection, in a native thread, when asked."""
+
+    def __init__(self, path: str):
+        self.path = path
+        self.checkpoints = 0
+        self.failures = 0  # counted, not logged: logging's locks are gevent's, unusable from here
+        self._wake = _native_lock()
+        self._wake.acquire()  # held until a checkpoint is asked for
+        self._stopping = False
+
+    def start(self) -> None:
+        """Start the native thread; it sleeps until `request`."""
+        reserve_fd_table(FD_TABLE_SIZE)
+        _start_native_thread(self._run, ())
+
+    def request(self) -> None:
+        """Ask for a checkpoint soon; never blocks, so it is safe on the hub."""
+        try:
+            self._wake.release()
+        except RuntimeError:
+            pass  # already asked for and not started yet: one checkpoint serves both
+
+    def stop(self) -> None:
+        """End the thread after any checkpoint under way."""
+        self._stopping = True
+        self.request()
+
+    def _run(self) -> None:
+        while True:
+            self._wake.acquire()
+            if self._stopping:
+                return
+            try:
+                connection = sqlite3.connect(self.path, timeout=1.0)
+                try:
+                    # PASSIVE never waits for readers or writers: the recorder keeps committing.
+                    connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+                finally:
+                    connection.close()
+                self.checkpoints += 1
+            except sqlite3.Error:
+                self.failures += 1  # the commits' own automatic checkpoints still bound the log
+
+
+def reserve_fd_table(size: int) -> None:
+    """Grow this process's table of open files to `size` slots (at most the limit) while it has one thread."""
+    highest = min(size, resource.getrlimit(resource.RLIMIT_NOFILE)[0]) - 1
+    fd = os.open(os.devnull, os.O_RDONLY)
+    try:
+        if highest > fd:
+            os.dup2(fd, highest)  # the kernel never shrinks the table again
+            os.close(highest)
+    finally:
+        os.close(fd)
+
+
+def checkpointer_for(database) -> WalCheckpointer | None:
+    """A checkpointer for a gevent worker's SQLite file; None elsewhere (a native recorder thread, or
+    another database, has no hub to block)."""
+    db = getattr(database, "obj", database)  # the DatabaseProxy's bound database
+    if not isinstance(db, peewee.SqliteDatabase) or db.database in ("", ":memory:"):
+        return None
+    if not monkey.is_module_patched("threading"):
+        return None
+    return WalCheckpointer(db.database)

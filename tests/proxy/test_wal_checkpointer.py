@@ -1,0 +1,63 @@
+"""The WAL checkpointer: SQLite's log copied into the database file from a native thread, on request."""
+import sqlite3
+import time
+
+import peewee
+
+from proxy.wal_checkpointer import WalCheckpointer, checkpointer_for, reserve_fd_table
+
+
+def _wal_database(path) -> sqlite3.Connection:
+    connection = sqlite3.connect(path)
+    connection.execute("PRAGMA journal_mode=wal")
+    connection.execute("PRAGMA wal_autocheckpoint=0")  # only the checkpointer copies the log
+    connection.execute("CREATE TABLE t (body TEXT)")
+    connection.executemany("INSERT INTO t VALUES (?)", [("x" * 50_000,)] * 20)
+    connection.commit()
+    return connection
+
+
+def test_a_requested_checkpoint_copies_the_log_into_the_database_file(tmp_path):
+    path = tmp_path / "records.db"
+    writer = _wal_database(path)
+    size_before = path.stat().st_size
+    checkpointer = WalCheckpointer(str(path))
+    checkpointer.start()
+    try:
+        checkpointer.request()
+        deadline = time.monotonic() + 5
+        while checkpointer.checkpoints < 1 and time.monotonic() < deadline:
+            time.sleep(0.01)
+    finally:
+        checkpointer.stop()
+        writer.close()
+    assert (checkpointer.checkpoints, checkpointer.failures) == (1, 0)
+    assert path.stat().st_size > size_before + 20 * 50_000, "the rows must now be in the database file"
+
+
+def test_a_failing_checkpoint_is_counted_not_raised(tmp_path):
+    checkpointer = WalCheckpointer(str(tmp_path / "missing-dir" / "records.db"))
+    checkpointer.start()
+    checkpointer.request()
+    deadline = time.monotonic() + 5
+    while checkpointer.failures < 1 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    checkpointer.stop()
+    assert (checkpointer.checkpoints, checkpointer.failures) == (0, 1)
+
+
+def test_only_a_gevent_worker_on_an_sqlite_file_gets_one(tmp_path, monkeypatch):
+    path = str(tmp_path / "records.db")
+    # The tests run unpatched: the recorder is a native thread there and may block on SQLite.
+    assert checkpointer_for(peewee.SqliteDatabase(path)) is None
+    monkeypatch.setattr("proxy.wal_checkpointer.monkey.is_module_patched", lambda name: True)
+    assert checkpointer_for(peewee.SqliteDatabase(path)).path == path
+    assert checkpointer_for(peewee.SqliteDatabase(":memory:")) is None
+    assert checkpointer_for(peewee.PostgresqlDatabase("records")) is None
+
+
+def test_the_table_of_open_files_is_grown_in_advance():
+    reserve_fd_table(2048)
+    with open("/proc/self/status") as status:
+        size = next(int(line.split()[1]) for line in status if line.startswith("FDSize:"))
+    assert size >= 2048
