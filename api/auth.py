@@ -10,6 +10,7 @@ from api.errors import error_response
 auth = HTTPBasicAuth(realm="Claude Code Proxy")
 
 UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
+LOOPBACK_HOSTS = {"localhost", "127.0.0.1", "[::1]", "::1"}
 
 
 @auth.verify_password
@@ -28,9 +29,23 @@ def unauthorized(status: int):
 
 
 @auth.login_required
-def require_login():
-    """A before_request hook: None when the caller may go on."""
+def _logged_in():
     return None
+
+
+def require_login():
+    """A before_request hook: None when the caller may go on.
+
+    Without a password the dashboard answers only to loopback host names: a page on another
+    site that rebinds its own name to 127.0.0.1 would otherwise pass every origin check.
+    """
+    if not current_app.config["PROXY"].dashboard_password:
+        host = request.host.rsplit(":", 1)[0] if not request.host.endswith("]") else request.host
+        if host.lower() not in LOOPBACK_HOSTS:
+            return error_response(403, "Dashboard password required",
+                                  f"without DASHBOARD_PASSWORD the dashboard only answers to localhost, "
+                                  f"not to {request.host!r}")
+    return _logged_in()
 
 
 def refuse_cross_site():

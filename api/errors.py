@@ -19,8 +19,12 @@ def error_response(status: int, error: str, details: str | None = None):
 
 def handle_http_error(exc: HTTPException):
     """Render any HTTP error raised anywhere in the app as an ErrorResponse."""
-    return error_response(exc.code or 500, exc.description or exc.name,
-                          getattr(exc, "details", None) or exc.name)
+    response = error_response(exc.code or 500, exc.description or exc.name,
+                              getattr(exc, "details", None) or exc.name)
+    allow = exc.get_headers() and dict(exc.get_headers()).get("Allow")
+    if allow:  # a 405 says which methods would work
+        response.headers["Allow"] = allow
+    return response
 
 
 def handle_unexpected_error(exc: Exception):

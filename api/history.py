@@ -8,7 +8,7 @@ from models import queries
 from models.request_log import RequestBody
 
 MAX_PAGE = 1000
-MAX_SUMMARY = 100_000
+MAX_SUMMARY = 10_000  # also what limit=0 returns at most: bigger answers froze a worker
 
 
 @bp.get("/requests")
@@ -72,7 +72,7 @@ def clear_requests():
 
 @bp.get("/requests/summary")
 def request_summaries():
-    """Lightweight rows for fast list rendering; limit 0 means no limit.
+    """Lightweight rows for fast list rendering; limit 0 means all (up to MAX_SUMMARY).
     ---
     get:
       operationId: getRequestsSummary
@@ -83,7 +83,7 @@ def request_summaries():
         - {name: start, in: query, schema: {type: string, format: date-time}, description: Start of time range (ISO 8601; a date means local midnight in tz)}
         - {name: end, in: query, schema: {type: string, format: date-time}, description: "End of time range, exclusive (ISO 8601)"}
         - {name: offset, in: query, schema: {type: integer, default: 0, minimum: 0}}
-        - {name: limit, in: query, schema: {type: integer, default: 0, minimum: 0, maximum: 100000}, description: Max results (0 = unlimited)}
+        - {name: limit, in: query, schema: {type: integer, default: 0, minimum: 0, maximum: 10000}, description: "Max results (0 = all, up to 10 000 newest)"}
         - tz
       responses:
         "200":
@@ -105,9 +105,7 @@ def request_summaries():
     offset = params.integer("offset", 0, 0, 100_000_000)
     limit = params.integer("limit", 0, 0, MAX_SUMMARY)
     base = queries.filtered_requests(model=params.text("model"), start_ms=start_ms, end_ms=end_ms)
-    rows = queries.newest_first(base).offset(offset)
-    if limit:
-        rows = rows.limit(limit)
+    rows = queries.newest_first(base).offset(offset).limit(limit or MAX_SUMMARY)
     return jsonify(requests=[request_summary(row) for row in rows], total=base.count(),
                    offset=offset, limit=limit)
 

@@ -15,8 +15,9 @@ def _service():
 
 @bp.before_app_request
 def answer_head_probes():
-    """Claude Code probes `HEAD /` before each run: answer at once, record nothing."""
-    if request.method == "HEAD":
+    """Claude Code probes `HEAD /` before each run: answer at once, record nothing. Other HEAD
+    requests (/health, /api) go to their views, so draining and auth still apply."""
+    if request.method == "HEAD" and (request.path == "/" or request.path.startswith("/v1/")):
         return Response(status=200)
     return None
 

@@ -53,3 +53,20 @@ def test_same_origin_and_non_browser_writes_pass(client):
 
 def test_no_wildcard_cors_on_the_api(client):
     assert "Access-Control-Allow-Origin" not in client.get("/api/requests").headers
+
+
+def test_without_a_password_only_loopback_host_names_are_answered(client):
+    # A DNS-rebinding page reaches 127.0.0.1 under its own name: Host and Origin then match.
+    forged = {"Host": "evil.example:3001", "Origin": "http://evil.example:3001"}
+    assert client.get("/api/requests", headers=forged).status_code == 403
+    assert client.put("/api/settings", json={}, headers=forged).status_code == 403
+    for host in ("localhost:3001", "127.0.0.1:3001", "[::1]:3001"):
+        assert client.get("/api/requests", headers={"Host": host}).status_code == 200
+
+
+def test_with_a_password_any_host_name_works(guarded):
+    assert guarded.get("/api/requests", headers={"Host": "proxy.team.example", **basic("s3cret")}).status_code == 200
+
+
+def test_head_requests_to_the_api_need_the_password_too(guarded):
+    assert guarded.head("/api/requests").status_code == 401

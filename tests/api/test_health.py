@@ -28,3 +28,16 @@ def test_unknown_routes_answer_in_the_error_shape(client):
     response = client.get("/nope")
     assert response.status_code == 404
     assert set(response.json) == {"error", "details"}
+
+
+def test_head_health_reflects_draining_too(app, client):
+    assert client.head("/health").status_code == 200
+    app.extensions["proxy"].traffic.draining = True
+    assert client.head("/health").status_code == 503
+
+
+def test_a_wrong_method_is_a_405_error_response_naming_the_allowed_ones(client):
+    response = client.post("/health")
+    assert response.status_code == 405
+    assert set(response.json) == {"error", "details"}
+    assert "GET" in response.headers["Allow"]
