@@ -14,6 +14,7 @@ from api.metrics import bp as metrics_bp
 from api.spec import build_spec
 from proxy import ProxyService, Recorder, UpstreamClient
 from proxy import bp as proxy_bp
+from proxy.retention import RetentionPruner
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +35,7 @@ class Config:
     dashboard_password: str | None = None
     metrics_token: str | None = None
     prometheus_multiproc_dir: str | None = None
+    retention_days: float | None = None
 
     @classmethod
     def from_env(cls, env=None) -> "Config":
@@ -61,6 +63,7 @@ class Config:
             dashboard_password=get("DASHBOARD_PASSWORD", str, None),
             metrics_token=get("METRICS_TOKEN", str, None),
             prometheus_multiproc_dir=get("PROMETHEUS_MULTIPROC_DIR", str, None),
+            retention_days=get("RETENTION_DAYS", float, None),
         )
 
 
@@ -77,6 +80,9 @@ def create_app(config: Config | None = None) -> Flask:
     upstream = UpstreamClient(config.upstream_url, config.upstream_connect_timeout,
                               config.upstream_read_timeout, config.upstream_pool_size)
     app.extensions["proxy"] = ProxyService(upstream, recorder, config.max_request_body)
+    if config.retention_days:
+        app.extensions["retention"] = RetentionPruner(config.retention_days)
+        app.extensions["retention"].start()
 
     app.register_blueprint(proxy_bp)
     app.register_blueprint(health_bp)

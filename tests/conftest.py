@@ -62,6 +62,8 @@ def make_app(config):
     yield build
     for application in built:
         application.extensions["proxy"].close(timeout=2)
+        if "retention" in application.extensions:
+            application.extensions["retention"].stop()
     models.database.close()
 
 

@@ -26,3 +26,11 @@ def test_the_background_thread_prunes_at_start_and_stops(app):
         time.sleep(0.05)
     pruner.stop()
     assert pruner.pruned == 1
+
+
+def test_retention_days_starts_pruning_with_the_app(make_app):
+    app = make_app(retention_days=7)
+    pruner = app.extensions["retention"]
+    assert pruner.days == 7
+    models.save_records([log_row("ancient", timestamp_ms=1_000_000)], [])
+    assert pruner.prune_now() == 1
