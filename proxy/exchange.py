@@ -21,7 +21,7 @@ def _now_ms() -> int:
     return int(time.time() * 1000)
 
 
-@dataclass
+@dataclass(slots=True)
 class Exchange:
     """What the proxy knows about one request and, as it unfolds, its response."""
 

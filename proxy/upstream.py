@@ -4,7 +4,6 @@ from urllib.parse import urlsplit
 
 import certifi
 import urllib3
-from requests.structures import CaseInsensitiveDict
 from urllib3.exceptions import ConnectTimeoutError, HTTPError, NewConnectionError, ReadTimeoutError
 
 # requests sent `Content-Length: 0` for a bodyless request of any other method; keep doing so.
@@ -19,12 +18,32 @@ class UpstreamTimeout(Exception):
     """The upstream sent no response headers within the timeouts."""
 
 
+class MergedHeaders:
+    """urllib3's response headers as requests showed them: any case, a repeated name's values joined."""
+
+    __slots__ = ("_headers",)
+
+    def __init__(self, headers: urllib3.HTTPHeaderDict):
+        self._headers = headers  # a view, not a copy: it is kept for the whole stream
+
+    def get(self, name: str, default=None):
+        """The value of a header (repeats joined with ", "), or `default`."""
+        return self._headers.get(name, default)
+
+    def __getitem__(self, name: str) -> str:
+        return self._headers[name]
+
+    def items(self):
+        """(name, value) pairs, one per distinct name."""
+        return self._headers.itermerged()
+
+
 @dataclass
 class UpstreamResponse:
     """The status and headers of an upstream reply; its body is still unread in `raw`."""
 
     status_code: int
-    headers: CaseInsensitiveDict  # repeated headers joined with ", ", as requests gave them
+    headers: MergedHeaders
     raw: urllib3.HTTPResponse
 
     def close(self) -> None:
@@ -62,7 +81,7 @@ class UpstreamClient:
             raise UpstreamTimeout(str(exc)) from exc
         except (HTTPError, OSError) as exc:
             raise UpstreamUnreachable(str(exc)) from exc
-        return UpstreamResponse(raw.status, CaseInsensitiveDict(raw.headers.itermerged()), raw)
+        return UpstreamResponse(raw.status, MergedHeaders(raw.headers), raw)
 
     def close(self) -> None:
         """Close pooled connections."""

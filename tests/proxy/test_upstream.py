@@ -2,8 +2,9 @@
 import socket
 
 import pytest
+import urllib3
 
-from proxy.upstream import UpstreamClient, UpstreamTimeout, UpstreamUnreachable
+from proxy.upstream import MergedHeaders, UpstreamClient, UpstreamTimeout, UpstreamUnreachable
 from tests.fake_upstream import Reply
 
 
@@ -59,3 +60,14 @@ def test_no_response_headers_within_the_read_timeout_is_a_timeout(upstream):
     client = UpstreamClient(upstream.url, connect_timeout=2, read_timeout=0.2)
     with pytest.raises(UpstreamTimeout):
         client.send("POST", "/v1/messages", "", [], b"{}")
+
+
+def test_repeated_response_headers_are_joined_as_requests_did():
+    raw = urllib3.HTTPHeaderDict()
+    raw.add("Set-Cookie", "a=1")
+    raw.add("set-cookie", "b=2")
+    raw.add("Content-Type", "application/json")
+    headers = MergedHeaders(raw)
+    assert headers.get("SET-COOKIE") == headers["set-cookie"] == "a=1, b=2"
+    assert headers.get("retry-after", "none") == "none"
+    assert list(headers.items()) == [("Set-Cookie", "a=1, b=2"), ("Content-Type", "application/json")]
