@@ -2,6 +2,7 @@
 import json
 import logging
 from collections.abc import Callable, Iterator
+from functools import partial
 
 from flask import Response
 from urllib3.exceptions import HTTPError as Urllib3Error
@@ -17,29 +18,23 @@ log = logging.getLogger(__name__)
 READ_SIZE = 64 * 1024
 
 
-class UpstreamCut(Exception):
-    """The upstream body ended early: dropped connection or idle-read timeout."""
-
-    def __init__(self, message: str, outcome: str):
-        super().__init__(message)
-        self.outcome = outcome
-
-
-def upstream_chunks(upstream: UpstreamResponse) -> Iterator[bytes]:
-    """Yield the (decoded) body as it arrives: per chunk when chunked, else whatever each read returns."""
+def upstream_body(upstream: UpstreamResponse) -> Iterator[bytes]:
+    """The (decoded) body as it arrives: per chunk when chunked, else whatever each read returns."""
+    # No generator of our own around urllib3's: each layer adds to the stack every waiting stream
+    # keeps saved (the relay's urllib3 errors are told apart in RelayBody._relay).
     raw = upstream.raw
-    try:
-        if raw.chunked:
-            yield from raw.read_chunked(decode_content=True)
-            return
-        # A close-delimited or fixed-length body: read1 returns what has arrived instead of
-        # waiting to fill a buffer, so a stream without chunked framing still flows.
-        while chunk := raw.read1(READ_SIZE, decode_content=True):
-            yield chunk
-    except ReadTimeoutError as exc:
-        raise UpstreamCut(f"upstream stalled mid-response: {exc}", "upstream_timeout") from exc
-    except (Urllib3Error, OSError) as exc:
-        raise UpstreamCut(f"upstream connection lost mid-response: {exc}", "upstream_dropped") from exc
+    if raw.chunked:
+        return raw.read_chunked(decode_content=True)
+    # A close-delimited or fixed-length body: read1 returns what has arrived instead of
+    # waiting to fill a buffer, so a stream without chunked framing still flows.
+    return iter(partial(raw.read1, READ_SIZE, decode_content=True), b"")
+
+
+def upstream_cut(exc: Exception) -> tuple[str, str]:
+    """The outcome and error message of an upstream body that ended early."""
+    if isinstance(exc, ReadTimeoutError):
+        return "upstream_timeout", f"upstream stalled mid-response: {exc}"
+    return "upstream_dropped", f"upstream connection lost mid-response: {exc}"
 
 
 def sse_error_event(message: str, mid_event: bool) -> bytes:
@@ -89,14 +84,14 @@ class RelayBody:
         exchange = self.exchange
         outcome, error = "complete", None
         try:
-            for chunk in upstream_chunks(self._upstream):
+            for chunk in upstream_body(self._upstream):
                 if chunk:
                     exchange.mark_first_byte()
                     yield chunk
                     exchange.body_chunk(chunk)  # parse the copy after the client has the bytes
-        except UpstreamCut as cut:
-            outcome, error = cut.outcome, str(cut)
-            log.warning("%s: %s", exchange.id, cut)
+        except (Urllib3Error, OSError) as exc:  # the upstream dropped or stalled mid-body
+            outcome, error = upstream_cut(exc)
+            log.warning("%s: %s", exchange.id, error)
             if not exchange.is_sse:
                 raise  # abort the connection: a truncated JSON body must not look complete
             yield sse_error_event(error, exchange.mid_event)
