@@ -1,13 +1,21 @@
 """The pooled HTTP client that talks to the upstream API, with connect and idle-read timeouts."""
+import http.client
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 import certifi
 import urllib3
+from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.exceptions import ConnectTimeoutError, HTTPError, NewConnectionError, ReadTimeoutError
 
 # requests sent `Content-Length: 0` for a bodyless request of any other method; keep doing so.
 _NO_LENGTH_WHEN_EMPTY = frozenset({"GET", "HEAD"})
+
+
+# An SSE event is a few hundred bytes: a 1 KB read buffer holds one, and a larger chunk is read
+# past it. http.client's default of 8 KB stayed allocated for every open stream (7 KB of the
+# ~100 KB each one cost).
+RESPONSE_BUFFER = 1024
 
 
 class UpstreamUnreachable(Exception):
@@ -16,6 +24,23 @@ class UpstreamUnreachable(Exception):
 
 class UpstreamTimeout(Exception):
     """The upstream sent no response headers within the timeouts."""
+
+
+class _SmallBufferResponse(http.client.HTTPResponse):
+    """http.client's response, reading the socket through a RESPONSE_BUFFER-sized buffer."""
+
+    def __init__(self, sock, *args, **kwargs):
+        super().__init__(sock, *args, **kwargs)
+        self.fp.close()  # the default buffer, unused yet (closing it leaves the socket open)
+        self.fp = sock.makefile("rb", RESPONSE_BUFFER)
+
+
+class _Connection(HTTPConnection):
+    response_class = _SmallBufferResponse
+
+
+class _TLSConnection(HTTPSConnection):
+    response_class = _SmallBufferResponse
 
 
 class MergedHeaders:
@@ -65,6 +90,7 @@ class UpstreamClient:
         self._pool = urllib3.connection_from_url(
             self.base_url, maxsize=pool_size, block=False, retries=False,
             timeout=urllib3.Timeout(connect=connect_timeout, read=read_timeout), **tls)
+        self._pool.ConnectionCls = _TLSConnection if tls else _Connection
 
     def send(self, method: str, path: str, query: str, headers, body: bytes) -> UpstreamResponse:
         """Send a request and return once response headers arrive; the body stays unread."""

@@ -71,3 +71,12 @@ def test_repeated_response_headers_are_joined_as_requests_did():
     assert headers.get("SET-COOKIE") == headers["set-cookie"] == "a=1, b=2"
     assert headers.get("retry-after", "none") == "none"
     assert list(headers.items()) == [("Set-Cookie", "a=1, b=2"), ("Content-Type", "application/json")]
+
+
+def test_large_headers_and_chunks_are_read_whole_through_the_small_buffer(upstream):
+    chunks = [bytes([65 + n]) * 10_000 for n in range(3)]
+    upstream.reply(Reply(chunks=chunks, content_type="text/event-stream", headers={"x-big": "v" * 5000}))
+    client = UpstreamClient(upstream.url, connect_timeout=2, read_timeout=2)
+    response = client.send("POST", "/v1/messages", "", [], b"{}")
+    assert response.headers["x-big"] == "v" * 5000
+    assert b"".join(response.raw.read_chunked(decode_content=True)) == b"".join(chunks)
