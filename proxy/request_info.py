@@ -23,7 +23,8 @@ class RequestInfo:
 
 
 def parse_json_body(raw: bytes, required: bool) -> dict | None:
-    """Decode a JSON object body; raises InvalidBody when it is malformed (or missing when required)."""
+    """Decode a JSON object body. Where JSON is `required` (the Messages API), a missing or
+    malformed body raises InvalidBody; elsewhere (files, batches) it just yields no facts."""
     if not raw.strip():
         if required:
             raise InvalidBody("Request body is empty; a JSON object is required")
@@ -31,9 +32,13 @@ def parse_json_body(raw: bytes, required: bool) -> dict | None:
     try:
         body = json.loads(raw)
     except (ValueError, UnicodeDecodeError) as exc:
-        raise InvalidBody(f"Request body is not valid JSON: {exc}") from None
+        if required:
+            raise InvalidBody(f"Request body is not valid JSON: {exc}") from None
+        return None
     if not isinstance(body, dict):
-        raise InvalidBody("Request body must be a JSON object")
+        if required:
+            raise InvalidBody("Request body must be a JSON object")
+        return None
     return body
 
 

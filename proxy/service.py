@@ -18,6 +18,7 @@ from proxy.upstream import UpstreamClient, UpstreamTimeout, UpstreamUnreachable
 log = logging.getLogger(__name__)
 
 SESSION_HEADER = "x-claude-code-session-id"
+JSON_ENDPOINTS = frozenset({"/v1/messages", "/v1/messages/count_tokens"})
 
 
 def proxy_error(exc_class, error: str, details: str | None = None) -> HTTPException:
@@ -80,7 +81,8 @@ class ProxyService:
             return jsonify({"object": "list", "data": []})
 
     def _json_required(self, request) -> bool:
-        return request.method == "POST" and request.path.startswith("/v1/messages")
+        # Only the Messages API itself must be JSON; uploads and empty POSTs pass through.
+        return request.method == "POST" and request.path in JSON_ENDPOINTS
 
     def _read_body(self, request) -> bytes:
         too_large = proxy_error(RequestEntityTooLarge, "Request body too large",

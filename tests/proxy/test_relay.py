@@ -179,3 +179,14 @@ def test_concurrent_streams_do_not_mix(live_proxy, upstream):
     for n in range(8):
         assert results[n] == b"".join(message_events(f"model-{n}"))
     assert len(upstream.seen) == 8
+
+
+def test_uploads_and_empty_posts_pass_through_untouched(live_proxy, upstream, records):
+    multipart = b"--b\r\nContent-Disposition: form-data; name=file; filename=a.txt\r\n\r\nhello\r\n--b--\r\n"
+    upload = requests.post(live_proxy + "/v1/files", data=multipart, timeout=10,
+                           headers={"x-api-key": "k", "content-type": "multipart/form-data; boundary=b"})
+    cancel = requests.post(live_proxy + "/v1/messages/batches/b1/cancel", timeout=10, headers={"x-api-key": "k"})
+    assert upload.status_code == cancel.status_code == 200
+    assert [(s.path, s.body) for s in upstream.seen] == [("/v1/files", multipart),
+                                                         ("/v1/messages/batches/b1/cancel", b"")]
+    assert [r["outcome"] for r in records()] == ["complete", "complete"]

@@ -48,3 +48,8 @@ def test_conversation_hash_is_stable_when_cache_control_moves():
     assert conversation_hash(first_turn) == conversation_hash(later_turn)
     assert conversation_hash(first_turn) != conversation_hash([{"role": "user", "content": "Other task"}])
     assert conversation_hash([]) is None
+
+
+def test_bodies_that_need_not_be_json_yield_no_facts():
+    assert parse_json_body(b"--boundary\r\nContent-Disposition: form-data", required=False) is None
+    assert parse_json_body(b"[1]", required=False) is None
