@@ -62,7 +62,7 @@ class Recorder:
             self._queue.put_nowait(item)
         except queue.Full:
             self.dropped += 1
-            log.error("record queue full (%d): dropped record %s", self._queue.maxsize, log_row["id"])
+            log.error("record queue full (%d): dropped record %s", self._queue.maxsize, item[0]["id"])
 
     def flush(self, timeout: float = 10.0) -> bool:
         """Wait until everything queued so far is written (or given up); False on timeout."""

@@ -114,3 +114,18 @@ def test_each_written_batch_asks_for_a_wal_checkpoint(monkeypatch):
     assert recorder.flush(5)
     recorder.stop()
     assert checkpointer.events == ["start", "request", "stop"]
+
+
+def test_a_full_queue_drops_records_but_never_fails_the_request(make_app, serve, caplog):
+    app = make_app()
+    recorder = app.extensions["proxy"].recorder
+    recorder.stop()  # nothing drains the queue now
+    recorder._queue.maxsize = 1
+    url = serve(app)
+    for _ in range(3):
+        response = requests.post(url + "/v1/messages", data=BODY, headers=HEADERS, timeout=10)
+        assert response.status_code == 200
+        assert b"message_stop" in response.content
+    assert recorder.dropped >= 2
+    assert "record queue full" in caplog.text
+    assert app.extensions["proxy"].traffic.in_flight == 0
