@@ -68,7 +68,8 @@ class WalCheckpointer:
 
 def reserve_fd_table(size: int) -> None:
     """Grow this process's table of open files to `size` slots (at most the limit) while it has one thread."""
-    highest = min(size, resource.getrlimit(resource.RLIMIT_NOFILE)[0]) - 1
+    limit = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+    highest = (size if limit == resource.RLIM_INFINITY else min(size, limit)) - 1
     fd = os.open(os.devnull, os.O_RDONLY)
     try:
         if highest > fd:

@@ -1,4 +1,5 @@
 """The WAL checkpointer: SQLite's log copied into the database file from a native thread, on request."""
+import resource
 import sqlite3
 import time
 
@@ -56,8 +57,20 @@ def test_only_a_gevent_worker_on_an_sqlite_file_gets_one(tmp_path, monkeypatch):
     assert checkpointer_for(peewee.PostgresqlDatabase("records")) is None
 
 
+def _fd_table_size() -> int:
+    with open("/proc/self/status") as status:
+        return next(int(line.split()[1]) for line in status if line.startswith("FDSize:"))
+
+
 def test_the_table_of_open_files_is_grown_in_advance():
     reserve_fd_table(2048)
-    with open("/proc/self/status") as status:
-        size = next(int(line.split()[1]) for line in status if line.startswith("FDSize:"))
-    assert size >= 2048
+    assert _fd_table_size() >= 2048
+
+
+def test_the_table_is_grown_no_further_than_the_limit_on_open_files(monkeypatch):
+    monkeypatch.setattr("proxy.wal_checkpointer.resource.getrlimit", lambda which: (64, 64))
+    reserve_fd_table(1_000_000)  # beyond the (pretended) limit: stops at it instead of failing
+    monkeypatch.setattr("proxy.wal_checkpointer.resource.getrlimit",
+                        lambda which: (resource.RLIM_INFINITY, resource.RLIM_INFINITY))
+    reserve_fd_table(4096)
+    assert _fd_table_size() >= 4096
