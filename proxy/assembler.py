@@ -28,9 +28,14 @@ class MessageAssembler:
         if not isinstance(data, dict):
             return
         kind = data.get("type") or event.event
-        handler = getattr(self, "_on_" + kind, None)
+        handler = getattr(self, "_on_" + str(kind), None)
         if handler is not None:
-            handler(data)
+            try:
+                handler(data)
+            except (TypeError, AttributeError, KeyError, ValueError):
+                # Wrong types inside an event ("text": null): this copy is bookkeeping, and the
+                # client already has the bytes; skip the event rather than fail the stream.
+                return
 
     def _on_message_start(self, data):
         self.message = dict(data.get("message") or {})

@@ -76,6 +76,9 @@ class RelayBody:
         self._upstream.close()
         try:
             self.exchange.finish(outcome, error)
+        except Exception:  # a record missing some derived figures beats no record at all
+            log.exception("could not derive the results of %s", self.exchange.id)
+        try:
             self._finish(self.exchange)
         except Exception:
             log.exception("could not finish the record of %s", self.exchange.id)

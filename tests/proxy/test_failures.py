@@ -123,3 +123,16 @@ def test_client_disconnect_is_recorded_and_closes_the_upstream(live_proxy, upstr
             break
         time.sleep(0.05)
     assert row["outcome"] == "client_disconnected"
+
+
+def test_events_with_unexpected_types_reach_the_client_untouched(live_proxy, upstream, records):
+    from tests.fake_upstream import sse
+    events = message_events("m")
+    odd = sse("content_block_delta", {"type": "content_block_delta", "index": 0,
+                                      "delta": {"type": "text_delta", "text": None}})
+    upstream.reply(Reply(chunks=events[:3] + [odd] + events[3:], content_type="text/event-stream"))
+    raw = b"".join(post_stream(live_proxy).iter_content(None))
+    assert raw == b"".join(events[:3] + [odd] + events[3:])
+    [row] = records()
+    assert row["outcome"] == "complete"
+    assert row["output_tokens"] == 42
