@@ -67,7 +67,10 @@ class RelayBody:
         """Called by the server when the response ends or the client went away."""
         self._body.close()
         if not self._started:  # closed before the first read: the generator's finally never ran
-            self._settle("client_disconnected", "client closed the connection before the body")
+            if self.exchange.status_code in (204, 304) or (self.exchange.status_code or 0) < 200:
+                self._settle("complete", None)  # no body to read: the server never asks for one
+            else:
+                self._settle("client_disconnected", "client closed the connection before the body")
 
     def _settle(self, outcome: str, error: str | None) -> None:
         if self._finished:
@@ -115,5 +118,8 @@ def relay_response(exchange: Exchange, upstream: UpstreamResponse,
     encoding = upstream.headers.get("content-encoding", "identity").lower()
     headers = client_response_headers(upstream.headers, body_decoded=encoding != "identity")
     headers = apply_rules(headers, rules)
-    return Response(RelayBody(exchange, upstream, finish), status=upstream.status_code,
-                    headers=headers, direct_passthrough=True)
+    response = Response(RelayBody(exchange, upstream, finish), status=upstream.status_code,
+                        headers=headers, direct_passthrough=True)
+    if "content-type" not in upstream.headers:
+        del response.headers["Content-Type"]  # werkzeug's text/html default is not what upstream said
+    return response

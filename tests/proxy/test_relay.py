@@ -190,3 +190,18 @@ def test_uploads_and_empty_posts_pass_through_untouched(live_proxy, upstream, re
     assert [(s.path, s.body) for s in upstream.seen] == [("/v1/files", multipart),
                                                          ("/v1/messages/batches/b1/cancel", b"")]
     assert [r["outcome"] for r in records()] == ["complete", "complete"]
+
+
+def test_a_bodiless_204_is_recorded_complete(live_proxy, upstream, records):
+    upstream.reply(Reply(status=204, chunks=[], framing="length"))
+    response = requests.delete(live_proxy + "/v1/files/file_1", headers=HEADERS, timeout=10)
+    assert response.status_code == 204
+    [row] = records()
+    assert (row["outcome"], row["status_code"]) == ("complete", 204)
+
+
+def test_no_content_type_is_invented(live_proxy, upstream):
+    upstream.reply(Reply(chunks=[b"plain bytes"], framing="length"))
+    response = requests.get(live_proxy + "/v1/files/file_1/content", headers=HEADERS, timeout=10)
+    assert response.content == b"plain bytes"
+    assert "content-type" not in response.headers
