@@ -120,6 +120,6 @@ def relay_response(exchange: Exchange, upstream: UpstreamResponse,
     headers = apply_rules(headers, rules)
     response = Response(RelayBody(exchange, upstream, finish), status=upstream.status_code,
                         headers=headers, direct_passthrough=True)
-    if "content-type" not in upstream.headers:
+    if upstream.headers.get("content-type") is None:
         del response.headers["Content-Type"]  # werkzeug's text/html default is not what upstream said
     return response
