@@ -1,6 +1,7 @@
 """Application factory: configuration from the environment and the wiring of every part."""
 import logging
 import os
+import sys
 from dataclasses import dataclass
 
 import click
@@ -70,6 +71,7 @@ class Config:
 def create_app(config: Config | None = None) -> Flask:
     """Build the Flask app: database, upstream client, recorder, blueprints, error handlers."""
     config = config or Config.from_env()
+    _configure_logging()
     app = Flask(__name__, static_folder=None)
     app.config["PROXY"] = config
     database = models.init_db(config.database_url, config.database_pool_size)
@@ -93,6 +95,14 @@ def create_app(config: Config | None = None) -> Flask:
     app.cli.add_command(init_db_command)
     app.extensions["openapi"] = build_spec(app)
     return app
+
+
+def _configure_logging() -> None:
+    # Under gunicorn nothing routes the app's own loggers anywhere: send them (and the one
+    # JSON line per request from proxy.access) to stdout, unless someone configured logging.
+    if not logging.getLogger().handlers:
+        logging.basicConfig(level=logging.INFO, stream=sys.stdout,
+                            format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
 
 def _close_database(exc=None) -> None:

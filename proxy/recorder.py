@@ -7,6 +7,7 @@ import time
 import peewee
 
 from models import database, save_records
+from proxy import metrics
 from proxy.wal_checkpointer import checkpointer_for
 
 log = logging.getLogger(__name__)
@@ -62,6 +63,7 @@ class Recorder:
             self._queue.put_nowait(item)
         except queue.Full:
             self.dropped += 1
+            metrics.RECORDS_DROPPED.inc()
             log.error("record queue full (%d): dropped record %s", self._queue.maxsize, item[0]["id"])
 
     def flush(self, timeout: float = 10.0) -> bool:
@@ -105,6 +107,7 @@ class Recorder:
             try:
                 if records:
                     self._write(records)
+                metrics.RECORD_BACKLOG.set(self._queue.qsize())
             finally:
                 for _ in items:
                     self._queue.task_done()
@@ -149,9 +152,11 @@ class Recorder:
                 return
             except peewee.PeeweeException as exc:
                 self.failed_writes += 1
+                metrics.RECORD_WRITE_FAILURES.inc()
                 _reset_connection()
                 if self._stopping or time.monotonic() + delay > deadline:
                     self.dropped += len(logs)
+                    metrics.RECORDS_DROPPED.inc(len(logs))
                     log.error("gave up writing %d records: %s", len(logs), exc)
                     return
                 log.warning("writing %d records failed (%s); retrying in %.2fs", len(logs), exc, delay)
@@ -159,6 +164,7 @@ class Recorder:
                 delay = min(delay * 2, 2.0)
             except Exception:  # a bug must not kill the writer and lose every later record
                 self.dropped += len(logs)
+                metrics.RECORDS_DROPPED.inc(len(logs))
                 log.exception("could not write %d records", len(logs))
                 return
 
@@ -167,5 +173,5 @@ def _reset_connection() -> None:
     """Drop this thread's connection so the next try starts on a fresh one."""
     try:
         database.close()
-    except peewee.PeeweeException:
+    except Exception:  # a half-broken connection, or none bound yet: the next try opens afresh
         pass

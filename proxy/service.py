@@ -5,6 +5,8 @@ from flask import jsonify
 
 from werkzeug.exceptions import BadGateway, BadRequest, GatewayTimeout, HTTPException, RequestEntityTooLarge
 
+from proxy import metrics
+from proxy.access_log import log_exchange
 from proxy.exchange import Exchange
 from proxy.header_rules import apply_rules
 from proxy.headers import upstream_request_headers
@@ -104,3 +106,5 @@ class ProxyService:
     def _finished(self, exchange: Exchange) -> None:
         self.traffic.leave()
         self.recorder.submit(exchange.log_row(), exchange.body_row())
+        metrics.observe(exchange)
+        log_exchange(exchange)

@@ -46,3 +46,21 @@ def test_in_flight_gauge_follows_the_traffic():
     assert value("proxy_requests_in_flight") == before + 1
     traffic.leave()
     assert value("proxy_requests_in_flight") == before
+
+
+def test_record_write_failures_and_drops_are_counted():
+    from proxy.recorder import Recorder
+    from tests.records import body_row, log_row
+    import peewee
+
+    def broken(logs, bodies):
+        raise peewee.OperationalError("database is down")
+
+    failures, dropped = value("proxy_record_write_failures_total"), value("proxy_records_dropped_total")
+    recorder = Recorder(save=broken, give_up_after=0.2)
+    recorder.start()
+    recorder.submit(log_row("lost"), body_row("lost"))
+    assert recorder.flush(5)
+    recorder.stop()
+    assert value("proxy_record_write_failures_total") > failures
+    assert value("proxy_records_dropped_total") == dropped + 1
