@@ -2,6 +2,8 @@
 before loading it, and anything imported here (peewee, requests) would miss the patch."""
 import gc
 import os
+import shutil
+import tempfile
 
 bind = f"{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '3001')}"
 worker_class = "gevent"
@@ -13,6 +15,9 @@ preload_app = False
 # is busy: 4-40 ms (up to 400 ms) per new upstream connection under load. The proxy resolves one
 # upstream host, rarely (connections are pooled), so resolving inline is cheaper.
 os.environ.setdefault("GEVENT_RESOLVER", "block")
+# Every worker writes its metrics to this folder and /metrics adds them up (prometheus-client's
+# multiprocess mode); a fresh folder per server start, so no figures of a previous run linger.
+_METRICS_DIR = os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", tempfile.mkdtemp(prefix="ccp-metrics-"))
 # Routers keep idle connections open for 90 s or more; gunicorn's default of 2 s would drop them.
 keepalive = 95
 # gevent workers notify the arbiter from their own loop, so long streams never hit this timeout.
@@ -27,10 +32,25 @@ loglevel = os.environ.get("LOG_LEVEL", "info")
 
 def when_ready(server):
     """Warn when the dashboard is reachable beyond this machine without a password."""
-    host = os.environ.get("HOST", "127.0.0.1")
-    if host not in ("127.0.0.1", "localhost", "::1") and not os.environ.get("DASHBOARD_PASSWORD"):
-        server.log.warning("listening on %s without DASHBOARD_PASSWORD: anyone who can reach this "
-                           "port can read every logged request. Set DASHBOARD_PASSWORD.", host)
+    # The addresses actually bound (a --bind on the command line overrides HOST).
+    exposed = [address for address in server.cfg.bind
+               if address.rsplit(":", 1)[0].strip("[]") not in ("127.0.0.1", "localhost", "::1")]
+    if exposed and not os.environ.get("DASHBOARD_PASSWORD"):
+        server.log.warning("listening on %s without DASHBOARD_PASSWORD: the dashboard answers only "
+                           "to localhost until you set one.", ", ".join(exposed))
+
+
+def child_exit(server, worker):
+    """Forget a dead worker's live gauges (in flight, record backlog)."""
+    from prometheus_client import multiprocess  # in the master, after the workers forked
+
+    multiprocess.mark_process_dead(worker.pid, _METRICS_DIR)
+
+
+def on_exit(server):
+    """Remove the metrics folder this server made."""
+    if _METRICS_DIR.startswith(tempfile.gettempdir()) and "ccp-metrics-" in _METRICS_DIR:
+        shutil.rmtree(_METRICS_DIR, ignore_errors=True)
 
 
 def post_worker_init(worker):

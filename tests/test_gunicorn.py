@@ -87,3 +87,18 @@ def test_client_disconnect_under_gevent_is_recorded(server, upstream):
 def test_head_probe_and_health_through_gunicorn(server):
     assert requests.head(server.url + "/", timeout=5).status_code == 200
     assert requests.get(server.url + "/livez", timeout=5).json()["draining"] is False
+
+
+def test_metrics_add_up_every_worker(_upstream_server, tmp_path):
+    env = {"UPSTREAM_URL": _upstream_server.url, "DATABASE_URL": f"sqlite:///{tmp_path}/m.db"}
+    two = GunicornServer(env, workers=2).start()
+    try:
+        for _ in range(8):
+            requests.post(two.url + "/v1/messages/count_tokens", json={"model": "claude-counted", "messages": []},
+                          headers={"Connection": "close"}, timeout=10).json()
+        text = requests.get(two.url + "/metrics", timeout=10).text
+    finally:
+        assert two.stop(timeout=45) == 0
+    counted = [line for line in text.splitlines()
+               if line.startswith("proxy_requests_total{") and 'model="claude-counted"' in line]
+    assert counted and float(counted[0].rsplit(" ", 1)[1]) == 8.0
