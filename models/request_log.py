@@ -93,6 +93,16 @@ def _upsert_sql(model, key_column: str) -> tuple[str, list[str]]:
     return sql, [field.name for field in model._meta.sorted_fields]
 
 
+# Clients choose several of these values (model, path, session and agent ids): one too long for
+# its column made Postgres refuse the whole batch.
+_LIMITS = {(model, field.name): field.max_length for model in (RequestLog, RequestBody)
+           for field in model._meta.sorted_fields if isinstance(field, peewee.CharField)}
+
+
+def _clip(value, limit):
+    return value[:limit] if limit and isinstance(value, str) and len(value) > limit else value
+
+
 def save_records(logs: list[dict], bodies: list[dict]) -> None:
     """Write a batch of records in one transaction; a later row for an id replaces the earlier one."""
     # Hand-built SQL and executemany: peewee's query builder cost 1.5 ms per record, all of it
@@ -103,4 +113,6 @@ def save_records(logs: list[dict], bodies: list[dict]) -> None:
         for model, key, rows in ((RequestLog, "id", logs), (RequestBody, "request_id", bodies)):
             if rows:
                 sql, names = _upsert_sql(model, key)
-                cursor.executemany(sql, [[row[name] for name in names] for row in rows])
+                limits = [_LIMITS.get((model, name)) for name in names]
+                cursor.executemany(sql, [[_clip(row[name], limit) for name, limit in zip(names, limits)]
+                                         for row in rows])

@@ -137,6 +137,18 @@ class Recorder:
         due = [key for key, (when, _) in self._waiting.items() if when <= now]
         return [(self._waiting.pop(key)[1], None) for key in due]
 
+    def _save_one_by_one(self, logs: dict, bodies: dict, cause: Exception) -> None:
+        for request_id, log_row in logs.items():
+            body = bodies.get(request_id)
+            try:
+                self._save([log_row], [body] if body else [])
+            except peewee.PeeweeException as exc:
+                _reset_connection()
+                self.dropped += 1
+                metrics.RECORDS_DROPPED.inc()
+                log.error("dropped record %s: %s", request_id, exc)
+        log.warning("a batch of %d records failed (%s); wrote them one by one", len(logs), cause)
+
     def _write(self, records) -> None:
         logs, bodies = {}, {}
         for log_row, body_row in records:
@@ -149,6 +161,13 @@ class Recorder:
                 self._save(list(logs.values()), list(bodies.values()))
                 if self._checkpointer is not None:
                     self._checkpointer.request()
+                return
+            except (peewee.IntegrityError, peewee.DataError, peewee.ProgrammingError) as exc:
+                # Retrying cannot help these: save what can be saved, one record at a time.
+                self.failed_writes += 1
+                metrics.RECORD_WRITE_FAILURES.inc()
+                _reset_connection()
+                self._save_one_by_one(logs, bodies, exc)
                 return
             except peewee.PeeweeException as exc:
                 self.failed_writes += 1

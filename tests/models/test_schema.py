@@ -54,3 +54,11 @@ def test_a_database_at_an_older_version_is_upgraded_with_its_rows_intact(db):
     assert RequestLog.get_by_id("old1").body.get().request_body == '{"model": "m"}'
     indexes = {index.name for index in db.get_indexes("request_log")}
     assert {"request_log_time_cover", "request_log_org_time_cover"} <= indexes
+
+
+def test_over_long_values_are_clipped_not_refused(migrated):
+    models.save_records([log_row("long", original_model="m" * 500, session_id="s" * 300, endpoint="/v1/" + "x" * 900),
+                         log_row("fine")], [])
+    row = RequestLog.get_by_id("long")
+    assert (len(row.original_model), len(row.session_id), len(row.endpoint)) == (200, 100, 512)
+    assert RequestLog.select().count() == 2

@@ -129,3 +129,22 @@ def test_a_full_queue_drops_records_but_never_fails_the_request(make_app, serve,
     assert recorder.dropped >= 2
     assert "record queue full" in caplog.text
     assert app.extensions["proxy"].traffic.in_flight == 0
+
+
+def test_a_record_the_database_refuses_is_dropped_alone():
+    import peewee
+    saved = []
+
+    def save(logs, bodies):
+        if any(row["id"] == "bad" for row in logs):
+            raise peewee.IntegrityError("refused")
+        saved.extend(row["id"] for row in logs)
+
+    recorder = Recorder(save=save, batch_window=0.2)
+    recorder.start()
+    for request_id in ("good1", "bad", "good2"):
+        recorder.submit(log_row(request_id), body_row(request_id))
+    assert recorder.flush(5)
+    recorder.stop()
+    assert saved == ["good1", "good2"]
+    assert recorder.dropped == 1
