@@ -1,5 +1,6 @@
 """The proxy's request handling: read, record, forward, relay; errors answered in one shape."""
 import logging
+from urllib.parse import quote, unquote, urlsplit
 
 from flask import jsonify
 
@@ -30,6 +31,21 @@ def proxy_error(exc_class, error: str, details: str | None = None) -> HTTPExcept
     return exc
 
 
+def raw_path(request) -> str:
+    """The path exactly as the client sent it: %2F, %3F and %FF stay encoded on their way upstream."""
+    raw = request.environ.get("RAW_URI") or request.environ.get("REQUEST_URI")
+    if not raw:
+        return quote(request.path)
+    if not raw.startswith("/"):  # absolute form, as sent to a forward proxy
+        raw = urlsplit(raw).path or "/"
+    return raw.split("?", 1)[0]
+
+
+def has_dot_segments(path: str) -> bool:
+    """True when the decoded path has a `.` or `..` segment (it would climb out of /v1)."""
+    return any(segment in (".", "..") for segment in unquote(path).split("/"))
+
+
 class ProxyService:
     """Everything one app needs to proxy: upstream client, recorder, traffic gauge, header rules."""
 
@@ -50,10 +66,13 @@ class ProxyService:
 
     def forward(self, request):
         """Relay a Flask request upstream and return the streaming response (or raise an HTTP error)."""
-        exchange = Exchange.begin(request.method, request.path,
+        path = raw_path(request)
+        exchange = Exchange.begin(request.method, path,
                                   request.query_string.decode("latin-1"), request.headers)
         self.traffic.enter()
         try:
+            if has_dot_segments(path):
+                raise proxy_error(BadRequest, "Invalid path", "paths may not contain . or .. segments")
             exchange.request_body = self._read_body(request)
             exchange.info = request_info(
                 parse_json_body(exchange.request_body, required=self._json_required(request)),
@@ -66,7 +85,7 @@ class ProxyService:
         rules = self.rules.current  # one snapshot for both directions; in memory, never the database
         headers = apply_rules(upstream_request_headers(request.headers.items()), rules.request)
         try:
-            upstream = self.upstream.send(request.method, request.path, exchange.query, headers,
+            upstream = self.upstream.send(request.method, path, exchange.query, headers,
                                           exchange.request_body)
         except UpstreamUnreachable as exc:
             raise self._fail(exchange, proxy_error(BadGateway, "Upstream unreachable", str(exc)))

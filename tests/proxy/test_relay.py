@@ -205,3 +205,18 @@ def test_no_content_type_is_invented(live_proxy, upstream):
     response = requests.get(live_proxy + "/v1/files/file_1/content", headers=HEADERS, timeout=10)
     assert response.content == b"plain bytes"
     assert "content-type" not in response.headers
+
+
+def test_the_path_goes_upstream_exactly_as_sent(live_proxy, upstream, records):
+    for path in ("/v1/files/a%2Fb", "/v1/files/a%3Fx=1", "/v1/files/a%23frag", "/v1/files/%FF"):
+        assert requests.get(live_proxy + path, headers=HEADERS, timeout=10).status_code == 200
+    assert [s.path for s in upstream.seen] == ["/v1/files/a%2Fb", "/v1/files/a%3Fx=1", "/v1/files/a%23frag",
+                                               "/v1/files/%FF"]
+    assert [r["endpoint"] for r in records()][0] == "/v1/files/a%2Fb"
+
+
+def test_paths_that_climb_out_of_v1_are_refused(live_proxy, upstream):
+    response = requests.get(live_proxy + "/v1/files/x/..%2F..%2F..%2Fadmin", headers=HEADERS, timeout=10)
+    assert response.status_code == 400
+    assert response.json()["error"] == "Invalid path"
+    assert upstream.seen == []
