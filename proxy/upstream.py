@@ -59,8 +59,8 @@ class MergedHeaders:
         return self._headers[name]
 
     def items(self):
-        """(name, value) pairs, one per distinct name."""
-        return self._headers.itermerged()
+        """(name, value) pairs, every occurrence: two Set-Cookie headers must not become one line."""
+        return self._headers.items()
 
 
 @dataclass

@@ -89,6 +89,7 @@ class Reply:
 
     status: int = 200
     headers: dict = field(default_factory=dict)
+    repeated_headers: list[tuple[str, str]] = field(default_factory=list)  # sent as they are, repeats too
     chunks: list[bytes] | None = None
     content_type: str | None = None
     framing: str = "chunked"         # chunked | length | close
@@ -239,7 +240,7 @@ class _Handler(BaseHTTPRequestHandler):
             headers["content-type"] = reply.content_type
         if reply.gzip:
             headers["content-encoding"] = "gzip"
-        for name, value in headers.items():
+        for name, value in [*headers.items(), *reply.repeated_headers]:
             self.send_header(name, value)
         if reply.framing == "chunked":
             self.send_header("transfer-encoding", "chunked")

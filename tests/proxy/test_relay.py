@@ -220,3 +220,12 @@ def test_paths_that_climb_out_of_v1_are_refused(live_proxy, upstream):
     assert response.status_code == 400
     assert response.json()["error"] == "Invalid path"
     assert upstream.seen == []
+
+
+def test_repeated_response_headers_stay_separate(live_proxy, upstream):
+    cookies = [("set-cookie", "__cf_bm=one; expires=Tue, 24-Nov-2026 10:00:00 GMT; path=/"),
+               ("set-cookie", "_cfuvid=two; path=/")]
+    upstream.reply(Reply(chunks=[b"{}"], content_type="application/json", framing="length",
+                         headers={"set-cookie": "first=0"}, repeated_headers=cookies))
+    response = requests.get(live_proxy + "/v1/models/x", headers=HEADERS, timeout=10)
+    assert response.raw.headers.getlist("set-cookie") == ["first=0"] + [value for _, value in cookies]

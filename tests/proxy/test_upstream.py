@@ -62,7 +62,7 @@ def test_no_response_headers_within_the_read_timeout_is_a_timeout(upstream):
         client.send("POST", "/v1/messages", "", [], b"{}")
 
 
-def test_repeated_response_headers_are_joined_as_requests_did():
+def test_lookups_join_repeated_headers_but_items_keep_each_one():
     raw = urllib3.HTTPHeaderDict()
     raw.add("Set-Cookie", "a=1")
     raw.add("set-cookie", "b=2")
@@ -70,7 +70,9 @@ def test_repeated_response_headers_are_joined_as_requests_did():
     headers = MergedHeaders(raw)
     assert headers.get("SET-COOKIE") == headers["set-cookie"] == "a=1, b=2"
     assert headers.get("retry-after", "none") == "none"
-    assert list(headers.items()) == [("Set-Cookie", "a=1, b=2"), ("Content-Type", "application/json")]
+    # Relayed one by one: "expires=Tue, 24-Nov..." makes a comma-joined Set-Cookie ambiguous.
+    assert list(headers.items()) == [("Set-Cookie", "a=1"), ("set-cookie", "b=2"),
+                                     ("Content-Type", "application/json")]
 
 
 def test_large_headers_and_chunks_are_read_whole_through_the_small_buffer(upstream):
