@@ -33,7 +33,7 @@ def test_a_long_request_is_written_in_flight_then_finished(tmp_path):
     recorder = Recorder(save=lambda logs, bodies: saved.append((logs, bodies)), in_flight_after=0.2)
     recorder.start()
     recorder.submit_in_flight(log_row("slow", outcome="in_flight"))
-    time.sleep(0.4)
+    time.sleep(1.0)
     assert [[row["outcome"] for row in logs] for logs, _ in saved] == [["in_flight"]]
     recorder.submit(log_row("slow", outcome="complete"), body_row("slow"))
     assert recorder.flush(5)
