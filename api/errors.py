@@ -19,8 +19,11 @@ def error_response(status: int, error: str, details: str | None = None):
 
 def handle_http_error(exc: HTTPException):
     """Render any HTTP error raised anywhere in the app as an ErrorResponse."""
-    response = error_response(exc.code or 500, exc.description or exc.name,
-                              getattr(exc, "details", None) or exc.name)
+    details = getattr(exc, "details", None)
+    if details is None:  # werkzeug's own errors: the name is the short part, the description the long
+        response = error_response(exc.code or 500, exc.name, exc.description)
+    else:  # ours: a short description, and details saying exactly what is wrong
+        response = error_response(exc.code or 500, exc.description or exc.name, details)
     allow = exc.get_headers() and dict(exc.get_headers()).get("Allow")
     if allow:  # a 405 says which methods would work
         response.headers["Allow"] = allow

@@ -41,3 +41,9 @@ def test_a_wrong_method_is_a_405_error_response_naming_the_allowed_ones(client):
     assert response.status_code == 405
     assert set(response.json) == {"error", "details"}
     assert "GET" in response.headers["Allow"]
+
+
+def test_framework_errors_put_the_short_name_first(client):
+    body = client.get("/no/such/page").json
+    assert body["error"] == "Not Found"
+    assert "not found" in body["details"].lower()
