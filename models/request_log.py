@@ -21,7 +21,7 @@ class RequestLog(BaseModel):
     """One row per proxied request; timestamps are UTC epoch milliseconds."""
 
     id = peewee.CharField(primary_key=True, max_length=32)
-    timestamp_ms = peewee.BigIntegerField(index=True)
+    timestamp_ms = peewee.BigIntegerField()  # indexed by schema step 3's covering indexes
     method = peewee.CharField(max_length=16)
     endpoint = peewee.CharField(max_length=512)
     query = peewee.TextField(default="")
@@ -67,9 +67,6 @@ class RequestLog(BaseModel):
     unified_5h_reset = peewee.CharField(max_length=40, null=True)
     unified_7d_utilization = peewee.FloatField(null=True)
     unified_7d_reset = peewee.CharField(max_length=40, null=True)
-
-    class Meta:
-        indexes = ((("organization_id", "timestamp_ms"), False),)
 
 
 class RequestBody(BaseModel):

@@ -42,7 +42,9 @@ def _v3_dashboard_indexes(db):
     db.execute_sql("DROP INDEX IF EXISTS request_log_organization_id_timestamp_ms")
 
 
-# Append a step for each schema change; never edit a released one.
+# Append a step for each schema change; never edit a released one. Step 1 creates the tables from
+# the models as they are now, so every later step must be idempotent (IF NOT EXISTS, or check the
+# column first): on a fresh database it runs right after step 1, over a schema that may have it.
 MIGRATIONS = [
     (1, _v1_records),
     (2, _v2_settings),
