@@ -15,6 +15,7 @@ from api.metrics import bp as metrics_bp
 from api.spec import build_spec
 from proxy import ProxyService, Recorder, UpstreamClient
 from proxy import bp as proxy_bp
+from proxy.drain import Drain
 from proxy.retention import RetentionPruner
 
 log = logging.getLogger(__name__)
@@ -37,6 +38,8 @@ class Config:
     metrics_token: str | None = None
     prometheus_multiproc_dir: str | None = None
     retention_days: float | None = None
+    drain_delay: float = 0.0
+    drain_timeout: float = 25.0
 
     @classmethod
     def from_env(cls, env=None) -> "Config":
@@ -65,6 +68,8 @@ class Config:
             metrics_token=get("METRICS_TOKEN", str, None),
             prometheus_multiproc_dir=get("PROMETHEUS_MULTIPROC_DIR", str, None),
             retention_days=get("RETENTION_DAYS", float, None),
+            drain_delay=get("DRAIN_DELAY", float, defaults.drain_delay),
+            drain_timeout=get("DRAIN_TIMEOUT", float, defaults.drain_timeout),
         )
 
 
@@ -82,6 +87,8 @@ def create_app(config: Config | None = None) -> Flask:
     upstream = UpstreamClient(config.upstream_url, config.upstream_connect_timeout,
                               config.upstream_read_timeout, config.upstream_pool_size)
     app.extensions["proxy"] = ProxyService(upstream, recorder, config.max_request_body)
+    # gunicorn.conf.py starts it on SIGTERM (it may not import the app, so it looks it up here).
+    app.extensions["drain"] = Drain(app.extensions["proxy"].traffic, config.drain_delay, config.drain_timeout)
     if config.retention_days:
         app.extensions["retention"] = RetentionPruner(config.retention_days)
         app.extensions["retention"].start()

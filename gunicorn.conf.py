@@ -3,6 +3,8 @@ before loading it, and anything imported here (peewee, requests) would miss the 
 import gc
 import os
 import shutil
+import signal
+import socket
 import tempfile
 
 bind = f"{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '3001')}"
@@ -54,8 +56,58 @@ def on_exit(server):
 
 
 def post_worker_init(worker):
-    """Move the loaded app out of the garbage collector's sight before serving."""
+    """Freeze the loaded app out of the garbage collector's sight; take over SIGTERM for the drain."""
     # A full collection walks every tracked object, the app's ~65,000 included: it stalled every
     # stream of the worker for up to 40 ms at 300 open streams. Objects that live as long as the
     # worker never become garbage; frozen, they are skipped (full collections took under 1 ms).
     gc.freeze()
+    _take_over_sigterm(worker)
+
+
+def _take_over_sigterm(worker):
+    """SIGTERM starts the app's drain: /health says 503 at once, new requests are served for
+    DRAIN_DELAY, then gunicorn stops accepting; idle keep-alive connections are closed so they do
+    not hold the worker until graceful_timeout; streams left near DRAIN_TIMEOUT are cut by the app."""
+    drain = worker.wsgi.extensions["drain"]
+    busy = {}  # client socket -> serving a request right now?
+    handle, handle_request = worker.handle, worker.handle_request
+
+    def tracked_handle(listener, client, addr):
+        busy[client] = False
+        try:
+            handle(listener, client, addr)
+        finally:
+            busy.pop(client, None)
+
+    def tracked_handle_request(listener_name, req, client, addr):
+        busy[client] = True
+        try:
+            return handle_request(listener_name, req, client, addr)
+        finally:
+            if client in busy:
+                busy[client] = False
+
+    def stop_accepting():
+        worker.alive = False  # what gunicorn's own SIGTERM handler does; busy connections close after
+        for client, serving in list(busy.items()):
+            if not serving:
+                try:
+                    # The real socket's shutdown: its reader wakes to a clean end of stream, where
+                    # gevent's own would cancel the wait with an error gunicorn logs as a traceback.
+                    getattr(client, "_sock", client).shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+
+    worker.handle, worker.handle_request = tracked_handle, tracked_handle_request
+    import gevent  # in the worker, long after its monkey-patching: fine here, unlike at the top
+
+    # Signal handlers run inside the event loop, where nothing may block: start the drain in a
+    # greenlet, as gunicorn's own gevent worker does for SIGQUIT.
+    signal.signal(signal.SIGTERM, lambda signum, frame: gevent.spawn(drain.begin, stop_accepting))
+
+
+def worker_exit(server, worker):
+    """Write every queued record before the worker exits."""
+    service = getattr(worker, "wsgi", None) and worker.wsgi.extensions.get("proxy")
+    if service is not None:
+        service.close(timeout=3)

@@ -68,6 +68,8 @@ class Recorder:
 
     def flush(self, timeout: float = 10.0) -> bool:
         """Wait until everything queued so far is written (or given up); False on timeout."""
+        if not hasattr(self._queue, "all_tasks_done"):  # gevent's queue, once monkey-patched
+            return bool(self._queue.join(timeout))
         deadline = time.monotonic() + timeout
         with self._queue.all_tasks_done:
             while self._queue.unfinished_tasks:

@@ -48,13 +48,21 @@ class RelayBody:
     """The WSGI body of a relayed response; calls `finish(exchange)` exactly once, whatever happens."""
 
     def __init__(self, exchange: Exchange, upstream: UpstreamResponse,
-                 finish: Callable[[Exchange], None]):
+                 finish: Callable[[Exchange], None], streams: set | None = None):
         self.exchange = exchange
         self._upstream = upstream
         self._finish = finish
         self._started = False
         self._finished = False
+        self._cut_reason: str | None = None
+        self._streams = streams if streams is not None else set()
+        self._streams.add(self)
         self._body = self._relay()
+
+    def cut(self, reason: str) -> None:
+        """End this relay early (shutdown): the upstream read waiting in the relay wakes and ends."""
+        self._cut_reason = reason
+        self._upstream.interrupt()
 
     def __iter__(self):
         return self
@@ -76,6 +84,7 @@ class RelayBody:
         if self._finished:
             return
         self._finished = True
+        self._streams.discard(self)
         self._upstream.close()
         try:
             self.exchange.finish(outcome, error)
@@ -95,8 +104,12 @@ class RelayBody:
                     exchange.mark_first_byte()
                     yield chunk
                     exchange.body_chunk(chunk)  # parse the copy after the client has the bytes
-        except (Urllib3Error, OSError) as exc:  # the upstream dropped or stalled mid-body
-            outcome, error = upstream_cut(exc)
+        except Exception as exc:
+            if self._cut_reason is None and not isinstance(exc, (Urllib3Error, OSError)):
+                outcome, error = "proxy_error", f"{type(exc).__name__}: {exc}"
+                raise
+            # The upstream dropped or stalled mid-body, or a shutdown cut the relay.
+            outcome, error = ("shutdown", self._cut_reason) if self._cut_reason else upstream_cut(exc)
             log.warning("%s: %s", exchange.id, error)
             if not exchange.is_sse:
                 raise  # abort the connection: a truncated JSON body must not look complete
@@ -111,14 +124,14 @@ class RelayBody:
             self._settle(outcome, error)
 
 
-def relay_response(exchange: Exchange, upstream: UpstreamResponse,
-                   finish: Callable[[Exchange], None], rules: tuple[HeaderRule, ...] = ()) -> Response:
+def relay_response(exchange: Exchange, upstream: UpstreamResponse, finish: Callable[[Exchange], None],
+                   rules: tuple[HeaderRule, ...] = (), streams: set | None = None) -> Response:
     """A Flask response relaying the upstream status, headers (after the response rules) and body."""
     exchange.response_started(upstream.status_code, upstream.headers)
     encoding = upstream.headers.get("content-encoding", "identity").lower()
     headers = client_response_headers(upstream.headers, body_decoded=encoding != "identity")
     headers = apply_rules(headers, rules)
-    response = Response(RelayBody(exchange, upstream, finish), status=upstream.status_code,
+    response = Response(RelayBody(exchange, upstream, finish, streams), status=upstream.status_code,
                         headers=headers, direct_passthrough=True)
     if upstream.headers.get("content-type") is None:
         del response.headers["Content-Type"]  # werkzeug's text/html default is not what upstream said

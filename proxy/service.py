@@ -92,7 +92,7 @@ class ProxyService:
         except UpstreamTimeout as exc:
             raise self._fail(exchange, proxy_error(
                 GatewayTimeout, "Upstream sent no response within the timeout", str(exc)))
-        return relay_response(exchange, upstream, self._finished, rules.response)
+        return relay_response(exchange, upstream, self._finished, rules.response, self.traffic.streams)
 
     def list_models(self, request):
         """Relay the upstream's model list; an unreachable upstream yields an empty list."""

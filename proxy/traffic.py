@@ -11,6 +11,14 @@ class Traffic:
         self._lock = threading.Lock()
         self.in_flight = 0
         self.draining = False
+        self.streams: set = set()  # bodies being relayed right now, so a drain can end them
+
+    def cut_streams(self, reason: str) -> int:
+        """End every body still being relayed (each tells its client why); returns how many."""
+        streams = list(self.streams)
+        for stream in streams:
+            stream.cut(reason)
+        return len(streams)
 
     def enter(self) -> None:
         """Count a request that started being proxied."""

@@ -1,5 +1,6 @@
 """The pooled HTTP client that talks to the upstream API, with connect and idle-read timeouts."""
 import http.client
+import socket
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -74,6 +75,18 @@ class UpstreamResponse:
     def close(self) -> None:
         """Close the body: a fully read one already went back to the pool, any other is dropped."""
         self.raw.close()
+
+    def interrupt(self) -> None:
+        """End the body from another greenlet: a read waiting on it wakes to an early end."""
+        # Closing the buffered reader under a reader raises "reentrant call"; shutting the socket
+        # down wakes that reader instead, and the relay then closes the response itself.
+        connection = getattr(self.raw, "_connection", None)
+        sock = getattr(connection, "sock", None)
+        if sock is not None:
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
 
 
 class UpstreamClient:
