@@ -18,9 +18,6 @@ def test_honcho_runs_the_procfile_like_heroku(_upstream_server, tmp_path):
     port = free_port()
     env = {**os.environ, "PORT": str(port), "DATABASE_URL": f"sqlite:///{tmp_path}/heroku.db",
            "UPSTREAM_URL": _upstream_server.url, "DASHBOARD_PASSWORD": "pw",
-           # An idle keep-alive connection holds a worker for the whole graceful timeout (the
-           # drain work will close them); keep this test from waiting 30 s for it.
-           "DRAIN_TIMEOUT": "1",
            "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
     log = tmp_path / "honcho.log"
     honcho = subprocess.Popen([str(Path(sys.executable).parent / "honcho"), "start", "-f", "Procfile"],
