@@ -74,3 +74,26 @@ def test_the_table_is_grown_no_further_than_the_limit_on_open_files(monkeypatch)
                         lambda which: (resource.RLIM_INFINITY, resource.RLIM_INFINITY))
     reserve_fd_table(4096)
     assert _fd_table_size() >= 4096
+
+
+def test_requests_close_together_are_served_by_one_checkpoint(tmp_path):
+    path = tmp_path / "records.db"
+    writer = _wal_database(path)
+    checkpointer = WalCheckpointer(str(path), min_interval=0.5)
+    checkpointer.start()
+    try:
+        for _ in range(3):
+            checkpointer.request()
+        deadline = time.monotonic() + 5
+        while checkpointer.checkpoints < 1 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        checkpointer.request()
+        time.sleep(0.2)
+        assert checkpointer.checkpoints == 1, "the next one waits for min_interval"
+        deadline = time.monotonic() + 5
+        while checkpointer.checkpoints < 2 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert checkpointer.checkpoints == 2
+    finally:
+        checkpointer.stop()
+        writer.close()
