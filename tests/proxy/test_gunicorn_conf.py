@@ -6,10 +6,22 @@ from pathlib import Path
 CONF = Path(__file__).resolve().parents[2] / "gunicorn.conf.py"
 
 
-def test_worker_freezes_the_loaded_app_out_of_the_collectors_sight():
-    conf = runpy.run_path(str(CONF))
+def load_conf(monkeypatch) -> dict:
+    """Run gunicorn.conf.py here, undoing what it sets in os.environ for the servers it starts."""
+    for name in ("PROMETHEUS_MULTIPROC_DIR", "GEVENT_RESOLVER"):
+        monkeypatch.setenv(name, "")  # remembers the original value (or its absence) for undo
+        monkeypatch.delenv(name)
+    return runpy.run_path(str(CONF))
+
+
+def test_worker_freezes_the_loaded_app_out_of_the_collectors_sight(monkeypatch):
+    hook = load_conf(monkeypatch)["post_worker_init"]
+    taken_over = []
+    # The SIGTERM take-over needs a real worker (and would replace this process's handler).
+    hook.__globals__["_take_over_sigterm"] = taken_over.append
     try:
-        conf["post_worker_init"](None)
+        hook("worker")
         assert gc.get_freeze_count() > 0, "objects loaded before serving must be frozen"
+        assert taken_over == ["worker"]
     finally:
         gc.unfreeze()
