@@ -75,6 +75,11 @@ def reserve_fd_table(size: int) -> None:
     """Grow this process's table of open files to `size` slots (at most the limit) while it has one thread."""
     limit = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
     highest = (size if limit == resource.RLIM_INFINITY else min(size, limit)) - 1
+    try:
+        os.fstat(highest)
+        return  # that descriptor is open: the table is already this large (and dup2 would close it)
+    except OSError:
+        pass
     fd = os.open(os.devnull, os.O_RDONLY)
     try:
         if highest > fd:

@@ -1,4 +1,5 @@
 """The WAL checkpointer: SQLite's log copied into the database file from a native thread, on request."""
+import os
 import resource
 import sqlite3
 import time
@@ -68,8 +69,11 @@ def test_the_table_of_open_files_is_grown_in_advance():
 
 
 def test_the_table_is_grown_no_further_than_the_limit_on_open_files(monkeypatch):
-    monkeypatch.setattr("proxy.wal_checkpointer.resource.getrlimit", lambda which: (64, 64))
-    reserve_fd_table(1_000_000)  # beyond the (pretended) limit: stops at it instead of failing
+    with open(os.devnull) as busy:
+        limit = busy.fileno() + 1
+        monkeypatch.setattr("proxy.wal_checkpointer.resource.getrlimit", lambda which: (limit, limit))
+        reserve_fd_table(1_000_000)  # stops at the (pretended) limit, and leaves an open file there alone
+        assert os.fstat(busy.fileno())
     monkeypatch.setattr("proxy.wal_checkpointer.resource.getrlimit",
                         lambda which: (resource.RLIM_INFINITY, resource.RLIM_INFINITY))
     reserve_fd_table(4096)
