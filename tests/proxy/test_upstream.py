@@ -43,7 +43,9 @@ def test_a_fully_read_body_gives_its_connection_back_to_the_pool(upstream):
         response = client.send("POST", "/v1/messages", "", [], b"{}")
         response.raw.read()
         response.close()
-    assert client._pool.num_connections == 1
+    pools = client._adapter.poolmanager.pools
+    [pool] = [pools[key] for key in pools.keys()]
+    assert pool.num_connections == 1
 
 
 def test_a_refused_connection_is_unreachable():
