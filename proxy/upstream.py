@@ -94,6 +94,18 @@ class _TLSPool(urllib3.HTTPSConnectionPool):
     ConnectionCls = _TLSConnection
 
 
+class _RelayAdapter(HTTPAdapter):
+    """requests' transport adapter, minus the Set-Cookie parsing `build_response` does for every
+    response (http.cookiejar and email parsing, for cookies this proxy never keeps): the relay
+    reads status, headers and body from the urllib3 response in `raw`."""
+
+    def build_response(self, req, resp):
+        response = requests.Response()
+        response.status_code, response.reason, response.raw = resp.status, resp.reason, resp
+        response.url, response.request, response.connection = req.url, req, self
+        return response
+
+
 class NoCookies(CookieJar):
     """A cookie jar that keeps nothing: a shared session must never carry one user's cookies to
     another user's request."""
@@ -116,7 +128,7 @@ class UpstreamClient:
         session.cookies = NoCookies()
         session.trust_env = False
         session.headers.clear()  # no python-requests defaults: send only what the client sent
-        adapter = HTTPAdapter(pool_connections=4, pool_maxsize=pool_size, max_retries=0)
+        adapter = _RelayAdapter(pool_connections=4, pool_maxsize=pool_size, max_retries=0)
         adapter.poolmanager.pool_classes_by_scheme = {"http": _Pool, "https": _TLSPool}
         session.mount("http://", adapter)
         session.mount("https://", adapter)
