@@ -48,6 +48,41 @@ def is_protected_header(name: str) -> bool:
     return name in PROTECTED_HEADERS or name.startswith("proxy-")
 
 
+RULE_FIELDS = ("header", "action", "value", "find", "enabled")
+
+
+def rule_problem(item) -> tuple[str, str] | None:
+    """The first fault of a HeaderRule as (field, message), or None when it can be applied.
+    One check for both the API (which refuses such rules) and the proxy (which skips them)."""
+    if not isinstance(item, dict):
+        return "", "must be an object with header, action, value, find, enabled"
+    for field in item:
+        if field not in RULE_FIELDS:
+            return field, f"unknown field; expected {', '.join(RULE_FIELDS)}"
+    header, action, enabled = item.get("header"), item.get("action"), item.get("enabled", True)
+    if not isinstance(header, str) or not header:
+        return "header", "must be a non-empty string"
+    if not is_header_name(header):
+        return "header", f"{header!r} is not a header name (letters, digits and !#$%&'*+-.^_`|~ only)"
+    if is_protected_header(header):
+        return "header", f"{header!r} is hop-by-hop or managed by the proxy; rules cannot change it"
+    if not isinstance(action, str) or action not in RULE_ACTIONS:
+        return "action", f"must be one of {', '.join(RULE_ACTIONS)}"
+    if not isinstance(enabled, bool):
+        return "enabled", "must be true or false"
+    for field in ("value", "find"):
+        text = item.get(field)
+        if text is not None and not isinstance(text, str):
+            return field, "must be a string"
+        if text and not is_header_value(text):
+            return field, "must not contain line breaks, control characters or characters beyond Latin-1"
+    if action == "set" and not item.get("value"):
+        return "value", "is required (non-empty) for action set"
+    if action == "replace" and not item.get("find"):
+        return "find", "is required (non-empty) for action replace"
+    return None
+
+
 class Setting(peewee.Model):
     """One setting: its JSON value, and a version bumped on every save so readers can poll cheaply."""
 

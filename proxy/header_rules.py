@@ -2,10 +2,7 @@
 import logging
 from dataclasses import dataclass
 
-from models.settings import (
-    REQUEST_HEADER_RULES, RESPONSE_HEADER_RULES, RULE_ACTIONS, is_header_name, is_header_value,
-    is_protected_header,
-)
+from models.settings import REQUEST_HEADER_RULES, RESPONSE_HEADER_RULES, is_protected_header, rule_problem
 
 log = logging.getLogger(__name__)
 
@@ -56,21 +53,12 @@ def compile_rules(stored: list) -> tuple[HeaderRule, ...]:
 
 def _rule(item):
     """A HeaderRule, False for a disabled rule, None for one that must not apply."""
-    if not isinstance(item, dict):
-        return None
-    if item.get("enabled", True) is False:
+    if isinstance(item, dict) and item.get("enabled", True) is False:
         return False
-    header, action = item.get("header"), item.get("action")
-    value, find = item.get("value") or "", item.get("find") or ""
-    if not isinstance(header, str) or not is_header_name(header) or is_protected_header(header):
+    if rule_problem(item) is not None:
         return None
-    if action not in RULE_ACTIONS or not isinstance(value, str) or not isinstance(find, str):
-        return None
-    if not is_header_value(value) or not is_header_value(find):
-        return None
-    if (action == "set" and not value) or (action == "replace" and not find):
-        return None
-    return HeaderRule(header=header, action=action, value=value, find=find)
+    return HeaderRule(header=item["header"], action=item["action"], value=item.get("value") or "",
+                      find=item.get("find") or "")
 
 
 def apply_rules(headers: Headers, rules: tuple[HeaderRule, ...]) -> Headers:
