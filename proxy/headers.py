@@ -21,11 +21,6 @@ def _connection_listed(headers) -> set[str]:
     return listed
 
 
-def is_hop_by_hop(name: str) -> bool:
-    """True for a header that belongs to one connection and must never be relayed."""
-    return name.lower() in HOP_BY_HOP
-
-
 def upstream_request_headers(incoming) -> list[tuple[str, str]]:
     """The client's end-to-end headers to send upstream, asking for an uncompressed body."""
     items = list(incoming)

@@ -96,7 +96,7 @@ def list_models():
 def passthrough(subpath):
     """Any other Anthropic API path (count_tokens, batches, files...): relayed and recorded.
     ---
-    get:
+    get: &passthrough
       operationId: passthroughGet
       tags: [proxy]
       summary: Any other Anthropic API path (e.g. messages/count_tokens), relayed and recorded
@@ -105,41 +105,9 @@ def passthrough(subpath):
       responses:
         default:
           description: The upstream's response, relayed verbatim
-    post:
-      operationId: passthroughPost
-      tags: [proxy]
-      summary: Any other Anthropic API path (e.g. messages/count_tokens), relayed and recorded
-      parameters:
-        - {name: subpath, in: path, required: true, schema: {type: string}}
-      responses:
-        default:
-          description: The upstream's response, relayed verbatim
-    put:
-      operationId: passthroughPut
-      tags: [proxy]
-      summary: Any other Anthropic API path (e.g. messages/count_tokens), relayed and recorded
-      parameters:
-        - {name: subpath, in: path, required: true, schema: {type: string}}
-      responses:
-        default:
-          description: The upstream's response, relayed verbatim
-    patch:
-      operationId: passthroughPatch
-      tags: [proxy]
-      summary: Any other Anthropic API path (e.g. messages/count_tokens), relayed and recorded
-      parameters:
-        - {name: subpath, in: path, required: true, schema: {type: string}}
-      responses:
-        default:
-          description: The upstream's response, relayed verbatim
-    delete:
-      operationId: passthroughDelete
-      tags: [proxy]
-      summary: Any other Anthropic API path (e.g. messages/count_tokens), relayed and recorded
-      parameters:
-        - {name: subpath, in: path, required: true, schema: {type: string}}
-      responses:
-        default:
-          description: The upstream's response, relayed verbatim
+    post: {<<: *passthrough, operationId: passthroughPost}
+    put: {<<: *passthrough, operationId: passthroughPut}
+    patch: {<<: *passthrough, operationId: passthroughPatch}
+    delete: {<<: *passthrough, operationId: passthroughDelete}
     """
     return _service().forward(request)
