@@ -82,6 +82,9 @@ def request_summaries():
         - model
         - {name: start, in: query, schema: {type: string, format: date-time}, description: Start of time range (ISO 8601; a date means local midnight in tz)}
         - {name: end, in: query, schema: {type: string, format: date-time}, description: "End of time range, exclusive (ISO 8601)"}
+        - {name: exact_model, in: query, schema: {type: string}, description: "Only this model (requested or routed), exactly"}
+        - org
+        - {name: status, in: query, schema: {type: string, enum: [1xx, 2xx, 3xx, 4xx, 5xx, in_flight]}, description: "Only this status class, or requests still in flight"}
         - {name: offset, in: query, schema: {type: integer, default: 0, minimum: 0}}
         - {name: limit, in: query, schema: {type: integer, default: 0, minimum: 0, maximum: 10000}, description: "Max results (0 = all, up to 10 000 newest)"}
         - tz
@@ -104,7 +107,9 @@ def request_summaries():
     start_ms, end_ms = params.range_ms(params.instant("start", tz), params.instant("end", tz))
     offset = params.integer("offset", 0, 0, 100_000_000)
     limit = params.integer("limit", 0, 0, MAX_SUMMARY)
-    base = queries.filtered_requests(model=params.text("model"), start_ms=start_ms, end_ms=end_ms)
+    base = queries.filtered_requests(model=params.text("model"), start_ms=start_ms, end_ms=end_ms,
+                                     exact_model=params.text("exact_model"), org=params.organization(),
+                                     status_class=params.choice("status", tuple(queries.STATUS_CLASSES)))
     rows = queries.newest_first(base).offset(offset).limit(limit or MAX_SUMMARY)
     return jsonify(requests=[request_summary(row) for row in rows], total=base.count(),
                    offset=offset, limit=limit)

@@ -5,6 +5,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from flask import request
 
 from api.errors import bad_request
+from models import queries
 
 
 EARLIEST = datetime(1970, 1, 1, tzinfo=timezone.utc)
@@ -33,6 +34,24 @@ def text(name: str, default: str | None = None, max_length: int = 200) -> str | 
     if len(raw) > max_length:
         raise bad_request(f"Invalid {name}", f"{name} is longer than {max_length} characters")
     return raw
+
+
+def choice(name: str, choices: tuple[str, ...]) -> str | None:
+    """A parameter that must be one of `choices` (None when absent or empty)."""
+    raw = request.args.get(name)
+    if raw in (None, ""):
+        return None
+    if raw not in choices:
+        raise bad_request(f"Invalid {name}", f"{name} must be one of {', '.join(choices)}, got {raw!r}")
+    return raw
+
+
+def organization() -> str | None:
+    """The `org` parameter: an organization id some record carries (400 otherwise), or None."""
+    org = text("org")
+    if org and not queries.organization_exists(org):
+        raise bad_request("Unknown org", f"no request was recorded for organization {org!r}")
+    return org
 
 
 def time_zone() -> ZoneInfo:

@@ -116,8 +116,23 @@ def request_summary(row) -> dict:
         "responseTime": row.response_time_ms, "timeToFirstByte": row.ttfb_ms, "usage": usage(row),
         "conversationHash": row.conversation_hash, "messageCount": row.message_count,
         "stopReason": row.stop_reason, "outcome": row.outcome, "isStreaming": row.is_streaming,
-        "organizationId": row.organization_id, "sessionId": row.session_id,
+        "organizationId": row.organization_id, "sessionId": row.session_id, "provider": row.provider,
     }
+
+
+# ── Rate limits: the latest unified windows per organization and their history ────────────────
+
+def rate_limit_latest(row) -> dict:
+    """RateLimitInfo of an organization's newest record, with when it was seen."""
+    result = {name: getattr(row, column) for name, column in RATE_LIMIT_FIELDS.items()}
+    result.update(timestamp=iso(row.timestamp_ms), requestId=row.id)
+    return result
+
+
+def rate_limit_point(row: dict, start: str) -> dict:
+    """One bucket of the rate-limit history: an organization's highest utilisation in it."""
+    return {"start": start, "organizationId": row["org"], "unifiedUtilization5h": row["five_hour"],
+            "unifiedUtilization7d": row["seven_day"]}
 
 
 def _json(text):

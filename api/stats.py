@@ -11,11 +11,7 @@ from api.errors import bad_request
 from models import queries
 
 
-def _org():
-    org = params.text("org")
-    if org and not queries.organization_exists(org):
-        raise bad_request("Unknown org", f"no request was recorded for organization {org!r}")
-    return org
+_org = params.organization
 
 
 @bp.get("/stats")

@@ -15,13 +15,25 @@ TOKENS = (RequestLog.input_tokens + RequestLog.output_tokens
 BY_MODEL, BY_BUCKET = peewee.SQL('"model"'), peewee.SQL('"bucket"')
 
 
+# A status class -> its condition; in-flight rows have no status yet.
+STATUS_CLASSES = {f"{n}xx": (RequestLog.status_code >= n * 100) & (RequestLog.status_code < n * 100 + 100)
+                  for n in range(1, 6)}
+STATUS_CLASSES["in_flight"] = RequestLog.outcome == "in_flight"
+
+
 def filtered_requests(model: str | None = None, start_ms: int | None = None, end_ms: int | None = None,
-                      org: str | None = None, query=None):
-    """Records matching the common filters: model substring (requested or routed), [start, end), org."""
+                      org: str | None = None, query=None, exact_model: str | None = None,
+                      status_class: str | None = None):
+    """Records matching the common filters: model substring (requested or routed), [start, end), org,
+    exact model (requested or routed) and status class (a STATUS_CLASSES key)."""
     query = query if query is not None else RequestLog.select()
     if model:
         # peewee's contains() escapes wildcards and is ILIKE (LIKE on SQLite: case-insensitive for ASCII).
         query = query.where(RequestLog.original_model.contains(model) | RequestLog.routed_model.contains(model))
+    if exact_model:
+        query = query.where((RequestLog.original_model == exact_model) | (RequestLog.routed_model == exact_model))
+    if status_class:
+        query = query.where(STATUS_CLASSES[status_class])
     if start_ms is not None:
         query = query.where(RequestLog.timestamp_ms >= start_ms)
     if end_ms is not None:
@@ -116,4 +128,31 @@ def usage_by_fixed_bucket(base, start_ms: int, end_ms: int, bucket_ms: int):
                          peewee.fn.COUNT(RequestLog.response_time_ms).alias("timed"))
              .where(RequestLog.timestamp_ms >= start_ms, RequestLog.timestamp_ms < end_ms)
              .group_by(BY_BUCKET))
+    return list(query.dicts())
+
+
+UNIFIED = (RequestLog.unified_5h_utilization.is_null(False) | RequestLog.unified_7d_utilization.is_null(False))
+
+
+def latest_rate_limits(orgs: list[str]) -> list[RequestLog]:
+    """Per organization, its newest record that carried unified rate-limit headers."""
+    latest = []
+    for org in orgs:
+        # One short index walk per organization, newest first, instead of a GROUP BY over all rows.
+        row = (newest_first(RequestLog.select().where(RequestLog.organization_id == org, UNIFIED))
+               .first())
+        if row is not None:
+            latest.append(row)
+    return latest
+
+
+def rate_limits_by_bucket(base, start_ms: int, end_ms: int, bucket_ms: int):
+    """Highest unified 5-hour and 7-day utilisation per organization and equal-length bucket."""
+    bucket = (RequestLog.timestamp_ms - start_ms) / bucket_ms
+    query = (base.select(bucket.alias("bucket"), RequestLog.organization_id.alias("org"),
+                         peewee.fn.MAX(RequestLog.unified_5h_utilization).alias("five_hour"),
+                         peewee.fn.MAX(RequestLog.unified_7d_utilization).alias("seven_day"))
+             .where(RequestLog.timestamp_ms >= start_ms, RequestLog.timestamp_ms < end_ms, UNIFIED,
+                    RequestLog.organization_id.is_null(False))
+             .group_by(BY_BUCKET, peewee.SQL('"org"')).order_by(BY_BUCKET))
     return list(query.dicts())

@@ -90,3 +90,30 @@ def test_bad_paging_is_a_400(client):
         response = client.get(path + query)
         assert response.status_code == 400, query
         assert set(response.json) == {"error", "details"}
+
+
+def test_summary_filters_by_exact_model_organization_and_status_class(client):
+    seed([log_row("ok1", original_model="claude-opus-4", routed_model="claude-opus-4", status_code=200,
+                  organization_id="org-a"),
+          log_row("ok2", original_model="claude-opus-4-1", routed_model="claude-opus-4-1", status_code=201,
+                  organization_id="org-b"),
+          log_row("bad", original_model="claude-haiku", routed_model="claude-opus-4", status_code=429,
+                  organization_id="org-a"),
+          log_row("run", status_code=None, outcome="in_flight", organization_id="org-a")])
+    ids = lambda q: sorted(r["requestId"] for r in client.get(f"/api/requests/summary?{q}").json["requests"])
+    assert ids("exact_model=claude-opus-4") == ["bad", "ok1"], "routed or requested, never a longer name"
+    assert ids("model=opus") == ["bad", "ok1", "ok2"]
+    assert ids("org=org-a") == ["bad", "ok1", "run"]
+    assert ids("status=2xx") == ["ok1", "ok2"]
+    assert ids("status=4xx&org=org-a") == ["bad"]
+    assert ids("status=in_flight") == ["run"]
+    assert client.get("/api/requests/summary?status=2xx").json["total"] == 2
+    row = client.get("/api/requests/summary?exact_model=claude-haiku").json["requests"][0]
+    assert (row["originalModel"], row["routedModel"]) == ("claude-haiku", "claude-opus-4")
+
+
+def test_summary_refuses_an_unknown_status_class_or_organization(client):
+    for query in ("status=6xx", "status=ok", "org=nobody"):
+        response = client.get(f"/api/requests/summary?{query}")
+        assert response.status_code == 400, query
+        assert set(response.json) == {"error", "details"}

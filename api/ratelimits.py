@@ -1,0 +1,54 @@
+"""Rate-limit views: the latest unified 5-hour and 7-day windows per organization, and their history."""
+from datetime import datetime, timedelta, timezone
+
+from flask import jsonify
+
+from api import bp, buckets, params
+from api.errors import bad_request
+from api.serializers import rate_limit_latest, rate_limit_point
+from models import queries
+
+MAX_BUCKETS = 10_000
+
+
+@bp.get("/ratelimits")
+def rate_limits():
+    """Latest unified rate-limit state per organization, and the highest utilisation per bucket of [start, end).
+    ---
+    get:
+      operationId: getRateLimits
+      tags: [dashboard]
+      summary: Unified 5-hour and 7-day rate-limit windows per organization
+      description: >-
+        `latest` holds each organization's newest record that carried unified rate-limit headers
+        (resets are what Anthropic sent: epoch seconds). `history` holds, per bucket of `bucket`
+        minutes from start (default the last 7 days) and organization, the highest utilisation seen.
+      parameters:
+        - {name: start, in: query, schema: {type: string, format: date-time}}
+        - {name: end, in: query, schema: {type: string, format: date-time}}
+        - {name: bucket, in: query, schema: {type: integer, default: 60, minimum: 1, maximum: 1440}, description: Bucket size in minutes}
+        - org
+        - tz
+      responses:
+        "200":
+          description: OK
+          content:
+            application/json:
+              schema: {$ref: "#/components/schemas/RateLimitsResponse"}
+        "400": {$ref: "#/components/responses/BadRequest"}
+        "401": {$ref: "#/components/responses/Unauthorized"}
+    """
+    tz = params.time_zone()
+    end = params.instant("end", tz) or datetime.now(timezone.utc)
+    start = params.instant("start", tz) or (end - timedelta(days=7))
+    start_ms, end_ms = params.range_ms(start, end)
+    size = timedelta(minutes=params.integer("bucket", 60, 1, 1440))
+    labels = buckets.fixed_labels(start, end, size, tz)
+    if len(labels) > MAX_BUCKETS:
+        raise bad_request("Too many buckets", "use a larger bucket or a shorter range")
+    org = params.organization()
+    latest = queries.latest_rate_limits([org] if org else queries.organizations())
+    rows = queries.rate_limits_by_bucket(queries.filtered_requests(org=org), start_ms, end_ms,
+                                         int(size.total_seconds() * 1000))
+    return jsonify(latest=[rate_limit_latest(row) for row in latest],
+                   history=[rate_limit_point(row, labels[row["bucket"]].isoformat()) for row in rows])
