@@ -13,6 +13,7 @@ from api.errors import register_error_handlers
 from api.health import bp as health_bp
 from api.metrics import bp as metrics_bp
 from api.spec import build_spec
+from dashboard import bp as dashboard_bp
 from proxy import ProxyService, Recorder, UpstreamClient
 from proxy import bp as proxy_bp
 from proxy.drain import Drain
@@ -97,6 +98,7 @@ def create_app(config: Config | None = None) -> Flask:
     app.register_blueprint(health_bp)
     app.register_blueprint(api_bp)
     app.register_blueprint(metrics_bp)
+    app.register_blueprint(dashboard_bp)
     register_error_handlers(app)
     app.teardown_appcontext(_close_database)
     app.cli.add_command(init_db_command)

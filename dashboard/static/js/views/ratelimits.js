@@ -1,0 +1,60 @@
+// Rate limits view: each organization's latest unified 5-hour and 7-day windows with live reset
+// countdowns, and the week's utilisation history as a chart.
+import { getJSON, TZ } from '../api.js';
+import { card, empty, h } from '../dom.js';
+import { countdown, dateTime, percent, resetMs } from '../format.js';
+import { chartBox, colour } from '../charts.js';
+import { shareBar } from './usage.js';
+
+const STATUS_KIND = { allowed: 'ok', allowed_warning: 'warn', rejected: 'bad' };
+
+function window_(label, utilisation, reset, countdowns) {
+  const ms = resetMs(reset);
+  const left = h('span', { class: 'num countdown' }, countdown(ms));
+  if (ms) countdowns.push([left, ms]);
+  const level = utilisation >= 0.9 ? 'bad' : utilisation >= 0.7 ? 'warn' : 'ok';
+  return h('div', { class: `window ${level}` },
+    h('div', { class: 'window-head' }, h('span', { class: 'label' }, label), h('span', { class: 'value num' }, percent(utilisation, 1))),
+    shareBar(utilisation || 0),
+    h('div', { class: 'muted' }, ms ? ['resets in ', left, ` · ${new Date(ms).toLocaleString([], { weekday: 'short', hour: '2-digit', minute: '2-digit' })}`] : 'no reset time sent'));
+}
+
+function historyChart(history) {
+  const labels = [...new Set(history.map((p) => p.start))].sort();
+  const orgs = [...new Set(history.map((p) => p.organizationId))];
+  const datasets = [];
+  orgs.forEach((org, i) => {
+    const points = new Map(history.filter((p) => p.organizationId === org).map((p) => [p.start, p]));
+    const series = (key) => labels.map((l) => (points.has(l) && points.get(l)[key] != null ? points.get(l)[key] * 100 : null));
+    datasets.push({ label: `${org} · 5h`, data: series('unifiedUtilization5h'), borderColor: colour(i * 2), backgroundColor: colour(i * 2), spanGaps: true, pointRadius: 1 });
+    datasets.push({ label: `${org} · 7d`, data: series('unifiedUtilization7d'), borderColor: colour(i * 2 + 1), backgroundColor: colour(i * 2 + 1), borderDash: [5, 4], spanGaps: true, pointRadius: 1 });
+  });
+  const fmt = (iso) => new Date(iso).toLocaleString([], { weekday: 'short', hour: '2-digit', minute: '2-digit' });
+  return chartBox('Utilisation history', () => ({
+    type: 'line',
+    data: { labels: labels.map(fmt), datasets },
+    options: { scales: { y: { min: 0, max: 100, ticks: { callback: (v) => `${v}%` } }, x: { ticks: { maxTicksLimit: 12 } } } },
+  }));
+}
+
+/** Draw the latest windows and the last 7 days of history; returns the cleanup of timers and chart. */
+export async function mount(root) {
+  const { latest, history } = await getJSON('/api/ratelimits', { tz: TZ });
+  root.append(h('div', { class: 'heading' }, h('h1', null, 'Rate limits'), h('span', { class: 'muted' }, 'Claude subscription windows, as Anthropic reported them')));
+  if (!latest.length) {
+    root.append(empty('No response carried unified rate-limit headers yet.'));
+    return null;
+  }
+  const countdowns = [];
+  root.append(h('div', { class: 'grid cards' }, latest.map((org) => card(null,
+    h('div', { class: 'org-head' }, h('h2', null, org.organizationId),
+      h('span', { class: `badge ${STATUS_KIND[org.unifiedStatus] || 'warn'}` }, (org.unifiedStatus || 'unknown').replace(/_/g, ' '))),
+    window_('5-hour window', org.unifiedUtilization5h, org.unifiedReset5h, countdowns),
+    window_('7-day window', org.unifiedUtilization7d, org.unifiedReset7d, countdowns),
+    h('p', { class: 'muted small' }, 'as of ', h('a', { href: `#/requests/${org.requestId}` }, dateTime(org.timestamp)))))));
+  const chart = history.length ? historyChart(history) : null;
+  root.append(card('Last 7 days (highest utilisation per hour)', chart ? chart.element : empty('No history in the last 7 days.')));
+  const timer = setInterval(() => { for (const [node, ms] of countdowns) node.textContent = countdown(ms); }, 1000);
+  if (chart) await chart.ready;
+  return () => { clearInterval(timer); if (chart) chart.destroy(); };
+}
