@@ -65,6 +65,12 @@ class PageProblems:
         page.on("console", lambda msg: msg.type == "error" and self.console.append(msg.text))
         page.on("dialog", lambda dialog: (self.dialogs.append(dialog.message), dialog.dismiss()))
 
+    def expect_console(self, fragment: str):
+        """Drop the console errors a test caused on purpose (the browser logs every 4xx it fetched)."""
+        expected = [line for line in self.console if fragment in line]
+        assert expected, f"no console error mentions {fragment!r}: {self.console}"
+        self.console = [line for line in self.console if fragment not in line]
+
     def assert_none(self):
         assert self.errors == [], self.errors
         assert self.console == [], self.console

@@ -15,8 +15,9 @@ export function alignLists(left, right, key = (x) => x) {
   let i = 0, j = 0;
   while (i < n || j < m) {
     if (i < n && j < m && a[i] === b[j]) { pairs.push([left[i++], right[j++], 'same']); }
-    else if (j < m && (i >= n || lengths[i][j + 1] >= lengths[i + 1][j])) { pairs.push([null, right[j++], 'added']); }
-    else { pairs.push([left[i++], null, 'removed']); }
+    // On a tie the removal goes first, so a replaced item pairs up below.
+    else if (i < n && (j >= m || lengths[i + 1][j] >= lengths[i][j + 1])) { pairs.push([left[i++], null, 'removed']); }
+    else { pairs.push([null, right[j++], 'added']); }
   }
   // A removal followed by an addition is one changed item, shown side by side.
   const merged = [];

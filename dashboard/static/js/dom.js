@@ -16,7 +16,7 @@ export function h(tag, props, ...children) {
 }
 
 /** Append children (nested arrays allowed); null and false are skipped, anything else not a Node becomes text. */
-export function append(el, children) {
+export function append(el, ...children) {
   for (const child of [children].flat(Infinity)) {
     if (child == null || child === false) continue;
     el.append(child instanceof Node ? child : String(child));

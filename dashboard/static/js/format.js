@@ -55,6 +55,12 @@ export function dayLabel(day) {
   return new Date(y, m - 1, d).toLocaleDateString([], { weekday: 'short', day: 'numeric', month: 'short', year: 'numeric' });
 }
 
+/** A day without its year ("Tue, Nov 18"), for chart labels. */
+export function shortDay(day) {
+  const [y, m, d] = day.split('-').map(Number);
+  return new Date(y, m - 1, d).toLocaleDateString([], { weekday: 'short', day: 'numeric', month: 'short' });
+}
+
 /** A rate-limit reset as epoch ms: Anthropic sends epoch seconds for unified windows, ISO 8601 for others. */
 export function resetMs(value) {
   if (value == null || value === '') return null;

@@ -1,6 +1,6 @@
 // Compare two requests: system blocks, tools and messages side by side, differences marked.
 import { getJSON } from '../api.js';
-import { card, empty, h } from '../dom.js';
+import { append, card, empty, h } from '../dom.js';
 import { dateTime } from '../format.js';
 import { alignLists } from '../diff.js';
 import { selection } from '../selection.js';
@@ -29,14 +29,14 @@ function parts(record) {
 export async function mount(root, query) {
   const ids = [query.get('a'), query.get('b')];
   if (!ids[0] || !ids[1]) {
-    root.append(h('h1', null, 'Compare'), empty('Tick two requests in the list (or on their detail pages), then press Compare.'));
+    append(root, h('h1', null, 'Compare'), empty('Tick two requests in the list (or on their detail pages), then press Compare.'));
     return null;
   }
   const [left, right] = await Promise.all(ids.map((id) => getJSON(`/api/requests/${id}`).then((r) => r.request)));
   const a = parts(left), b = parts(right);
   const head = (label, record) => h('div', { class: 'diff-cell head' }, h('strong', null, `${label}: `),
     h('a', { href: `#/requests/${record.requestId}` }, record.model || record.requestId), h('div', { class: 'muted' }, dateTime(record.timestamp)));
-  root.append(
+  append(root, 
     h('div', { class: 'heading' }, h('h1', null, 'Compare'),
       h('button', { type: 'button', class: 'button', onclick: () => { selection.ids.slice().forEach((id) => selection.toggle(id, false)); location.hash = '#/requests'; } }, 'Clear selection')),
     h('div', { class: 'diff-row heads' }, head('A', left), h('div', { class: 'diff-mark' }), head('B', right)),

@@ -1,7 +1,7 @@
 // Conversations view: projects, then a project's sessions, then a session's thread, whose turns
 // link to the requests the proxy recorded for them.
 import { getJSON } from '../api.js';
-import { card, empty, h } from '../dom.js';
+import { append, card, empty, h } from '../dom.js';
 import { dateTime, duration, num } from '../format.js';
 import { message } from './thread.js';
 
@@ -33,7 +33,7 @@ function projects(root, conversations) {
     byProject.set(key, entry);
   }
   const list = [...byProject.values()].sort((a, b) => (b.last || '').localeCompare(a.last || ''));
-  root.append(h('div', { class: 'heading' }, h('h1', null, 'Conversations'), h('span', { class: 'muted' }, `${num(list.length)} projects`)),
+  append(root, h('div', { class: 'heading' }, h('h1', null, 'Conversations'), h('span', { class: 'muted' }, `${num(list.length)} projects`)),
     list.length ? h('table', { class: 'data' },
       h('thead', null, h('tr', null, ['Project', 'Sessions', 'Requests', 'Last activity'].map((c, i) => h('th', { class: i && i < 3 ? 'num' : null }, c)))),
       h('tbody', null, list.map((p) => h('tr', null,
@@ -44,7 +44,7 @@ function projects(root, conversations) {
 
 function sessions(root, project, conversations) {
   const name = (conversations[0] && conversations[0].projectName) || project;
-  root.append(h('div', { class: 'heading' }, h('a', { class: 'back', href: '#/conversations' }, '← Projects'), h('h1', null, name), h('span', { class: 'muted' }, project)),
+  append(root, h('div', { class: 'heading' }, h('a', { class: 'back', href: '#/conversations' }, '← Projects'), h('h1', null, name), h('span', { class: 'muted' }, project)),
     conversations.length ? h('div', { class: 'session-list' }, conversations.map((c) => h('a', { class: 'session card', href: link({ project, session: c.id }) },
       h('div', { class: 'session-first' }, (c.firstMessage || '(no prompt)').slice(0, 300)),
       h('div', { class: 'muted small num' }, `${dateTime(c.startTime)} · ${duration(c.duration)} · ${num(c.requestCount)} requests${c.model ? ` · ${c.model}` : ''}`))))
@@ -65,7 +65,7 @@ function turns(conversation) {
 function thread(root, project, id, conversation) {
   const list = turns(conversation);
   const records = conversation.requestIds || conversation.recordIds || [];
-  root.append(h('div', { class: 'heading' }, h('a', { class: 'back', href: link({ project }) }, '← Sessions'), h('h1', null, `Session ${id.slice(0, 8)}`),
+  append(root, h('div', { class: 'heading' }, h('a', { class: 'back', href: link({ project }) }, '← Sessions'), h('h1', null, `Session ${id.slice(0, 8)}`),
     h('span', { class: 'muted' }, project)),
   records.length ? card(`Recorded requests (${records.length})`, h('div', { class: 'chips' }, records.map((r) => h('a', { class: 'chip', href: `#/requests/${r}` }, r.slice(-8))))) : null,
   card(`Thread (${list.length} turns)`, list.length ? h('div', { class: 'thread' }, list.map((t) => message({ role: t.role, content: t.content },

@@ -1,6 +1,6 @@
 // Request detail: overview, routing, usage, rate limits, headers, system, tools, thread, response, raw JSON.
 import { getJSON } from '../api.js';
-import { card, download, empty, h } from '../dom.js';
+import { append, card, download, empty, h } from '../dom.js';
 import { openDialog } from '../dialog.js';
 import { countdown, dateTime, duration, num, percent, resetMs, tokensIn } from '../format.js';
 import { selection } from '../selection.js';
@@ -20,7 +20,8 @@ function usageCards(usage = {}) {
 function rateLimits(limit = {}) {
   const resetCell = (value) => {
     const ms = resetMs(value);
-    return ms ? `${new Date(ms).toLocaleString()} (in ${countdown(ms)})` : value;
+    if (!ms) return value;
+    return `${new Date(ms).toLocaleString()} (${ms > Date.now() ? `in ${countdown(ms)}` : 'passed'})`;
   };
   const rows = [
     ['Organization', limit.organizationId], ['Unified status', limit.unifiedStatus],
@@ -69,7 +70,7 @@ export async function mount(root, query, match) {
   const compareBox = h('input', { type: 'checkbox', checked: selection.has(record.requestId), onchange: (e) => selection.toggle(record.requestId, e.target.checked) });
   const routed = record.routedModel && record.originalModel && record.routedModel !== record.originalModel;
 
-  root.append(
+  append(root, 
     h('div', { class: 'heading' },
       h('a', { class: 'back', href: '#/requests' }, '← Requests'),
       h('h1', null, record.model || record.endpoint), h('span', { class: 'muted' }, dateTime(record.timestamp)),

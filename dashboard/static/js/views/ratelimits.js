@@ -1,7 +1,7 @@
 // Rate limits view: each organization's latest unified 5-hour and 7-day windows with live reset
 // countdowns, and the week's utilisation history as a chart.
 import { getJSON, TZ } from '../api.js';
-import { card, empty, h } from '../dom.js';
+import { append, card, empty, h } from '../dom.js';
 import { countdown, dateTime, percent, resetMs } from '../format.js';
 import { chartBox, colour } from '../charts.js';
 import { shareBar } from './usage.js';
@@ -39,21 +39,25 @@ function historyChart(history) {
 
 /** Draw the latest windows and the last 7 days of history; returns the cleanup of timers and chart. */
 export async function mount(root) {
-  const { latest, history } = await getJSON('/api/ratelimits', { tz: TZ });
-  root.append(h('div', { class: 'heading' }, h('h1', null, 'Rate limits'), h('span', { class: 'muted' }, 'Claude subscription windows, as Anthropic reported them')));
+  // Seven days back from the start of this hour, so each point is one whole local hour.
+  const start = new Date();
+  start.setMinutes(0, 0, 0);
+  start.setDate(start.getDate() - 7);
+  const { latest, history } = await getJSON('/api/ratelimits', { tz: TZ, start: start.toISOString() });
+  append(root, h('div', { class: 'heading' }, h('h1', null, 'Rate limits'), h('span', { class: 'muted' }, 'Claude subscription windows, as Anthropic reported them')));
   if (!latest.length) {
-    root.append(empty('No response carried unified rate-limit headers yet.'));
+    append(root, empty('No response carried unified rate-limit headers yet.'));
     return null;
   }
   const countdowns = [];
-  root.append(h('div', { class: 'grid cards' }, latest.map((org) => card(null,
+  append(root, h('div', { class: 'grid cards' }, latest.map((org) => card(null,
     h('div', { class: 'org-head' }, h('h2', null, org.organizationId),
       h('span', { class: `badge ${STATUS_KIND[org.unifiedStatus] || 'warn'}` }, (org.unifiedStatus || 'unknown').replace(/_/g, ' '))),
     window_('5-hour window', org.unifiedUtilization5h, org.unifiedReset5h, countdowns),
     window_('7-day window', org.unifiedUtilization7d, org.unifiedReset7d, countdowns),
     h('p', { class: 'muted small' }, 'as of ', h('a', { href: `#/requests/${org.requestId}` }, dateTime(org.timestamp)))))));
   const chart = history.length ? historyChart(history) : null;
-  root.append(card('Last 7 days (highest utilisation per hour)', chart ? chart.element : empty('No history in the last 7 days.')));
+  append(root, card('Last 7 days (highest utilisation per hour)', chart ? chart.element : empty('No history in the last 7 days.')));
   const timer = setInterval(() => { for (const [node, ms] of countdowns) node.textContent = countdown(ms); }, 1000);
   if (chart) await chart.ready;
   return () => { clearInterval(timer); if (chart) chart.destroy(); };

@@ -1,7 +1,7 @@
 // Settings view: request and response header rules, added, edited, switched and deleted through
 // PUT /api/settings; the API's validation errors are shown where the edit was made.
 import { getJSON, putJSON } from '../api.js';
-import { card, errorBox, h } from '../dom.js';
+import { append, card, errorBox, h } from '../dom.js';
 import { openDialog } from '../dialog.js';
 
 const LISTS = [
@@ -79,6 +79,6 @@ export async function mount(root) {
     h('p', { class: 'muted' }, hint), table(name, saved[name]),
     h('button', { type: 'button', class: 'button', dataset: { add: name }, onclick: () => edit(name, null) }, 'Add rule'))));
   draw();
-  root.append(h('div', { class: 'heading' }, h('h1', null, 'Settings')), notice, sections);
+  append(root, h('div', { class: 'heading' }, h('h1', null, 'Settings')), notice, sections);
   return null;
 }

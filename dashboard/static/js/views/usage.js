@@ -1,7 +1,7 @@
 // Usage view: a week of daily tokens stacked by model, one day by hour, the model breakdown and totals.
 import { getJSON, TZ } from '../api.js';
-import { card, empty, h, select } from '../dom.js';
-import { addDays, compact, dayLabel, duration, localDay, num } from '../format.js';
+import { append, card, empty, h, select } from '../dom.js';
+import { addDays, compact, dayLabel, duration, localDay, num, shortDay } from '../format.js';
 import { chartBox, colour } from '../charts.js';
 
 function go(state) {
@@ -17,7 +17,7 @@ function weekChart(daily) {
   return chartBox('Tokens per day, stacked by model', () => ({
     type: 'bar',
     data: {
-      labels: daily.map((d) => dayLabel(d.date).replace(/ \d{4}$/, '')),
+      labels: daily.map((d) => shortDay(d.date)),
       datasets: models.map((model, i) => ({ label: model, data: daily.map((d) => d.models[model] || 0), backgroundColor: colour(i), stack: 'tokens' })),
     },
     options: { scales: { x: { stacked: true }, y: { stacked: true, ticks: { callback: (v) => compact(v) } } },
@@ -85,14 +85,14 @@ export async function mount(root, query) {
         stat('Requests (7 days)', num(totals.total_requests)), stat('Input tokens', compact(totals.total_input_tokens), num(totals.total_input_tokens)),
         stat('Output tokens', compact(totals.total_output_tokens), num(totals.total_output_tokens)),
         stat('Cache tokens', compact(totals.total_cache_tokens), num(totals.total_cache_tokens)),
-        stat(`Tokens on ${dayLabel(state.day).replace(/ \d{4}$/, '')}`, compact(hours.todayTokens), num(hours.todayTokens)),
+        stat(`Tokens on ${shortDay(state.day)}`, compact(hours.todayTokens), num(hours.todayTokens)),
         stat('Avg response time', duration(hours.avgResponseTime))),
       card('Tokens per day, by model', weekly.element),
       h('div', { class: 'grid two' },
         card(`${dayLabel(state.day)} by hour`, hourly.element),
         card('Models (7 days)', models.modelStats.length ? modelTable(models.modelStats, models.modelStats.reduce((n, m) => n + m.tokens, 0)) : empty('No models.'))));
   }
-  root.append(h('div', { class: 'heading' }, h('h1', null, 'Usage'), h('span', { class: 'muted' }, `${dayLabel(weekStart)} – ${dayLabel(state.day)}`)), toolbar, body);
+  append(root, h('div', { class: 'heading' }, h('h1', null, 'Usage'), h('span', { class: 'muted' }, `${dayLabel(weekStart)} – ${dayLabel(state.day)}`)), toolbar, body);
   await Promise.all(charts.map((c) => c.ready));
   return () => charts.forEach((c) => c.destroy());
 }
