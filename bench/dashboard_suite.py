@@ -22,6 +22,7 @@ def _queries(now: datetime) -> dict[str, str]:
     start = (now - timedelta(days=7)).strftime("%Y-%m-%dT%H:%M:%SZ")
     end = now.strftime("%Y-%m-%dT%H:%M:%SZ")
     window = f"start={start}&end={end}"
+    day = (now - timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
     return {
         "stats": f"/api/stats?start_date={start}&end_date={end}",
         "stats org": f"/api/stats?start_date={start}&end_date={end}&org=org-beta",
@@ -32,6 +33,10 @@ def _queries(now: datetime) -> dict[str, str]:
         "summary 100": f"/api/requests/summary?{window}&limit=100",
         "summary 100 model": f"/api/requests/summary?{window}&limit=100&model=opus",
         "requests page": "/api/requests?page=3&limit=100",
+        # What the dashboard's requests view asks for: one day, filtered (no 4xx rows: a full scan of the day).
+        "summary 100 day status": f"/api/requests/summary?start={day}&end={end}&limit=100&status=4xx",
+        "summary 100 day org": f"/api/requests/summary?start={day}&end={end}&limit=100&org=org-beta",
+        "ratelimits": f"/api/ratelimits?{window}&tz=Europe/Paris",
     }
 
 

@@ -16,62 +16,75 @@ async function allConversations() {
   const conversations = [];
   for (let page = 1; page <= MAX_PAGES; page++) {
     const body = await getJSON('/api/conversations', { page, limit: PAGE });
-    conversations.push(...(body.conversations || []));
+    conversations.push(...body.conversations);
     if (!body.hasMore) break;
   }
   return conversations;
 }
 
+// A session's project: its transcript folder, else (a session only the proxy saw) its working directory.
+function projectOf(c) {
+  return c.project || c.projectPath || '';
+}
+
 function projects(root, conversations) {
   const byProject = new Map();
   for (const c of conversations) {
-    const key = c.projectPath || '';
-    const entry = byProject.get(key) || { path: key, name: c.projectName || key || '(no project)', sessions: 0, requests: 0, last: '' };
+    const key = projectOf(c);
+    const entry = byProject.get(key) || { key, name: c.projectName || key || '(no project)', path: c.projectPath, sessions: 0, requests: 0, last: '' };
     entry.sessions += 1;
     entry.requests += c.requestCount || 0;
     if ((c.lastActivity || '') > entry.last) entry.last = c.lastActivity;
     byProject.set(key, entry);
   }
   const list = [...byProject.values()].sort((a, b) => (b.last || '').localeCompare(a.last || ''));
-  append(root, h('div', { class: 'heading' }, h('h1', null, 'Conversations'), h('span', { class: 'muted' }, `${num(list.length)} projects`)),
-    list.length ? h('table', { class: 'data' },
+  append(root, h('div', { class: 'heading' }, h('h1', null, 'Conversations'), h('span', { class: 'muted' }, `${num(list.length)} projects · ${num(conversations.length)} sessions`)),
+    list.length ? h('div', { class: 'table-box' }, h('table', { class: 'data' },
       h('thead', null, h('tr', null, ['Project', 'Sessions', 'Requests', 'Last activity'].map((c, i) => h('th', { class: i && i < 3 ? 'num' : null }, c)))),
-      h('tbody', null, list.map((p) => h('tr', null,
-        h('td', null, h('a', { href: link({ project: p.path }) }, p.name), h('div', { class: 'muted small' }, p.path)),
-        h('td', { class: 'num' }, num(p.sessions)), h('td', { class: 'num' }, num(p.requests)), h('td', null, dateTime(p.last))))))
-      : empty('No conversations yet: Claude Code transcripts and recorded sessions appear here.'));
+      h('tbody', null, list.map((p) => h('tr', { dataset: { project: p.key } },
+        h('td', null, h('a', { href: link({ project: p.key }) }, p.name), h('div', { class: 'muted small' }, p.path || p.key)),
+        h('td', { class: 'num' }, num(p.sessions)), h('td', { class: 'num' }, num(p.requests)), h('td', { class: 'num' }, dateTime(p.last)))))))
+      : empty('No conversations yet: Claude Code transcripts (CLAUDE_PROJECTS_DIR) and sessions the proxy recorded appear here.'));
 }
 
-function sessions(root, project, conversations) {
-  const name = (conversations[0] && conversations[0].projectName) || project;
-  append(root, h('div', { class: 'heading' }, h('a', { class: 'back', href: '#/conversations' }, '← Projects'), h('h1', null, name), h('span', { class: 'muted' }, project)),
-    conversations.length ? h('div', { class: 'session-list' }, conversations.map((c) => h('a', { class: 'session card', href: link({ project, session: c.id }) },
-      h('div', { class: 'session-first' }, (c.firstMessage || '(no prompt)').slice(0, 300)),
-      h('div', { class: 'muted small num' }, `${dateTime(c.startTime)} · ${duration(c.duration)} · ${num(c.requestCount)} requests${c.model ? ` · ${c.model}` : ''}`))))
-      : empty('No sessions in this project.'));
+function sessions(root, project, body) {
+  const list = body.conversations;
+  append(root, h('div', { class: 'heading' }, h('a', { class: 'back', href: '#/conversations' }, '← Projects'),
+    h('h1', null, body.projectName || project), h('span', { class: 'muted' }, body.projectPath || project)),
+  list.length ? h('div', { class: 'session-list' }, list.map((c) => h('a', { class: 'session card', href: link({ project, session: c.id }), dataset: { session: c.id } },
+    h('div', { class: 'session-first' }, (c.title || c.firstMessage || '(no prompt)').slice(0, 400)),
+    h('div', { class: 'muted small num' }, `${dateTime(c.startTime)} · ${duration(c.duration)} · ${num(c.requestCount)} requests${c.model ? ` · ${c.model}` : ''}${c.subagentCount ? ` · ${c.subagentCount} subagents` : ''}`))))
+    : empty('No sessions in this project.'));
 }
 
-// The thread's turns, whatever their wrapping: transcript lines ({type, message, uuid}) or bare messages.
-function turns(conversation) {
-  const items = conversation.messages || conversation.thread || conversation.turns || [];
-  return items.map((item) => {
-    const msg = item.message && typeof item.message === 'object' ? item.message : item;
-    const role = msg.role || item.type || 'unknown';
-    const content = msg.content ?? item.content ?? item.text ?? '';
-    return { item, role, content, requestIds: item.requestIds || (item.recordId ? [item.recordId] : item.proxyRequestId ? [item.proxyRequestId] : []) };
-  });
+function turn(entry) {
+  const meta = h('span', { class: 'turn-meta' },
+    entry.model ? h('span', { class: 'muted small' }, entry.model) : null,
+    entry.timestamp ? h('span', { class: 'muted small num' }, dateTime(entry.timestamp)) : null,
+    entry.requestId ? h('a', { class: 'chip', href: `#/requests/${entry.requestId}`, title: 'the request the proxy recorded for this turn' }, 'request ↗') : null);
+  const role = entry.role || entry.type || 'unknown';
+  const content = entry.content ?? (entry.data != null ? JSON.stringify(entry.data) : '');
+  const drawn = message({ role, content }, meta);
+  drawn.dataset.uuid = entry.uuid || '';
+  if (entry.requestId) drawn.dataset.request = entry.requestId;
+  const nested = (entry.subagents || []).map(subagent);
+  // Meta lines (command caveats and the like) are not part of the dialogue: folded.
+  const shown = entry.isMeta ? h('details', { class: 'reminder' }, h('summary', null, `${role} (meta)`), drawn) : drawn;
+  return nested.length ? [shown, ...nested] : shown;
+}
+
+function subagent(sub) {
+  return h('details', { class: 'subagent' }, h('summary', null, `subagent ${sub.agentId || ''} · ${num(sub.messages.length)} messages · ${num(sub.requestCount)} requests`),
+    h('div', { class: 'thread' }, sub.messages.map(turn)));
 }
 
 function thread(root, project, id, conversation) {
-  const list = turns(conversation);
-  const records = conversation.requestIds || conversation.recordIds || [];
-  append(root, h('div', { class: 'heading' }, h('a', { class: 'back', href: link({ project }) }, '← Sessions'), h('h1', null, `Session ${id.slice(0, 8)}`),
-    h('span', { class: 'muted' }, project)),
-  records.length ? card(`Recorded requests (${records.length})`, h('div', { class: 'chips' }, records.map((r) => h('a', { class: 'chip', href: `#/requests/${r}` }, r.slice(-8))))) : null,
-  card(`Thread (${list.length} turns)`, list.length ? h('div', { class: 'thread' }, list.map((t) => message({ role: t.role, content: t.content },
-    h('span', { class: 'turn-meta' }, t.item.timestamp ? h('span', { class: 'muted' }, ` ${dateTime(t.item.timestamp)}`) : null,
-      t.requestIds.map((r) => h('a', { class: 'chip', href: `#/requests/${r}`, title: 'the request the proxy recorded' }, 'request ↗'))))))
-    : empty('This session has no messages.')));
+  const entries = conversation.messages || [];
+  const records = conversation.records || [];
+  append(root, h('div', { class: 'heading' }, h('a', { class: 'back', href: link({ project }) }, '← Sessions'),
+    h('h1', null, conversation.title || `Session ${id.slice(0, 8)}`), h('span', { class: 'muted' }, `${conversation.projectPath || project} · ${dateTime(conversation.startTime)}`)),
+  records.length ? card(`Recorded requests (${records.length})`, h('div', { class: 'chips' }, records.map((r) => h('a', { class: 'chip', href: `#/requests/${r.requestId}`, title: r.model || '' }, `${r.model || 'request'} · ${dateTime(r.timestamp)}`)))) : null,
+  card(`Thread (${num(entries.length)} turns)`, entries.length ? h('div', { class: 'thread' }, entries.map(turn)) : empty('This session has no messages.')));
 }
 
 /** Draw projects, a project's sessions (`project`) or one session's thread (`project` and `session`). */
@@ -81,8 +94,7 @@ export async function mount(root, query) {
   if (project && session) {
     thread(root, project, session, await getJSON(`/api/conversations/${encodeURIComponent(session)}`, { project }));
   } else if (project) {
-    const body = await getJSON('/api/conversations/project', { project });
-    sessions(root, project, Array.isArray(body) ? body : body.conversations || []);
+    sessions(root, project, await getJSON('/api/conversations/project', { project }));
   } else {
     projects(root, await allConversations());
   }
