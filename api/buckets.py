@@ -2,9 +2,11 @@
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from api.errors import bad_request
 from api.params import to_ms
 
 MAX_DAYS = 366
+MAX_BUCKETS = 10_000
 
 
 def local_days(start: datetime, end: datetime, tz: ZoneInfo) -> list[date]:
@@ -24,3 +26,11 @@ def fixed_labels(start: datetime, end: datetime, bucket: timedelta, tz: ZoneInfo
     """The local start time of each bucket of [start, end)."""
     count = -(-(end - start) // bucket) if end > start else 0
     return [(start + bucket * n).astimezone(tz) for n in range(count)]
+
+
+def capped_labels(start: datetime, end: datetime, bucket: timedelta, tz: ZoneInfo) -> list[datetime]:
+    """fixed_labels, or a 400 when the range holds more than MAX_BUCKETS buckets."""
+    labels = fixed_labels(start, end, bucket, tz)
+    if len(labels) > MAX_BUCKETS:
+        raise bad_request("Too many buckets", "use a larger bucket or a shorter range")
+    return labels

@@ -1,5 +1,5 @@
 """Query-string parsing for the API: typed values or a 400 saying what is wrong."""
-from datetime import date, datetime, time, timezone
+from datetime import date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from flask import request
@@ -88,6 +88,13 @@ def instant(name: str, tz: ZoneInfo, required: bool = False, end_of_day: bool = 
     if not EARLIEST <= value <= LATEST:
         raise bad_request(f"Invalid {name}", f"{name} must lie between 1970 and 2999, got {raw!r}")
     return value
+
+
+def range_or_recent(tz: ZoneInfo, days: int = 7) -> tuple[datetime, datetime]:
+    """The `start` and `end` parameters, defaulting to now and `days` before `end`."""
+    end = instant("end", tz) or datetime.now(timezone.utc)
+    start = instant("start", tz) or (end - timedelta(days=days))
+    return start, end
 
 
 def range_ms(start: datetime | None, end: datetime | None) -> tuple[int | None, int | None]:

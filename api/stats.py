@@ -2,7 +2,7 @@
 
 Tokens always mean input + output + cache read + cache creation tokens.
 """
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 
 from flask import jsonify
 
@@ -82,8 +82,7 @@ def daily_stats():
         "401": {$ref: "#/components/responses/Unauthorized"}
     """
     tz = params.time_zone()
-    end = params.instant("end", tz) or datetime.now(timezone.utc)
-    start = params.instant("start", tz) or (end - timedelta(days=7))
+    start, end = params.range_or_recent(tz)
     params.range_ms(start, end)
     org = _org()
     days = buckets.local_days(start, end, tz)
@@ -129,9 +128,7 @@ def hourly_stats():
     start, end = params.instant("start", tz, required=True), params.instant("end", tz, required=True)
     start_ms, end_ms = params.range_ms(start, end)
     size = timedelta(minutes=params.integer("bucket", 60, 1, 1440))
-    labels = buckets.fixed_labels(start, end, size, tz)
-    if len(labels) > 10_000:
-        raise bad_request("Too many buckets", "use a larger bucket or a shorter range")
+    labels = buckets.capped_labels(start, end, size, tz)
     hourly = [{"hour": moment.hour, "label": moment.strftime("%H:%M"), "start": moment.isoformat(),
                "tokens": 0, "requests": 0} for moment in labels]
     time_sum = timed = 0
