@@ -6,11 +6,12 @@ from flask import jsonify
 from api import bp, buckets, params
 from api.serializers import rate_limit_latest, rate_limit_point
 from models import queries
+from models.rate_limits import latest_rate_limits, rate_limits_by_bucket
 
 
 @bp.get("/ratelimits")
 def rate_limits():
-    """Latest unified rate-limit state per organization, and the highest utilisation per bucket of [start, end).
+    """Latest unified rate-limit state per organization, and the last one reported in each bucket of [start, end).
     ---
     get:
       operationId: getRateLimits
@@ -19,7 +20,7 @@ def rate_limits():
       description: >-
         `latest` holds each organization's newest record that carried unified rate-limit headers
         (resets are what Anthropic sent: epoch seconds). `history` holds, per bucket of `bucket`
-        minutes from start (default the last 7 days) and organization, the highest utilisation seen.
+        minutes from start (default the last 7 days) and organization, the utilisation last reported in it.
       parameters:
         - {name: start, in: query, schema: {type: string, format: date-time}}
         - {name: end, in: query, schema: {type: string, format: date-time}}
@@ -41,8 +42,8 @@ def rate_limits():
     size = timedelta(minutes=params.integer("bucket", 60, 1, 1440))
     labels = buckets.capped_labels(start, end, size, tz)
     org = params.organization()
-    latest = queries.latest_rate_limits([org] if org else queries.organizations())
-    rows = queries.rate_limits_by_bucket(queries.filtered_requests(org=org), start_ms, end_ms,
-                                         int(size.total_seconds() * 1000))
+    orgs = [org] if org else queries.organizations()
+    latest = latest_rate_limits(orgs)
+    rows = rate_limits_by_bucket(orgs, start_ms, end_ms, int(size.total_seconds() * 1000), len(labels))
     return jsonify(latest=[rate_limit_latest(row) for row in latest],
                    history=[rate_limit_point(row, labels[row["bucket"]].isoformat()) for row in rows])

@@ -130,7 +130,7 @@ def rate_limit_latest(row) -> dict:
 
 
 def rate_limit_point(row: dict, start: str) -> dict:
-    """One bucket of the rate-limit history: an organization's highest utilisation in it."""
+    """One bucket of the rate-limit history: the utilisation an organization last reported in it."""
     return {"start": start, "organizationId": row["org"], "unifiedUtilization5h": row["five_hour"],
             "unifiedUtilization7d": row["seven_day"]}
 

@@ -130,29 +130,3 @@ def usage_by_fixed_bucket(base, start_ms: int, end_ms: int, bucket_ms: int):
              .group_by(BY_BUCKET))
     return list(query.dicts())
 
-
-UNIFIED = (RequestLog.unified_5h_utilization.is_null(False) | RequestLog.unified_7d_utilization.is_null(False))
-
-
-def latest_rate_limits(orgs: list[str]) -> list[RequestLog]:
-    """Per organization, its newest record that carried unified rate-limit headers."""
-    latest = []
-    for org in orgs:
-        # One short index walk per organization, newest first, instead of a GROUP BY over all rows.
-        row = (newest_first(RequestLog.select().where(RequestLog.organization_id == org, UNIFIED))
-               .first())
-        if row is not None:
-            latest.append(row)
-    return latest
-
-
-def rate_limits_by_bucket(base, start_ms: int, end_ms: int, bucket_ms: int):
-    """Highest unified 5-hour and 7-day utilisation per organization and equal-length bucket."""
-    bucket = (RequestLog.timestamp_ms - start_ms) / bucket_ms
-    query = (base.select(bucket.alias("bucket"), RequestLog.organization_id.alias("org"),
-                         peewee.fn.MAX(RequestLog.unified_5h_utilization).alias("five_hour"),
-                         peewee.fn.MAX(RequestLog.unified_7d_utilization).alias("seven_day"))
-             .where(RequestLog.timestamp_ms >= start_ms, RequestLog.timestamp_ms < end_ms, UNIFIED,
-                    RequestLog.organization_id.is_null(False))
-             .group_by(BY_BUCKET, peewee.SQL('"org"')).order_by(BY_BUCKET))
-    return list(query.dicts())

@@ -48,6 +48,8 @@ async function render() {
   root.className = 'view';
   container.replaceChildren(root);
   container.dataset.view = tab;
+  const label = document.querySelector(`.tabs a[data-view="${tab}"]`);
+  document.title = `${label ? label.textContent : 'Dashboard'} · Claude Code Proxy`;
   try {
     const done = await view.mount(root, query, path.match(pattern));
     if (mine === generation) cleanup = done || null; else if (done) done();

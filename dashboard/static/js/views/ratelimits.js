@@ -57,7 +57,7 @@ export async function mount(root) {
     window_('7-day window', org.unifiedUtilization7d, org.unifiedReset7d, countdowns),
     h('p', { class: 'muted small' }, 'as of ', h('a', { href: `#/requests/${org.requestId}` }, dateTime(org.timestamp)))))));
   const chart = history.length ? historyChart(history) : null;
-  append(root, card('Last 7 days (highest utilisation per hour)', chart ? chart.element : empty('No history in the last 7 days.')));
+  append(root, card("Last 7 days (utilisation last reported each hour)", chart ? chart.element : empty('No history in the last 7 days.')));
   const timer = setInterval(() => { for (const [node, ms] of countdowns) node.textContent = countdown(ms); }, 1000);
   if (chart) await chart.ready;
   return () => { clearInterval(timer); if (chart) chart.destroy(); };

@@ -43,7 +43,7 @@ export async function mount(root, query) {
   const latest = async () => {
     const { latestDate } = await getJSON('/api/requests/latest-date');
     if (latestDate) change({ day: localDay(new Date(latestDate)) });
-    else notice.replaceChildren('Nothing has been recorded yet.');
+    else notice.replaceChildren(`Nothing has been recorded yet: point Claude Code here with ANTHROPIC_BASE_URL=${location.origin}`);
   };
 
   const modelOptions = h('span', null);

@@ -32,7 +32,7 @@ function hourChart(hourly) {
       { label: 'Tokens', data: hourly.map((b) => b.tokens), backgroundColor: colour(0), yAxisID: 'y' },
       { label: 'Requests', data: hourly.map((b) => b.requests), type: 'line', borderColor: colour(1), backgroundColor: colour(1), yAxisID: 'requests', pointRadius: 2 },
     ] },
-    options: { scales: { y: { ticks: { callback: (v) => compact(v) } }, requests: { position: 'right', grid: { drawOnChartArea: false }, beginAtZero: true } } },
+    options: { scales: { y: { ticks: { callback: (v) => compact(v) } }, requests: { position: 'right', grid: { drawOnChartArea: false }, beginAtZero: true, ticks: { precision: 0 } } } },
   }), 220);
 }
 
