@@ -110,9 +110,8 @@ def request_summaries():
     base = queries.filtered_requests(model=params.text("model"), start_ms=start_ms, end_ms=end_ms,
                                      exact_model=params.text("exact_model"), org=params.organization(),
                                      status_class=params.choice("status", tuple(queries.STATUS_CLASSES)))
-    rows = queries.newest_first(base).offset(offset).limit(limit or MAX_SUMMARY)
-    return jsonify(requests=[request_summary(row) for row in rows], total=base.count(),
-                   offset=offset, limit=limit)
+    rows, total = queries.page_and_total(base, offset, limit or MAX_SUMMARY)
+    return jsonify(requests=[request_summary(row) for row in rows], total=total, offset=offset, limit=limit)
 
 
 @bp.get("/requests/latest-date")

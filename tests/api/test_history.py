@@ -117,3 +117,12 @@ def test_summary_refuses_an_unknown_status_class_or_organization(client):
         response = client.get(f"/api/requests/summary?{query}")
         assert response.status_code == 400, query
         assert set(response.json) == {"error", "details"}
+
+
+def test_summary_total_is_exact_whether_or_not_the_page_ends_short(client):
+    seed([log_row(f"t{n:02d}", timestamp_ms=T0 + n * 1000, status_code=200 if n % 3 else 500) for n in range(30)])
+    for query, total, count in (("limit=5", 30, 5), ("limit=50", 30, 30), ("offset=28&limit=5", 30, 2),
+                                ("offset=40&limit=5", 30, 0), ("status=5xx&limit=4", 10, 4),
+                                ("status=5xx&limit=20", 10, 10), ("status=4xx&limit=5", 0, 0), ("limit=0", 30, 30)):
+        body = client.get(f"/api/requests/summary?{query}").json
+        assert (body["total"], len(body["requests"])) == (total, count), query

@@ -20,6 +20,9 @@ def test_week_and_day_charts_are_drawn_with_the_recorded_tokens(page, screenshot
     hours, day_total, _ = chart_points(page, 1)
     assert hours == 48, "24 hourly buckets of tokens and of requests"
     assert day_total == 3 * (7000 + 5000) + 200 + 400 + 600 + 3, "tokens plus the 3 requests"
+    busy = page.evaluate("""() => { const chart = Chart.getChart(document.querySelectorAll('.chart canvas')[1]);
+        return chart.data.labels.filter((label, i) => chart.data.datasets[0].data[i] > 0); }""")
+    assert busy == ["08:00", "11:00", "14:00"], "hours of the browser's zone (sent as tz), not UTC's"
     assert page.evaluate("document.querySelector('.chart canvas').width") > 0
     stats = dict(zip(page.locator(".stat .label").all_text_contents(), page.locator(".stat .value").all_text_contents()))
     assert stats["Requests (7 days)"] == "21"
