@@ -23,7 +23,9 @@ class StreamTranslator:
 
     Blocks are numbered in the order they start: text opens a text block, each new tool call
     (OpenAI `tool_calls[].index`) a tool_use block whose argument fragments become
-    `input_json_delta`s. A block stops when the next one starts or the choice finishes.
+    `input_json_delta`s on its own index. A text block stops when a tool call starts; tool_use
+    blocks stop when the choice finishes, because a provider may still send arguments for an
+    earlier call after a later one began, and a client reads a block's input at its stop.
     """
 
     def __init__(self, model: str):
@@ -32,8 +34,8 @@ class StreamTranslator:
         self._parser = SSEParser()
         self._started = False
         self._blocks = 0                      # blocks started so far
-        self._open: int | None = None         # the index of the block still open
-        self._open_is_text = False
+        self._text: int | None = None         # the index of the open text block
+        self._open: list[int] = []            # every open block, in index order
         self._tools: dict[int, int] = {}      # OpenAI tool call index -> block index
         self._stop_reason: str | None = None
         self._usage = dict(ZERO_USAGE)
@@ -87,20 +89,21 @@ class StreamTranslator:
         choice = choices[0] if isinstance(choices, list) and choices and isinstance(choices[0], dict) else {}
         delta = choice.get("delta") if isinstance(choice.get("delta"), dict) else {}
         if isinstance(delta.get("content"), str) and delta["content"]:
-            out.append(self._text(delta["content"]))
+            out.append(self._text_delta(delta["content"]))
         for call in delta.get("tool_calls") or []:
             if isinstance(call, dict):
                 out.append(self._tool_call(call))
         if choice.get("finish_reason"):
             self._stop_reason = stop_reason(choice["finish_reason"])
-            out.append(self._close())
+            out.append(self._close_all())
         return out
 
-    def _text(self, text: str) -> bytes:
+    def _text_delta(self, text: str) -> bytes:
         out = b""
-        if self._open is None or not self._open_is_text:
-            out = self._open_block({"type": "text", "text": ""}, is_text=True)
-        return out + event("content_block_delta", {"index": self._open,
+        if self._text is None:
+            out = self._start_block({"type": "text", "text": ""})
+            self._text = self._open[-1]
+        return out + event("content_block_delta", {"index": self._text,
                                                    "delta": {"type": "text_delta", "text": text}})
 
     def _tool_call(self, call: dict) -> bytes:
@@ -108,32 +111,33 @@ class StreamTranslator:
         number = call.get("index", 0) if isinstance(call.get("index"), int) else 0
         out = b""
         if number not in self._tools:
-            out = self._open_block({"type": "tool_use", "id": call.get("id") or f"toolu_{uuid.uuid4().hex[:24]}",
-                                    "name": function.get("name") or "", "input": {}}, is_text=False)
-            self._tools[number] = self._open
+            if self._text is not None:  # text after this call is a new block
+                out = event("content_block_stop", {"index": self._text})
+                self._open.remove(self._text)
+                self._text = None
+            out += self._start_block({"type": "tool_use", "id": call.get("id") or f"toolu_{uuid.uuid4().hex[:24]}",
+                                      "name": function.get("name") or "", "input": {}})
+            self._tools[number] = self._open[-1]
         arguments = function.get("arguments")
         if isinstance(arguments, str) and arguments:
-            # A fragment for a tool call whose block already stopped keeps its own index: clients
-            # (and the assembler) gather input by index, so the arguments still end up whole.
             out += event("content_block_delta", {"index": self._tools[number],
                                                  "delta": {"type": "input_json_delta", "partial_json": arguments}})
         return out
 
-    def _open_block(self, block: dict, is_text: bool) -> bytes:
-        out = self._close()
-        self._open, self._open_is_text = self._blocks, is_text
+    def _start_block(self, block: dict) -> bytes:
+        index = self._blocks
         self._blocks += 1
-        return out + event("content_block_start", {"index": self._open, "content_block": block})
+        self._open.append(index)
+        return event("content_block_start", {"index": index, "content_block": block})
 
-    def _close(self) -> bytes:
-        if self._open is None:
-            return b""
-        index, self._open = self._open, None
-        return event("content_block_stop", {"index": index})
+    def _close_all(self) -> bytes:
+        out = b"".join(event("content_block_stop", {"index": index}) for index in self._open)
+        self._open, self._text = [], None
+        return out
 
     def _end(self) -> bytes:
         self.done = True
-        return b"".join([self._start(), self._close(), event("message_delta", {
+        return b"".join([self._start(), self._close_all(), event("message_delta", {
             "delta": {"stop_reason": self._stop_reason or "end_turn", "stop_sequence": None},
             "usage": self._usage}), event("message_stop", {})])
 
