@@ -15,7 +15,8 @@ def replace_model(raw: bytes, model: str) -> bytes:
     """
     text = raw.decode("utf-8")  # decoding and encoding valid UTF-8 gives back the same bytes
     value = json.dumps(model, ensure_ascii=False)
-    spans = _model_value_spans(text)
+    # Claude Code sends the model first: when the key occurs once, the scan stops there.
+    spans = _model_value_spans(text, first_only=raw.count(b'"model"') == 1)
     if not spans:
         start = text.index("{") + 1
         empty = text.startswith("}", _SPACE.match(text, start).end())
@@ -28,8 +29,8 @@ def replace_model(raw: bytes, model: str) -> bytes:
     return "".join(parts).encode()
 
 
-def _model_value_spans(text: str) -> list[tuple[int, int]]:
-    """(start, end) of each top-level "model" value that is a string."""
+def _model_value_spans(text: str, first_only: bool) -> list[tuple[int, int]]:
+    """(start, end) of each top-level "model" value that is a string (or of the first)."""
     spans = []
     position = text.index("{") + 1
     while True:
@@ -42,6 +43,8 @@ def _model_value_spans(text: str) -> list[tuple[int, int]]:
         value, position = _scan(text, start)
         if key == "model" and isinstance(value, str):
             spans.append((start, position))
+            if first_only:
+                return spans
         position = _SPACE.match(text, position).end()
         if text.startswith(",", position):
             position += 1

@@ -1,8 +1,12 @@
 """The official anthropic SDK talks to an OpenAI-compatible provider through the proxy, tools and all."""
 import json
 
+import logging
+
 import anthropic
 import pytest
+
+import models
 
 from tests.fake_openai import ANSWER, MODEL, PREAMBLE, error_reply
 from tests.fake_upstream import Reply
@@ -182,3 +186,17 @@ def test_other_models_still_pass_through_unchanged(sdk, openai_upstream, upstrea
 def test_model_list_names_the_target_models(sdk, openai_upstream):
     ids = [model.id for model in sdk.models.list()]
     assert ids == ["claude-sonnet-4-6", MODEL]
+
+
+def test_neither_key_is_stored_or_logged(sdk, openai_upstream, records, caplog):
+    caplog.set_level(logging.DEBUG)
+    sdk.messages.create(model="claude-haiku-4-5", max_tokens=64, tools=TOOLS, messages=[QUESTION])
+    with sdk.messages.stream(model="claude-haiku-4-5", max_tokens=64, messages=[QUESTION]) as stream:
+        stream.get_final_message()
+    assert len(records()) == 2
+    dump = "\n".join(str(row) for model in (models.RequestLog, models.RequestBody)
+                     for row in model.select().tuples())
+    ours = "\n".join(r.getMessage() for r in caplog.records if r.name.split(".")[0] in {"proxy", "app", "peewee"})
+    assert '"provider":"local"' in ours
+    for secret in (SECRET, OPENAI_KEY):
+        assert secret not in dump and secret not in ours
