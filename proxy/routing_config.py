@@ -1,5 +1,4 @@
 """The routing config file (YAML): providers and ordered rules, validated with errors naming the line."""
-import os
 import re
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
@@ -56,7 +55,7 @@ def load_routing_config(path: str, env, required: bool = False) -> RoutingConfig
         return None
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path}: cannot be read: {exc}") from None
-    return parse_routing_config(text, env, source=os.path.basename(path))
+    return parse_routing_config(text, env, source=path)
 
 
 def parse_routing_config(text: str, env, source: str = "proxy.yaml") -> RoutingConfig:

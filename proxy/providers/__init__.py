@@ -1,9 +1,9 @@
 """Where a routed request goes: Anthropic-kind endpoints (model swapped in place) and OpenAI-compatible ones (translated)."""
 from proxy.providers.anthropic import AnthropicProvider
 from proxy.providers.openai import OpenAIProvider
-from proxy.providers.outgoing import Outgoing
+from proxy.providers.provider import Outgoing, Provider
 
-__all__ = ["AnthropicProvider", "OpenAIProvider", "Outgoing", "build_provider"]
+__all__ = ["AnthropicProvider", "OpenAIProvider", "Outgoing", "Provider", "build_provider"]
 
 
 def build_provider(config, make_client):

@@ -1,20 +1,15 @@
 """Anthropic-kind providers: the client's request as sent, with only the model value swapped."""
 from proxy.providers.model_field import replace_model
-from proxy.providers.outgoing import Outgoing
-from proxy.upstream import UpstreamClient, UpstreamResponse
+from proxy.providers.provider import Outgoing, Provider
+from proxy.upstream import UpstreamResponse
 
 CREDENTIAL_HEADERS = frozenset({"x-api-key", "authorization"})
 
 
-class AnthropicProvider:
+class AnthropicProvider(Provider):
     """An Anthropic Messages API endpoint; its own key (if configured) replaces the client's."""
 
     kind = "anthropic"
-
-    def __init__(self, name: str, client: UpstreamClient, api_key: str | None = None):
-        self.name = name
-        self.client = client
-        self._api_key = api_key
 
     def prepare(self, path: str, query: str, headers: list, raw: bytes, body: dict, model: str | None) -> Outgoing:
         """The request to send: the client's headers and bytes, the model (and key) replaced."""
@@ -28,7 +23,3 @@ class AnthropicProvider:
     def send(self, method: str, outgoing: Outgoing, stream: bool) -> UpstreamResponse:
         """Send it; the reply is relayed as it is."""
         return self.client.send(method, outgoing.path, outgoing.query, outgoing.headers, outgoing.body)
-
-    def close(self) -> None:
-        """Close pooled connections."""
-        self.client.close()

@@ -9,25 +9,20 @@ from urllib3.exceptions import ReadTimeoutError
 from proxy.providers.openai_request import to_openai_request
 from proxy.providers.openai_response import anthropic_error, error_message, to_anthropic_message
 from proxy.providers.openai_stream import StreamTranslator, message_events
-from proxy.providers.outgoing import Outgoing
+from proxy.providers.provider import Outgoing, Provider
 from proxy.relay import upstream_body
-from proxy.upstream import MergedHeaders, UpstreamClient, UpstreamResponse, UpstreamTimeout, UpstreamUnreachable
+from proxy.upstream import MergedHeaders, UpstreamResponse, UpstreamTimeout, UpstreamUnreachable
 
 log = logging.getLogger(__name__)
 
 SSE_TYPE = "text/event-stream; charset=utf-8"
 
 
-class OpenAIProvider:
+class OpenAIProvider(Provider):
     """A chat completions endpoint (`{base_url}/chat/completions`). Only its own key is sent:
     the client's headers, Anthropic credentials included, never leave for another provider."""
 
     kind = "openai"
-
-    def __init__(self, name: str, client: UpstreamClient, api_key: str | None = None):
-        self.name = name
-        self.client = client
-        self._api_key = api_key
 
     def prepare(self, path: str, query: str, headers: list, raw: bytes, body: dict, model: str | None) -> Outgoing:
         """The chat completions request for an Anthropic Messages request."""
@@ -42,10 +37,6 @@ class OpenAIProvider:
         """Send it; the reply comes back as the Anthropic response the client expects."""
         upstream = self.client.send("POST", outgoing.path, outgoing.query, outgoing.headers, outgoing.body)
         return TranslatedResponse.of(upstream, stream, outgoing.model)
-
-    def close(self) -> None:
-        """Close pooled connections."""
-        self.client.close()
 
 
 class _Body:
