@@ -48,8 +48,7 @@ def parse_json_body(raw: bytes, required: bool) -> dict | None:
 
 def request_info(body: dict | None, session_header: str | None = None,
                  routing_size: int | None = None) -> RequestInfo:
-    """Model, stream flag, message count, conversation hash and Claude Code session of a body;
-    with `routing_size` (the body's byte length) also the facts routing rules need."""
+    """Model, stream, counts, conversation and session of a body; given its size, routing facts too."""
     if body is None:
         return RequestInfo(session_id=session_header or None)
     messages = body.get("messages")

@@ -76,14 +76,16 @@ class _Reader:
 
     def read(self) -> RoutingConfig:
         try:
-            root = self.loader.get_single_node()
-        except yaml.MarkedYAMLError as exc:
+            return self.walk(self.loader.get_single_node())
+        except yaml.MarkedYAMLError as exc:  # bad syntax, or a tag the safe loader refuses
             mark = exc.problem_mark or exc.context_mark
             raise ConfigError(f"{self.source} line {mark.line + 1}: {exc.problem or exc.context}") from None
         except yaml.YAMLError as exc:
             raise ConfigError(f"{self.source}: {exc}") from None
         finally:
             self.loader.dispose()
+
+    def walk(self, root) -> RoutingConfig:
         if root is None:
             return RoutingConfig()
         top = self.mapping(root, ("providers", "rules"), "the file")

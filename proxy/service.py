@@ -106,8 +106,7 @@ class ProxyService:
         return relay_response(exchange, upstream, self._finished, rules.response, self.traffic.streams)
 
     def list_models(self, request):
-        """Relay the upstream's model list (with the routing rules' target models added); an
-        unreachable upstream yields an empty list (or just the target models)."""
+        """The upstream's model list plus the routing targets; unreachable upstream: the targets alone."""
         try:
             response = self.forward(request)
         except (BadGateway, GatewayTimeout):

@@ -36,7 +36,7 @@ class OpenAIProvider(Provider):
     def send(self, method: str, outgoing: Outgoing, stream: bool) -> "TranslatedResponse":
         """Send it; the reply comes back as the Anthropic response the client expects."""
         upstream = self.client.send("POST", outgoing.path, outgoing.query, outgoing.headers, outgoing.body)
-        return TranslatedResponse.of(upstream, stream, outgoing.model)
+        return TranslatedResponse.of(upstream, stream, outgoing.model, self._api_key)
 
 
 class _Body:
@@ -64,14 +64,17 @@ class TranslatedResponse:
         self.raw = _Body(chunks)
 
     @classmethod
-    def of(cls, upstream: UpstreamResponse, stream: bool, model: str) -> "TranslatedResponse":
+    def of(cls, upstream: UpstreamResponse, stream: bool, model: str, api_key: str | None = None):
         """Wrap a reply: an event stream is translated as it flows, anything else is read whole first."""
         status = upstream.status_code
         if status < 400 and upstream.headers.get("content-type", "").startswith("text/event-stream"):
             return cls(upstream, status, SSE_TYPE, _translated_stream(upstream, model))
         body = _read_whole(upstream)
         if status >= 400:
-            return cls(upstream, status, "application/json", [_json(anthropic_error(status, error_message(body)))])
+            message = error_message(body)
+            if api_key:  # some servers quote the key they refused; the record must not keep it
+                message = message.replace(api_key, "[redacted]")
+            return cls(upstream, status, "application/json", [_json(anthropic_error(status, message))])
         try:
             message = to_anthropic_message(json.loads(body), model)
         except (ValueError, TypeError, AttributeError, KeyError, IndexError) as exc:

@@ -89,6 +89,7 @@ def test_an_empty_file_has_no_rules():
      "line 5: a route to the openai provider 'l' needs a model"),
     ("rules:\n  - name: a\n    route: {model: m}\n    sticky: sometimes\n", "line 4: sticky must be true or false"),
     ("rules: {name: a}\n", "line 1: rules must be a list"),
+    ("rules:\n  - name: !!python/name:os.system a\n    route: {model: m}\n", "line 2: could not determine"),
     ("providers:\n  x:\n    kind: anthropic\n    kind: openai\n    base_url: http://h\n", "line 4: 'kind' is given twice"),
 ])
 def test_invalid_files_are_refused_naming_the_line(text, message):

@@ -163,6 +163,14 @@ def test_provider_errors_become_anthropic_errors_with_the_status(sdk, openai_ups
     assert row["outcome"] == "upstream_error" and row["status_code"] == 429
 
 
+def test_a_provider_error_quoting_its_key_is_not_recorded_with_it(sdk, openai_upstream, records):
+    openai_upstream.reply(error_reply(401, f"Incorrect API key provided: {OPENAI_KEY}"))
+    with pytest.raises(anthropic.AuthenticationError, match=r"provided: \[redacted\]"):
+        sdk.messages.create(model="claude-haiku-4-5", max_tokens=64, messages=[QUESTION])
+    records()
+    assert OPENAI_KEY not in "".join(str(row) for row in models.RequestBody.select().tuples())
+
+
 def test_a_provider_stream_cut_short_ends_with_an_error_event(sdk, openai_upstream, records):
     openai_upstream.reply(Reply(chunks=[b'data: {"id":"c","model":"m","choices":[{"index":0,'
                                         b'"delta":{"content":"Hel"},"finish_reason":null}]}\n\n'] * 3,
