@@ -1,4 +1,5 @@
 """Routing rules: which provider and model a request goes to, first match wins, sessions kept steady."""
+import threading
 from collections import OrderedDict
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
@@ -72,6 +73,7 @@ class Router:
         self.rules = rules
         self.max_sessions = max_sessions
         self._pins: OrderedDict[tuple, Route | None] = OrderedDict()
+        self._lock = threading.Lock()  # gevent never switches in here; threaded servers can
 
     def route(self, info: RequestInfo, headers) -> Route | None:
         """The route for this request, or None to pass it through unchanged."""
@@ -82,12 +84,13 @@ class Router:
         if not info.session_id:
             return fresh
         key = (info.session_id, headers.get(AGENT_HEADER), info.model)
-        if key in self._pins:
-            self._pins.move_to_end(key)
-            return self._pins[key]
-        self._pins[key] = fresh
-        if len(self._pins) > self.max_sessions:
-            self._pins.popitem(last=False)  # the longest-idle conversation is forgotten first
+        with self._lock:
+            if key in self._pins:
+                self._pins.move_to_end(key)
+                return self._pins[key]
+            self._pins[key] = fresh
+            if len(self._pins) > self.max_sessions:
+                self._pins.popitem(last=False)  # the longest-idle conversation is forgotten first
         return fresh
 
     @property

@@ -1,4 +1,5 @@
 """The routing config file (YAML): providers and ordered rules, validated with errors naming the line."""
+import logging
 import re
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
@@ -6,6 +7,8 @@ from urllib.parse import urlsplit
 import yaml
 
 from proxy.routing import DEFAULT_PROVIDER, Match, Rule
+
+log = logging.getLogger(__name__)
 
 PROVIDER_KINDS = ("anthropic", "openai")
 _ENV_REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
@@ -174,6 +177,10 @@ class _Reader:
             match = self.match(fields["match"]) if "match" in fields else Match()
             provider, model = self.route(fields["route"], providers)
             sticky = self.boolean(fields["sticky"], "sticky") if "sticky" in fields else True
+            if sticky and match.input_tokens_above is not None:
+                log.warning("%s line %d: rule %r is sticky, so a session that starts small never reaches it "
+                            "(add sticky: false to check it on every request)",
+                            self.source, item.start_mark.line + 1, name)
             rules.append(Rule(name, match, provider, model, sticky))
         return tuple(rules)
 

@@ -2,7 +2,7 @@
 import json
 
 from proxy.assembler import MessageAssembler
-from proxy.providers.openai_stream import StreamTranslator
+from proxy.providers.openai_stream import StreamTranslator, message_events
 from proxy.sse import SSEParser
 from tests.fake_openai import chunk, data_line, split_writes, stream_events
 
@@ -80,3 +80,13 @@ def test_an_error_in_the_stream_becomes_an_error_event():
                            data_line(chunk({"content": "ignored"}))])
     assert events[-1][0] == "error" and events[-1][1]["error"]["message"] == "overloaded"
     assert not [data for name, data in events if name == "content_block_delta" and data["delta"]["text"] == "ignored"]
+
+
+def test_a_whole_message_replayed_as_events_assembles_to_itself():
+    message = {"id": "msg_1", "type": "message", "role": "assistant", "model": "m", "stop_sequence": None,
+               "content": [{"type": "text", "text": "Hi"},
+                           {"type": "tool_use", "id": "call_1", "name": "f", "input": {"a": [1, 2]}}],
+               "stop_reason": "tool_use", "usage": {"input_tokens": 3, "output_tokens": 4,
+                                                    "cache_creation_input_tokens": 0, "cache_read_input_tokens": 5}}
+    events = [(e.event, json.loads(e.data)) for e in SSEParser().feed(message_events(message))]
+    assert assembled(events) == message

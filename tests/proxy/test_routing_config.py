@@ -124,3 +124,8 @@ def test_the_example_file_is_valid():
     config = load_routing_config(str(REPO / "proxy.example.yaml"), {"LOCAL_LLM_KEY": "k", "GATEWAY_API_KEY": "g"},
                                  required=True)
     assert {rule.provider for rule in config.rules} == {"anthropic", "local", "gateway"}
+
+
+def test_a_sticky_size_rule_is_warned_about(caplog):
+    parse("rules:\n  - name: big\n    match: {input_tokens_above: 100}\n    route: {model: m}\n")
+    assert "proxy.yaml line 2: rule 'big' is sticky" in caplog.text

@@ -171,6 +171,16 @@ def test_a_provider_error_quoting_its_key_is_not_recorded_with_it(sdk, openai_up
     assert OPENAI_KEY not in "".join(str(row) for row in models.RequestBody.select().tuples())
 
 
+def test_an_unreadable_completion_is_a_bad_gateway(sdk, openai_upstream, records):
+    openai_upstream.reply(Reply(chunks=[b"<html>gateway</html>"], content_type="text/html", framing="length"))
+    with pytest.raises(anthropic.APIStatusError) as caught:
+        sdk.messages.create(model="claude-haiku-4-5", max_tokens=64, messages=[QUESTION])
+    assert caught.value.status_code == 502
+    assert caught.value.body["error"]["message"] == "the provider's response could not be translated"
+    [row] = records()
+    assert row["outcome"] == "upstream_error" and row["status_code"] == 502
+
+
 def test_a_provider_stream_cut_short_ends_with_an_error_event(sdk, openai_upstream, records):
     openai_upstream.reply(Reply(chunks=[b'data: {"id":"c","model":"m","choices":[{"index":0,'
                                         b'"delta":{"content":"Hel"},"finish_reason":null}]}\n\n'] * 3,
