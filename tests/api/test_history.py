@@ -126,3 +126,8 @@ def test_summary_total_is_exact_whether_or_not_the_page_ends_short(client):
                                 ("status=5xx&limit=20", 10, 10), ("status=4xx&limit=5", 0, 0), ("limit=0", 30, 30)):
         body = client.get(f"/api/requests/summary?{query}").json
         assert (body["total"], len(body["requests"])) == (total, count), query
+
+def test_a_nul_in_the_model_filter_is_a_400(client):
+    response = client.get("/api/requests?model=a%00b")
+    assert response.status_code == 400
+    assert response.get_json()["error"] == "Invalid model"
