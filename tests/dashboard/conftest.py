@@ -6,6 +6,7 @@ CI=true and skip with a loud message on a developer machine.
 """
 import os
 import shutil
+import time
 import warnings
 from pathlib import Path
 
@@ -109,8 +110,6 @@ def until(page, expression: str, timeout: float = 10.0):
     Playwright's wait_for_function re-evaluates its predicate with eval() inside the page, which
     the dashboard's Content-Security-Policy rightly refuses; page.evaluate goes through DevTools.
     """
-    import time
-
     deadline = time.monotonic() + timeout
     while True:
         value = page.evaluate(expression)

@@ -9,7 +9,7 @@ export function h(tag, props, ...children) {
     if (key === 'class') el.className = value;
     else if (key === 'dataset') Object.assign(el.dataset, value);
     else if (key.startsWith('on') && typeof value === 'function') el.addEventListener(key.slice(2), value);
-    else if (typeof value === 'boolean' || typeof value === 'number' && key in el) el[key] = value;
+    else if (typeof value === 'boolean' || (typeof value === 'number' && key in el)) el[key] = value;
     else el.setAttribute(key, String(value));
   }
   return append(el, children);
@@ -45,6 +45,13 @@ export function select(label, options, value, onchange) {
 /** A <section> with a heading. */
 export function card(title, ...children) {
   return h('section', { class: 'card' }, title ? h('h2', null, title) : null, children);
+}
+
+/** A small horizontal bar filled to `share` (0..1). */
+export function shareBar(share) {
+  const fill = h('span', { class: 'fill' });
+  fill.style.width = `${Math.min(100, Math.max(0, share * 100)).toFixed(1)}%`;
+  return h('span', { class: 'bar' }, fill);
 }
 
 /** Save text as a file the browser downloads. */

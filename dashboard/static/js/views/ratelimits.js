@@ -1,10 +1,9 @@
 // Rate limits view: each organization's latest unified 5-hour and 7-day windows with live reset
 // countdowns, and the week's utilisation history as a chart.
 import { getJSON, TZ } from '../api.js';
-import { append, card, empty, h } from '../dom.js';
+import { append, card, empty, h, shareBar } from '../dom.js';
 import { countdown, dateTime, percent, resetMs } from '../format.js';
 import { chartBox, colour } from '../charts.js';
-import { shareBar } from './usage.js';
 
 const STATUS_KIND = { allowed: 'ok', allowed_warning: 'warn', rejected: 'bad' };
 

@@ -64,6 +64,7 @@ export class RequestList {
     this.draw();
   }
 
+  /** Stop watching the list's size and drop a pending redraw. */
   destroy() {
     this.resize.disconnect();
     cancelAnimationFrame(this.frame);

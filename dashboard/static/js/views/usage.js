@@ -1,6 +1,6 @@
 // Usage view: a week of daily tokens stacked by model, one day by hour, the model breakdown and totals.
 import { getJSON, TZ } from '../api.js';
-import { append, card, empty, h, select } from '../dom.js';
+import { append, card, empty, h, select, shareBar } from '../dom.js';
 import { addDays, compact, dayLabel, duration, localDay, num, shortDay } from '../format.js';
 import { chartBox, colour } from '../charts.js';
 
@@ -43,13 +43,6 @@ function modelTable(modelStats, total) {
       h('td', null, h('span', { class: 'swatch', dataset: { index: i % 10 } }), m.model),
       h('td', { class: 'num' }, num(m.requests)), h('td', { class: 'num' }, num(m.tokens)),
       h('td', { class: 'num share' }, shareBar(m.tokens / (total || 1)), `${((m.tokens / (total || 1)) * 100).toFixed(1)}%`)))));
-}
-
-/** A small horizontal bar filled to `share` (0..1). */
-export function shareBar(share) {
-  const fill = h('span', { class: 'fill' });
-  fill.style.width = `${Math.min(100, Math.max(0, share * 100)).toFixed(1)}%`;
-  return h('span', { class: 'bar' }, fill);
 }
 
 /** Draw the week ending on the chosen day (default today) and that day by hour. */
