@@ -40,6 +40,7 @@ class Config:
     retention_days: float | None = None
     drain_delay: float = 0.0
     drain_timeout: float = 25.0
+    record_queue_bytes: int = 256 * MIB
 
     @classmethod
     def from_env(cls, env=None) -> "Config":
@@ -70,6 +71,7 @@ class Config:
             retention_days=get("RETENTION_DAYS", float, None),
             drain_delay=get("DRAIN_DELAY", float, defaults.drain_delay),
             drain_timeout=get("DRAIN_TIMEOUT", float, defaults.drain_timeout),
+            record_queue_bytes=get("RECORD_QUEUE_BYTES", int, defaults.record_queue_bytes),
         )
 
 
@@ -82,7 +84,7 @@ def create_app(config: Config | None = None) -> Flask:
     database = models.init_db(config.database_url, config.database_pool_size)
     _warn_if_schema_outdated(database)
 
-    recorder = Recorder()
+    recorder = Recorder(max_bytes=config.record_queue_bytes)
     recorder.start()
     upstream = UpstreamClient(config.upstream_url, config.upstream_connect_timeout,
                               config.upstream_read_timeout, config.upstream_pool_size)

@@ -8,13 +8,14 @@ from werkzeug.exceptions import BadGateway, BadRequest, GatewayTimeout, HTTPExce
 
 from proxy import metrics
 from proxy.access_log import log_exchange
+from proxy.body_capture import captured_rows
 from proxy.exchange import Exchange
 from proxy.header_rules import apply_rules
 from proxy.headers import upstream_request_headers
 from proxy.recorder import Recorder
 from proxy.relay import relay_response
 from proxy.request_info import InvalidBody, parse_json_body, request_info
-from proxy.rules_poller import HeaderRulesPoller
+from proxy.rules_poller import SettingsPoller
 from proxy.traffic import Traffic
 from proxy.upstream import UpstreamClient, UpstreamTimeout, UpstreamUnreachable
 
@@ -47,20 +48,20 @@ def has_dot_segments(path: str) -> bool:
 
 
 class ProxyService:
-    """Everything one app needs to proxy: upstream client, recorder, traffic gauge, header rules."""
+    """Everything one app needs to proxy: upstream client, recorder, traffic gauge, settings poller."""
 
     def __init__(self, upstream: UpstreamClient, recorder: Recorder, max_body: int,
-                 rules: HeaderRulesPoller | None = None):
+                 settings: SettingsPoller | None = None):
         self.upstream = upstream
         self.recorder = recorder
         self.traffic = Traffic()
         self.max_body = max_body
-        self.rules = rules or HeaderRulesPoller()
-        self.rules.start()
+        self.settings = settings or SettingsPoller()
+        self.settings.start()
 
     def close(self, timeout: float = 10.0) -> None:
-        """Stop the rules poller and the recorder (writing what is queued), close upstream connections."""
-        self.rules.stop()
+        """Stop the settings poller and the recorder (writing what is queued), close upstream connections."""
+        self.settings.stop()
         self.recorder.stop(timeout)
         self.upstream.close()
 
@@ -82,7 +83,7 @@ class ProxyService:
         except HTTPException as exc:
             raise self._fail(exchange, exc)
         self.recorder.submit_in_flight(exchange.log_row())
-        rules = self.rules.current  # one snapshot for both directions; in memory, never the database
+        rules = self.settings.current  # one snapshot for both directions; in memory, never the database
         headers = apply_rules(upstream_request_headers(request.headers.items()), rules.request)
         try:
             upstream = self.upstream.send(request.method, path, exchange.query, headers,
@@ -124,6 +125,6 @@ class ProxyService:
 
     def _finished(self, exchange: Exchange) -> None:
         self.traffic.leave()
-        self.recorder.submit(exchange.log_row(), exchange.body_row())
+        self.recorder.submit(*captured_rows(exchange, self.settings.capture))
         metrics.observe(exchange)
         log_exchange(exchange)
