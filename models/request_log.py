@@ -56,6 +56,7 @@ class RequestLog(BaseModel):
     request_body_truncated = peewee.BooleanField(default=False)
     response_body_truncated = peewee.BooleanField(default=False)
     bodies_omitted = peewee.CharField(max_length=16, null=True)
+    instance_id = peewee.CharField(max_length=32, null=True)  # the process that wrote it (schema step 4)
 
     input_tokens = peewee.BigIntegerField(default=0)
     output_tokens = peewee.BigIntegerField(default=0)

@@ -3,10 +3,12 @@ import logging
 import queue
 import threading
 import time
+import uuid
 
 import peewee
 
 from models import database, save_records
+from models.instances import HEARTBEAT_INTERVAL, beat, forget, interrupt_orphans
 from proxy import metrics
 from proxy.record_budget import MIB, RecordBudget
 from proxy.wal_checkpointer import checkpointer_for
@@ -21,7 +23,7 @@ class Recorder:
 
     def __init__(self, save=save_records, capacity: int = 20000, max_bytes: int = 256 * MIB,
                  batch_size: int = 200, give_up_after: float = 60.0, in_flight_after: float = 1.0,
-                 batch_window: float = 0.02):
+                 batch_window: float = 0.02, heartbeat_every: float = HEARTBEAT_INTERVAL):
         self._save = save
         self._in_flight_after = in_flight_after
         self._batch_window = batch_window
@@ -37,6 +39,12 @@ class Recorder:
         self.budget = RecordBudget(max_bytes)
         self.dropped = 0
         self.failed_writes = 0
+        # Rows carry this process's id, and the writer beats under it: a dyno that boots marks
+        # only the in-flight rows of processes gone silent, never another dyno's live ones.
+        self.instance_id = uuid.uuid4().hex
+        self._started_at_ms = int(time.time() * 1000)
+        self._heartbeat_every = heartbeat_every
+        self._next_beat = 0.0  # at once: before this process writes any in-flight row
 
     def start(self) -> None:
         """Start the writer thread (a greenlet under gevent's patched threading)."""
@@ -130,13 +138,14 @@ class Recorder:
                 for _ in items:
                     self._queue.task_done()
             if _STOP in items:
+                self._forget()
                 return
+            self._beat_if_due()
 
     def _next_items(self) -> list:
         """Block until something is queued or an in-flight row falls due; then gather a batch."""
-        timeout = None
-        if self._waiting:
-            timeout = max(0.0, min(due for due, _ in self._waiting.values()) - time.monotonic())
+        wake = min([due for due, _ in self._waiting.values()] + [self._next_beat])
+        timeout = max(0.0, wake - time.monotonic())
         try:
             items = [self._queue.get(timeout=timeout)]
         except queue.Empty:
@@ -168,6 +177,7 @@ class Recorder:
     def _write(self, records) -> None:
         logs, bodies = {}, {}
         for log_row, body_row in records:
+            log_row["instance_id"] = self.instance_id
             logs[log_row["id"]] = log_row
             if body_row is not None:
                 bodies[body_row["request"]] = body_row
@@ -202,6 +212,30 @@ class Recorder:
                 metrics.RECORDS_DROPPED.labels("record").inc(len(logs))
                 log.exception("could not write %d records", len(logs))
                 return
+
+
+    def _beat_if_due(self) -> None:
+        """Say this process is alive, and mark what processes gone silent left in flight."""
+        if time.monotonic() < self._next_beat:
+            return
+        self._next_beat = time.monotonic() + self._heartbeat_every
+        try:
+            beat(self.instance_id, self._started_at_ms)
+            marked = interrupt_orphans()
+        except Exception as exc:  # a database that is down: the next beat tries again
+            _reset_connection()
+            log.debug("heartbeat failed: %s", exc)
+            return
+        if marked:
+            log.warning("marked %d request(s) interrupted: a process left them in flight and is gone", marked)
+
+    def _forget(self) -> None:
+        try:
+            forget(self.instance_id)
+        except Exception as exc:  # its rows are then orphaned once it has been silent long enough
+            log.debug("could not unregister instance %s: %s", self.instance_id, exc)
+        finally:
+            _reset_connection()
 
 
 def _reset_connection() -> None:
