@@ -17,7 +17,8 @@ MAX_RULES = 100
 
 def settings_json(saved: dict) -> dict:
     """ProxySettings from the saved settings; every rule has all five fields."""
-    result = {field: [_rule_json(rule) for rule in saved.get(key, [])] for field, key in HEADER_RULE_FIELDS.items()}
+    result = {field: [_rule_json(rule) for rule in saved.get(key, [])]
+              for field, key in HEADER_RULE_FIELDS.items()}
     result.update({field: saved.get(key) for field, key in CAPTURE_FIELDS.items()})
     return result
 

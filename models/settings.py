@@ -167,19 +167,3 @@ def save_proxy_settings(changes: dict) -> dict:
     with database.atomic():
         save_settings(changes)
         return load_proxy_settings()
-
-
-def load_header_rules() -> dict[str, list]:
-    """The saved request and response header rules, an empty list for each never saved."""
-    saved = load_settings(HEADER_RULE_KEYS)
-    return {key: saved.get(key, []) for key in HEADER_RULE_KEYS}
-
-
-def save_header_rules(changes: dict[str, list]) -> dict[str, list]:
-    """Replace the rule lists present in `changes` (others stay as saved); returns all rules as saved."""
-    unknown = set(changes) - set(HEADER_RULE_KEYS)
-    if unknown:
-        raise ValueError(f"not header rule settings: {sorted(unknown)}")
-    with database.atomic():
-        save_settings(changes)
-        return load_header_rules()

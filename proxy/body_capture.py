@@ -8,7 +8,7 @@ import json
 import logging
 from dataclasses import dataclass
 
-from models.settings import (BODY_CAPTURE, BODY_MAX_BYTES, SETTING_DEFAULTS, capture_problem)
+from models.settings import BODY_CAPTURE, BODY_MAX_BYTES, SETTING_DEFAULTS, capture_problem
 from proxy.exchange import Exchange
 
 log = logging.getLogger(__name__)
@@ -47,8 +47,8 @@ def captured_rows(exchange: Exchange, capture: BodyCapture) -> tuple[dict, dict]
     if not capture.keeps_bodies(exchange):
         log_row["bodies_omitted"] = "capture"
         # Headers are not bodies (and are small): they stay, so the detail view still shows them.
-        return log_row, exchange.body_row(bodies=False)
-    body_row = exchange.body_row(bodies=False)
+        return log_row, exchange.body_row()
+    body_row = exchange.body_row()
     cap = capture.max_bytes
     body_row["request_body"], log_row["request_body_truncated"] = _text(exchange.request_body, cap)
     response, cut = _text_of_chunks(exchange.response_chunks, cap)

@@ -15,7 +15,7 @@ SET = {"header": "X-B", "action": "set", "value": "1", "find": "", "enabled": Tr
 
 
 def test_rules_load_and_reload_only_when_a_version_moved(app, monkeypatch):
-    models.save_header_rules({REQUEST_HEADER_RULES: [BLOCK]})
+    models.save_proxy_settings({REQUEST_HEADER_RULES: [BLOCK]})
     poller = SettingsPoller()
     assert poller.refresh() is True
     assert poller.current == HeaderRules(request=(HeaderRule("X-A", "block"),))
@@ -26,7 +26,7 @@ def test_rules_load_and_reload_only_when_a_version_moved(app, monkeypatch):
     assert poller.refresh() is False
     assert loads == [], "an unchanged version must not reload the rules"
 
-    models.save_header_rules({RESPONSE_HEADER_RULES: [SET]})
+    models.save_proxy_settings({RESPONSE_HEADER_RULES: [SET]})
     assert poller.refresh() is True
     assert loads == [1]
     assert poller.current == HeaderRules(request=(HeaderRule("X-A", "block"),),
@@ -34,7 +34,7 @@ def test_rules_load_and_reload_only_when_a_version_moved(app, monkeypatch):
 
 
 def test_a_broken_database_keeps_the_last_good_rules(app, caplog):
-    models.save_header_rules({REQUEST_HEADER_RULES: [BLOCK]})
+    models.save_proxy_settings({REQUEST_HEADER_RULES: [BLOCK]})
     poller = SettingsPoller()
     poller.refresh()
     good = poller.current
@@ -54,7 +54,7 @@ def test_a_broken_database_keeps_the_last_good_rules(app, caplog):
         assert poller.refresh() is False  # same version as before the outage: nothing to reload
     assert poller.failures == 0
     assert "readable again after 2 failed poll(s)" in caplog.text
-    models.save_header_rules({REQUEST_HEADER_RULES: []})
+    models.save_proxy_settings({REQUEST_HEADER_RULES: []})
     assert poller.refresh() is True
     assert poller.current == HeaderRules()
 
@@ -70,7 +70,7 @@ def test_stop_ends_the_polling_thread(app):
 
 
 def test_proxied_requests_never_touch_the_database(app, live_proxy, upstream, monkeypatch):
-    models.save_header_rules({REQUEST_HEADER_RULES: [SET]})
+    models.save_proxy_settings({REQUEST_HEADER_RULES: [SET]})
     poller = app.extensions["proxy"].settings
     callers = []
     database = models.database.obj
