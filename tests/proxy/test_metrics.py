@@ -56,7 +56,8 @@ def test_record_write_failures_and_drops_are_counted():
     def broken(logs, bodies):
         raise peewee.OperationalError("database is down")
 
-    failures, dropped = value("proxy_record_write_failures_total"), value("proxy_records_dropped_total", part="record")
+    failures = value("proxy_record_write_failures_total")
+    dropped = value("proxy_records_dropped_total", part="record")
     recorder = Recorder(save=broken, give_up_after=0.2)
     recorder.start()
     recorder.submit(log_row("lost"), body_row("lost"))
