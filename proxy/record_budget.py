@@ -20,7 +20,8 @@ class RecordBudget:
     """Bytes held by records from their submission until the writer is done with them."""
 
     def __init__(self, max_bytes: int):
-        self.max_bytes = max_bytes
+        # 0 (or less) turns the byte cap off; the recorder's record count still bounds the queue.
+        self.max_bytes = max_bytes if max_bytes > 0 else float("inf")
         self.held = 0
         self.bodies_dropped = 0
         self._lock = threading.Lock()

@@ -77,3 +77,9 @@ def test_in_flight_rows_count_as_typed_rows_only():
     marker = object()
     assert budget.hold(row, marker) == (marker, ROW_BYTES)
     assert budget.hold(log_row("b"), None) == (None, None), "no room left for another row"
+
+
+def test_a_budget_of_zero_caps_nothing():
+    budget = RecordBudget(max_bytes=0)
+    big = body_row("a", request_body="x" * 10_000_000)
+    assert budget.hold(log_row("a"), big) == (big, ROW_BYTES + body_bytes(big))
