@@ -45,6 +45,7 @@ class Config:
     retention_days: float | None = None
     drain_delay: float = 0.0
     drain_timeout: float = 25.0
+    record_queue_bytes: int = 256 * MIB
     routing: RoutingConfig | None = None  # providers and rules from CONFIG_PATH (proxy.yaml)
 
     @classmethod
@@ -76,6 +77,7 @@ class Config:
             retention_days=get("RETENTION_DAYS", float, None),
             drain_delay=get("DRAIN_DELAY", float, defaults.drain_delay),
             drain_timeout=get("DRAIN_TIMEOUT", float, defaults.drain_timeout),
+            record_queue_bytes=get("RECORD_QUEUE_BYTES", int, defaults.record_queue_bytes),
             routing=load_routing_config(get("CONFIG_PATH", str, str(DEFAULT_CONFIG_PATH)), env,
                                         required=bool(env.get("CONFIG_PATH"))),
         )
@@ -90,7 +92,7 @@ def create_app(config: Config | None = None) -> Flask:
     database = models.init_db(config.database_url, config.database_pool_size)
     _warn_if_schema_outdated(database)
 
-    recorder = Recorder()
+    recorder = Recorder(max_bytes=config.record_queue_bytes)
     recorder.start()
     upstream = UpstreamClient(config.upstream_url, config.upstream_connect_timeout,
                               config.upstream_read_timeout, config.upstream_pool_size)

@@ -9,6 +9,7 @@ from werkzeug.exceptions import BadGateway, BadRequest, GatewayTimeout, HTTPExce
 
 from proxy import metrics
 from proxy.access_log import log_exchange
+from proxy.body_capture import captured_rows
 from proxy.dispatch import Dispatcher
 from proxy.exchange import Exchange
 from proxy.header_rules import apply_rules
@@ -16,7 +17,7 @@ from proxy.headers import upstream_request_headers
 from proxy.recorder import Recorder
 from proxy.relay import relay_response
 from proxy.request_info import InvalidBody, parse_json_body, request_info
-from proxy.rules_poller import HeaderRulesPoller
+from proxy.rules_poller import SettingsPoller
 from proxy.traffic import Traffic
 from proxy.upstream import UpstreamClient, UpstreamTimeout, UpstreamUnreachable
 
@@ -49,21 +50,21 @@ def has_dot_segments(path: str) -> bool:
 
 
 class ProxyService:
-    """Everything one app needs to proxy: upstream client, recorder, traffic gauge, header rules."""
+    """Everything one app needs to proxy: upstream client, recorder, traffic gauge, settings poller."""
 
     def __init__(self, upstream: UpstreamClient, recorder: Recorder, max_body: int,
-                 rules: HeaderRulesPoller | None = None, dispatch: Dispatcher | None = None):
+                 settings: SettingsPoller | None = None, dispatch: Dispatcher | None = None):
         self.upstream = upstream
         self.dispatch = dispatch  # None without routing rules: requests go straight upstream
         self.recorder = recorder
         self.traffic = Traffic()
         self.max_body = max_body
-        self.rules = rules or HeaderRulesPoller()
-        self.rules.start()
+        self.settings = settings or SettingsPoller()
+        self.settings.start()
 
     def close(self, timeout: float = 10.0) -> None:
-        """Stop the rules poller and the recorder (writing what is queued), close upstream connections."""
-        self.rules.stop()
+        """Stop the settings poller and the recorder (writing what is queued), close upstream connections."""
+        self.settings.stop()
         self.recorder.stop(timeout)
         self.upstream.close()
         if self.dispatch is not None:
@@ -83,7 +84,7 @@ class ProxyService:
             body = parse_json_body(exchange.request_body, required=self._json_required(request))
             exchange.info = request_info(body, request.headers.get(SESSION_HEADER),
                                          len(exchange.request_body) if routed else None)
-            rules = self.rules.current  # one snapshot for both directions; in memory, never the database
+            rules = self.settings.current  # one snapshot for both directions; in memory, never the database
             headers = apply_rules(upstream_request_headers(request.headers.items()), rules.request)
             prepared = self.dispatch.prepare(exchange, request.headers, headers, body) if routed else None
             del body  # the parsed body (~2x its bytes) is not kept while the response streams
@@ -144,6 +145,6 @@ class ProxyService:
 
     def _finished(self, exchange: Exchange) -> None:
         self.traffic.leave()
-        self.recorder.submit(exchange.log_row(), exchange.body_row())
+        self.recorder.submit(*captured_rows(exchange, self.settings.capture))
         metrics.observe(exchange)
         log_exchange(exchange)
