@@ -98,3 +98,12 @@ def test_compare_marks_what_differs(page, screenshot):
     assert kinds == ["same", "changed", "same", "removed", "same", "same", "same", "added"], kinds
     assert "Fixed it." in page.locator(".diff-row.added .diff-cell").last.text_content()
     screenshot(page, "compare")
+
+
+def test_a_record_without_bodies_says_why(page):
+    models.save_records([log_row("nobody000001", timestamp_ms=at(DAY, 9), bodies_omitted="capture",
+                                 request_body_truncated=False)], [])
+    page.goto("/#/requests/nobody000001")
+    page.wait_for_selector("section.card h2:text('Overview')")
+    assert "not stored (capture)" in page.text_content("dl.facts")
+    assert "No messages in this request body." in page.text_content("main")

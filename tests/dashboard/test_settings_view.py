@@ -4,7 +4,7 @@ from tests.dashboard.conftest import until
 
 
 def saved_rules():
-    return models.load_header_rules()
+    return models.load_proxy_settings()
 
 
 def fill_rule(page, header, action="set", value="", find=""):
@@ -51,3 +51,19 @@ def test_a_refused_rule_shows_the_api_validation_error_and_saves_nothing(page, s
     until(page, "!document.querySelector('dialog')")
     assert saved_rules()["response_header_rules"] == []
     assert page.locator("section:has(h2:text('Response header rules')) p:text('No rules.')").count() == 1
+
+
+def test_body_capture_is_saved_and_a_bad_size_is_refused(page):
+    page.goto("/#/settings")
+    page.select_option("select[name=bodyCapture]", "errors")
+    page.fill("input[name=bodyMaxBytes]", "65536")
+    page.click("button[data-save=capture]")
+    until(page, "document.querySelector('.notice').textContent.startsWith('Saved')")
+    assert {k: saved_rules()[k] for k in ("body_capture", "body_max_bytes")} == {"body_capture": "errors", "body_max_bytes": 65536}
+    page.fill("input[name=bodyMaxBytes]", "-1")
+    page.click("button[data-save=capture]")
+    error = page.locator(".form-error .alert")
+    error.wait_for()
+    assert "bodyMaxBytes" in error.text_content()
+    page.problems.expect_console("400")
+    assert saved_rules()["body_max_bytes"] == 65536

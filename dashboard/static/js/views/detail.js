@@ -51,6 +51,13 @@ function responseContent(response) {
   return h('p', { class: 'muted' }, response.outcome === 'in_flight' ? 'Still running…' : 'No response body recorded.');
 }
 
+// What body capture kept: left out by the setting, or cut at its size limit (null: stored whole).
+function bodyNote(record, response) {
+  if (record.bodiesOmitted) return `not stored (${record.bodiesOmitted})`;
+  const cut = [record.requestBodyTruncated && 'request', response.bodyTruncated && 'response'].filter(Boolean);
+  return cut.length ? `${cut.join(' and ')} cut at the capture size limit` : null;
+}
+
 function rawDialog(record) {
   const text = JSON.stringify(record, null, 2);
   const status = h('span', { class: 'muted', role: 'status' });
@@ -88,6 +95,7 @@ export async function mount(root, query, match) {
         ['Organization', record.organizationId], ['API key', record.apiKeyFingerprint], ['User agent', record.userAgent],
         ['Upstream request', response.upstreamRequestId], ['Request id', record.requestId],
         ['Bytes', `${num(record.requestBytes)} sent · ${num(response.bytes)} received`],
+        ['Bodies', bodyNote(record, response)],
       ])),
       card('Routing', facts([
         ['Requested model', record.originalModel], ['Routed model', routed ? record.routedModel : `${record.routedModel || '–'} (unchanged)`],

@@ -1,5 +1,5 @@
-// Settings view: request and response header rules, added, edited, switched and deleted through
-// PUT /api/settings; the API's validation errors are shown where the edit was made.
+// Settings view: request and response header rules (added, edited, switched, deleted) and body
+// capture, saved through PUT /api/settings; the API's validation errors are shown where the edit was made.
 import { getJSON, putJSON } from '../api.js';
 import { append, card, errorBox, h } from '../dom.js';
 import { openDialog } from '../dialog.js';
@@ -8,6 +8,7 @@ const LISTS = [
   ['requestHeaderRules', 'Request header rules', 'Applied to what goes upstream.'],
   ['responseHeaderRules', 'Response header rules', 'Applied to what the client gets back.'],
 ];
+const CAPTURE_MODES = [['all', 'every request'], ['errors', 'requests that failed'], ['none', 'no request']];
 const ACTIONS = [['set', 'set (add or overwrite)'], ['block', 'block (remove)'], ['replace', 'replace (find → value)']];
 
 function ruleForm(rule) {
@@ -33,8 +34,9 @@ export async function mount(root) {
   const sections = h('div', null);
   const notice = h('div', { class: 'notice', role: 'status' });
 
+  // Only the part being changed is sent: whatever the body leaves out stays as saved.
   const save = async (listName, rules) => {
-    saved = await putJSON('/api/settings', { [listName]: rules });
+    saved = await putJSON('/api/settings', listName ? { [listName]: rules } : rules);
     draw();
     notice.replaceChildren('Saved. Every worker applies the change within a second.');
   };
@@ -75,9 +77,27 @@ export async function mount(root) {
           h('button', { type: 'button', class: 'button small danger', onclick: () => quickSave(listName, rules.filter((_, j) => j !== i)) }, 'Delete'))))));
   };
 
+  const capture = () => {
+    const mode = h('select', { name: 'bodyCapture', 'aria-label': 'Body capture' },
+      CAPTURE_MODES.map(([v, t]) => h('option', { value: v, selected: v === saved.bodyCapture }, t)));
+    const size = h('input', { name: 'bodyMaxBytes', type: 'number', min: 0, step: 1, value: saved.bodyMaxBytes ?? 0, 'aria-label': 'Largest stored body in bytes' });
+    const problem = h('div', { class: 'form-error' });
+    const submit = async () => {
+      problem.replaceChildren();
+      try {
+        await save(null, { bodyCapture: mode.value, bodyMaxBytes: size.value === '' ? null : Number(size.value) });
+      } catch (err) { problem.replaceChildren(errorBox(err)); }
+    };
+    return card('Body capture', h('p', { class: 'muted' }, 'Which requests keep their bodies, and how much of each is stored (0: no cap). Usage, status and timings are recorded either way.'),
+      h('div', { class: 'toolbar' }, h('label', { class: 'field' }, h('span', null, 'Keep bodies of'), mode),
+        h('label', { class: 'field' }, h('span', null, 'Largest stored body (bytes)'), size),
+        h('button', { type: 'button', class: 'button', dataset: { save: 'capture' }, onclick: submit }, 'Save')), problem);
+  };
+
   const draw = () => sections.replaceChildren(...LISTS.map(([name, title, hint]) => card(title,
     h('p', { class: 'muted' }, hint), table(name, saved[name]),
-    h('button', { type: 'button', class: 'button', dataset: { add: name }, onclick: () => edit(name, null) }, 'Add rule'))));
+    h('button', { type: 'button', class: 'button', dataset: { add: name }, onclick: () => edit(name, null) }, 'Add rule'))),
+  ...('bodyCapture' in saved ? [capture()] : []));
   draw();
   append(root, h('div', { class: 'heading' }, h('h1', null, 'Settings')), notice, sections);
   return null;
