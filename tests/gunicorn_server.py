@@ -44,8 +44,9 @@ class GunicornServer:
             try:
                 if requests.get(self.url + "/health", timeout=1).status_code == 200:
                     return self
-            except requests.ConnectionError:
+            except (requests.ConnectionError, requests.Timeout):  # a worker still booting on a busy machine
                 time.sleep(0.1)
+        self.stop()  # never leave a server running behind a failed start
         raise RuntimeError("gunicorn did not answer /health in time")
 
     def stop(self, timeout: float = 30) -> int:
