@@ -12,6 +12,10 @@ from proxy.wal_checkpointer import checkpointer_for
 
 log = logging.getLogger(__name__)
 
+# A write on the gevent hub stops every stream until it ends. A batch of 20 records with 50 KB
+# bodies took 2.6 ms (up to 18 ms) at 300 streams; written ~256 KB at a time, each stop is short.
+PART_BYTES = 256 * 1024
+
 _STOP = object()
 _IN_FLIGHT = object()  # marks a queued row as the in-flight one
 
@@ -20,8 +24,10 @@ class Recorder:
     """Takes records without waiting for the database; a slow or broken database only delays them."""
 
     def __init__(self, save=save_records, capacity: int = 20000, batch_size: int = 200,
-                 give_up_after: float = 60.0, in_flight_after: float = 1.0, batch_window: float = 0.02):
+                 give_up_after: float = 60.0, in_flight_after: float = 1.0, batch_window: float = 0.02,
+                 part_bytes: int = PART_BYTES):
         self._save = save
+        self._part_bytes = part_bytes
         self._in_flight_after = in_flight_after
         self._batch_window = batch_window
         self._waiting: dict[str, tuple[float, dict]] = {}  # id -> (when to write it, in-flight row)
@@ -107,8 +113,9 @@ class Recorder:
                     records.append(item)
             records.extend(self._due_in_flight())
             try:
-                if records:
-                    self._write(records)
+                for part in in_parts(records, self._part_bytes):
+                    self._write(part)
+                    time.sleep(0)  # under gevent, let the streams run between two parts
                 metrics.RECORD_BACKLOG.set(self._queue.qsize())
             finally:
                 for _ in items:
@@ -188,6 +195,21 @@ class Recorder:
                 metrics.RECORDS_DROPPED.inc(len(logs))
                 log.exception("could not write %d records", len(logs))
                 return
+
+
+def in_parts(records: list, max_bytes: int):
+    """The records in consecutive parts holding at most about `max_bytes` of text (a record is never split)."""
+    part, size = [], 0
+    for record in records:
+        body_row = record[1]
+        weight = sum(len(value) for value in body_row.values() if isinstance(value, str)) if body_row else 0
+        if part and size + weight > max_bytes:
+            yield part
+            part, size = [], 0
+        part.append(record)
+        size += weight
+    if part:
+        yield part
 
 
 def _reset_connection() -> None:
