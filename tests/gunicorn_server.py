@@ -25,7 +25,8 @@ class GunicornServer:
     def __init__(self, env: dict, workers: int = 1):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.env = {**os.environ, **env, "PORT": str(self.port), "HOST": "127.0.0.1",
+        # CONFIG_PATH: a developer's own proxy.yaml in the checkout must not route the tests' traffic.
+        self.env = {**os.environ, "CONFIG_PATH": os.devnull, **env, "PORT": str(self.port), "HOST": "127.0.0.1",
                     "WEB_CONCURRENCY": str(workers)}
         self.process: subprocess.Popen | None = None
 
@@ -44,9 +45,10 @@ class GunicornServer:
             try:
                 if requests.get(self.url + "/health", timeout=1).status_code == 200:
                     return self
-            except (requests.ConnectionError, requests.Timeout):  # a worker still booting on a busy machine
+            except (requests.ConnectionError, requests.Timeout):  # refused, or the worker still booting
                 time.sleep(0.1)
-        self.stop()  # never leave a server running behind a failed start
+        self.process.kill()  # a server that never came up must not outlive the test
+        self.process.wait(5)
         raise RuntimeError("gunicorn did not answer /health in time")
 
     def stop(self, timeout: float = 30) -> int:
