@@ -21,7 +21,7 @@ from urllib.parse import urlparse
 from bench import report
 from bench.procs import (CLOCK_TICKS, ROOT, FakeUpstream, ProxyServer, cpu_seconds, host_times,
                          raise_priority, rss_kb, wait_for_quiet)
-from bench.rounds import pooled
+from bench.rounds import pooled, round_figures, rounds_table
 
 RESULTS = ROOT / "bench" / "results"
 CLIENT_RUN_TIMEOUT = 120.0   # seconds the load client may run before it gives up on stragglers
@@ -303,6 +303,11 @@ def render(runs: list[dict], targets: list[dict], notes: list[str], records: dic
         "Latency in ms, p50 / p95 / p99 (added = proxy - direct, percentile by percentile)",
         report.table(["scenario", "metric", "direct", "proxy", "added", "ratio proxy/direct"], latency_rows),
         "",
+    ]
+    per_round = rounds_table(runs)
+    if per_round:
+        lines += ["Each round of the pooled scenarios (latency in ms, p50 / p95 / p99)", per_round, ""]
+    lines += [
         "Proxy worker costs (CPU as a share of one core: mean over the run, peak over 200 ms)",
         report.table(["scenario", "CPU ms/request", "CPU mean", "CPU peak", "new upstream conns/request",
                       "RSS KB per open stream"], cost_rows),
@@ -363,6 +368,9 @@ def main(quick: bool = False) -> int:
                         raws[mode].append(bench.load(scenario, mode))
                 for mode in MODES:
                     run[mode] = summarise(scenario, mode, pooled(raws[mode]), idle_rss)
+                if scenario.rounds > 1:
+                    run["rounds"] = [{mode: round_figures(summarise(scenario, mode, raws[mode][number], idle_rss))
+                                      for mode in MODES} for number in range(scenario.rounds)]
                 run["compare"] = compare(run["direct"], run["proxy"])
                 runs.append(run)
             records = wait_for_records(proxy.database_path, bench.proxied)

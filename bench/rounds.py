@@ -4,6 +4,7 @@ A run of 300 streams yields 300 first-byte times, so its p95 rests on 15 of them
 the shared machine moves it by milliseconds. The suite runs such a scenario in rounds, direct and
 proxy in turn (drifting machine load falls on both), and summarises the pooled samples.
 """
+from bench import report
 
 POOLED = ("requests", "delays_us", "start_lag_us", "loop_lag")
 SUMMED = ("wall_s", "cpu_s", "worker_cpu_with_records_s", "quiet_wait_s")
@@ -30,3 +31,22 @@ def pooled(raws: list[dict]) -> dict:
                                 key=lambda samples: max((sample[2] for sample in samples), default=0))
     merged["rounds"] = len(raws)
     return merged
+
+
+def round_figures(figures: dict) -> dict:
+    """The few figures of one round worth showing beside the pooled ones (a bad round stands out)."""
+    return {key: figures[key] for key in ("ttfb_ms", "event_delay_ms", "other_cpu", "worker_cpu_ms_per_request")}
+
+
+def rounds_table(runs: list[dict]) -> str | None:
+    """Per round of each pooled scenario: TTFB and per-event delay p50 / p95 / p99, and others' CPU."""
+    rows = []
+    for run in runs:
+        for number, figures in enumerate(run.get("rounds") or [], 1):
+            for mode, f in figures.items():
+                rows.append([run["scenario"] if number == 1 and mode == "direct" else "",
+                             f"{number} {mode}", report.triple(f["ttfb_ms"]), report.triple(f["event_delay_ms"]),
+                             f"{f['other_cpu']:.0%}", report.fmt(f["worker_cpu_ms_per_request"])])
+    if not rows:
+        return None
+    return report.table(["scenario", "round", "TTFB", "per-event delay", "others", "CPU ms/request"], rows)

@@ -1,5 +1,5 @@
 """Pooling the rounds of a benchmark scenario: samples joined, times summed, the worst memory kept."""
-from bench.rounds import pooled
+from bench.rounds import pooled, rounds_table
 
 
 def _raw(requests, delays, wall, cpu, rss_peak, other=0.1, busy=0.5):
@@ -29,3 +29,16 @@ def test_rounds_pool_samples_sum_costs_and_keep_the_worst_memory():
     assert merged["other_cpu"] == (0.0 * 1.0 + 0.4 * 3.0) / 4.0  # weighted by each round's wall time
     assert merged["rss_samples"] is second["rss_samples"]
     assert merged["records"] == second["records"] and merged["rounds"] == 2
+
+
+def test_each_round_is_shown_so_a_bad_one_stands_out():
+    def figures(p95, worker):
+        summary = {"p50": 1.0, "p95": p95, "p99": p95 + 1}
+        return {"ttfb_ms": summary, "event_delay_ms": summary, "other_cpu": 0.25, "worker_cpu_ms_per_request": worker}
+    runs = [{"scenario": "300 streams", "rounds": [{"direct": figures(2.0, None), "proxy": figures(3.0, 5.0)},
+                                                   {"direct": figures(2.0, None), "proxy": figures(250.0, 5.5)}]},
+            {"scenario": "sequential"}]
+    table = rounds_table(runs).splitlines()
+    assert len(table) == 2 + 4
+    assert "2 proxy" in table[-1] and "250.00" in table[-1] and "25%" in table[-1]
+    assert rounds_table([{"scenario": "sequential"}]) is None
