@@ -165,3 +165,27 @@ def test_tls_verification_stays_on_for_an_https_upstream():
             client.send("POST", "/v1/messages", "", [], b"{}")
     [pool] = [client._adapter.poolmanager.pools[key] for key in client._adapter.poolmanager.pools.keys()]
     assert pool.cert_reqs == "CERT_REQUIRED" and pool.ca_certs == requests.certs.where()
+
+
+def test_a_pooled_connection_the_server_closed_is_not_reused():
+    from proxy.upstream import _Connection
+
+    ours, server = socket.socketpair()
+    connection = _Connection("127.0.0.1", 1)
+    assert not connection.is_connected  # never connected
+    connection.sock = ours
+    assert connection.is_connected  # idle and open
+    server.close()
+    assert not connection.is_connected  # the server hung up: urllib3 opens a fresh one
+    ours.close()
+
+
+def test_a_connection_the_upstream_closed_while_idle_is_replaced(upstream):
+    client = UpstreamClient(upstream.url, connect_timeout=2, read_timeout=2)
+    client.send("POST", "/v1/messages", "", [], b"{}").raw.read()
+    [pool] = [client._adapter.poolmanager.pools[key] for key in client._adapter.poolmanager.pools.keys()]
+    [idle] = [connection for connection in pool.pool.queue if connection is not None]
+    idle.sock.shutdown(socket.SHUT_RD)  # reads now see an end of stream, as after the server's close
+    response = client.send("POST", "/v1/messages", "", [], b"{}")
+    assert response.status_code == 200 and response.raw.read()
+    assert len(upstream.seen) == 2
