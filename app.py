@@ -13,6 +13,7 @@ from api.errors import register_error_handlers
 from api.health import bp as health_bp
 from api.metrics import bp as metrics_bp
 from api.spec import build_spec
+from models.conversations import ConversationStore
 from proxy import ProxyService, Recorder, UpstreamClient
 from proxy import bp as proxy_bp
 from proxy.drain import Drain
@@ -40,6 +41,7 @@ class Config:
     retention_days: float | None = None
     drain_delay: float = 0.0
     drain_timeout: float = 25.0
+    claude_projects_dir: str = "~/.claude/projects"
 
     @classmethod
     def from_env(cls, env=None) -> "Config":
@@ -70,6 +72,7 @@ class Config:
             retention_days=get("RETENTION_DAYS", float, None),
             drain_delay=get("DRAIN_DELAY", float, defaults.drain_delay),
             drain_timeout=get("DRAIN_TIMEOUT", float, defaults.drain_timeout),
+            claude_projects_dir=get("CLAUDE_PROJECTS_DIR", str, defaults.claude_projects_dir),
         )
 
 
@@ -89,6 +92,7 @@ def create_app(config: Config | None = None) -> Flask:
     app.extensions["proxy"] = ProxyService(upstream, recorder, config.max_request_body)
     # gunicorn.conf.py starts it on SIGTERM (it may not import the app, so it looks it up here).
     app.extensions["drain"] = Drain(app.extensions["proxy"].traffic, config.drain_delay, config.drain_timeout)
+    app.extensions["conversations"] = ConversationStore(config.claude_projects_dir)
     if config.retention_days:
         app.extensions["retention"] = RetentionPruner(config.retention_days)
         app.extensions["retention"].start()
