@@ -44,7 +44,7 @@ class GunicornServer:
             try:
                 if requests.get(self.url + "/health", timeout=1).status_code == 200:
                     return self
-            except requests.ConnectionError:
+            except (requests.ConnectionError, requests.Timeout):  # refused, or the worker still booting
                 time.sleep(0.1)
         raise RuntimeError("gunicorn did not answer /health in time")
 
