@@ -2,12 +2,13 @@
 import argparse
 import sys
 
-from bench import dashboard_suite, proxy_suite
+from bench import conversations_suite, dashboard_suite, proxy_suite
 
 # name -> main(quick) returning 0 when every target passed; add later suites here.
 SUITES = {
     "proxy": proxy_suite.main,
     "dashboard": dashboard_suite.main,
+    "conversations": conversations_suite.main,
 }
 
 

@@ -1,5 +1,6 @@
 """Conversations: Claude Code sessions from the transcripts on this machine and from the proxy's record."""
 import os
+from collections import OrderedDict
 
 from models import record_sessions
 from models.conversation_cache import TranscriptCache
@@ -18,6 +19,7 @@ class ConversationStore:
     def __init__(self, projects_dir: str, cache: TranscriptCache | None = None):
         self.tree = TranscriptTree(projects_dir)
         self.cache = cache or TranscriptCache()
+        self.record_prompts: OrderedDict = OrderedDict()  # see record_sessions.add_first_prompts
 
     def transcript_sessions(self, project: str | None = None) -> list[SessionSummary]:
         """Summaries of every session with messages (of one project folder, when given)."""
@@ -63,7 +65,7 @@ class ConversationStore:
         check_session_id(session_id)
         files = self.tree.session(folder, session_id) if folder else None
         if files is None:  # a session the proxy saw whose transcript is on another machine
-            return record_sessions.recorded_conversation(session_id)
+            return record_sessions.recorded_conversation(session_id, self.record_prompts)
         summary = self._summary(files) or SessionSummary(session_id, files.project, None, None, None, 0, None)
         signature = (files.main.signature,) + tuple(sorted((agent, sub.signature)
                                                            for agent, sub in files.subagents.items()))
@@ -95,7 +97,7 @@ def list_conversations(store: ConversationStore, model: str | None, page: int, l
     matching = sorted((s for s in sessions if s.uses_model(model)),
                       key=lambda s: (s.last_ms or 0, s.id), reverse=True)
     shown = matching[(page - 1) * limit:page * limit]
-    record_sessions.add_first_prompts([s for s in shown if s.source == "record"])
+    record_sessions.add_first_prompts([s for s in shown if s.source == "record"], store.record_prompts)
     return shown, len(matching)
 
 

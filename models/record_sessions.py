@@ -16,8 +16,7 @@ from models.transcripts import folder_names
 MESSAGES_ENDPOINT = "/v1/messages"  # model calls; count_tokens and the rest are not API messages
 _WORKING_DIRECTORY = re.compile(r"^\s*Working directory:\s*(\S[^\n]*?)\s*$", re.MULTILINE)
 _MAX_BODY_CHARS = 8 * 1024 * 1024  # a bigger first body is not parsed for a list row
-_PROMPTS: OrderedDict = OrderedDict()  # record id -> (first prompt, working directory); bodies never change
-_MAX_PROMPTS = 10_000
+MAX_PROMPTS = 10_000  # sessions whose first prompt a store keeps
 
 
 @dataclass(frozen=True)
@@ -85,18 +84,19 @@ def _body(record_id: str) -> dict:
     return body if isinstance(body, dict) else {}
 
 
-def add_first_prompts(sessions: list[SessionSummary]) -> None:
-    """Fill in first prompt and working directory from one request body per session (cached)."""
+def add_first_prompts(sessions: list[SessionSummary], known: OrderedDict) -> None:
+    """Fill in first prompt and working directory from one request body per session; `known` keeps
+    them (session id -> (prompt, directory)): a session's first call does not change."""
     for session in sessions:
-        call = _main_call(session.id, session.model)
-        if call is None:
-            continue
-        if call.id not in _PROMPTS:
+        if session.id not in known:
+            call = _main_call(session.id, session.model)
+            if call is None:
+                continue
             body = _body(call.id)
-            _PROMPTS[call.id] = (_first_prompt(body.get("messages")), working_directory(body.get("system")))
-            while len(_PROMPTS) > _MAX_PROMPTS:
-                _PROMPTS.popitem(last=False)
-        prompt, cwd = _PROMPTS[call.id]
+            known[session.id] = (_first_prompt(body.get("messages")), working_directory(body.get("system")))
+            while len(known) > MAX_PROMPTS:
+                known.popitem(last=False)
+        prompt, cwd = known[session.id]
         session.first_message = clip(prompt) if prompt else None
         if cwd:
             session.project_path, session.project = cwd, folder_names(cwd)[0]
@@ -137,13 +137,13 @@ def session_records(session_id: str) -> list[RecordRef]:
             for row in rows]
 
 
-def recorded_conversation(session_id: str) -> Conversation | None:
+def recorded_conversation(session_id: str, known: OrderedDict) -> Conversation | None:
     """A session known only from the record: the latest main call's history and reply as its thread."""
     summaries = recorded_sessions(only=session_id)
     if not summaries:
         return None
     summary = summaries[0]
-    add_first_prompts([summary])
+    add_first_prompts([summary], known)
     records = session_records(session_id)
     usage = add_usage({}, None)
     for ref in records:

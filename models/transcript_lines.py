@@ -7,7 +7,9 @@ from datetime import datetime, timezone
 
 MIB = 1024 * 1024
 MAX_LINE = 32 * MIB  # longer lines are skipped unread: a runaway line must not hold the worker's memory
-YIELD_EVERY = 1 * MIB  # bytes parsed between cooperative yields (time.sleep is gevent's under gunicorn)
+# Bytes read and parsed between cooperative yields (time.sleep is gevent's under gunicorn): a few
+# milliseconds of work, so the worker's streams and other requests wait no longer than that.
+CHUNK = 256 * 1024
 FIRST_MESSAGE_CHARS = 200
 SYNTHETIC_MODEL = "<synthetic>"  # Claude Code's own stand-in messages (errors, interrupts): no API call
 
@@ -25,40 +27,37 @@ def read_lines(file, start: int, end: int):
     """Yield (offset after the line, decoded object or None, complete) for each line of file[start:end].
 
     None means malformed or oversized; `complete` is False for a last line without its newline
-    (Claude Code may be writing it right now)."""
+    (Claude Code may be writing it right now). Reads in chunks: one readline per line cost more
+    than decoding the JSON."""
     file.seek(start)
-    offset, since_yield = start, 0
-    while offset < end:
-        raw = file.readline(min(MAX_LINE, end - offset))
-        if not raw:
-            return
-        offset += len(raw)
-        since_yield += len(raw)
-        if since_yield >= YIELD_EVERY:
-            since_yield = 0
-            time.sleep(0)
-        if raw.endswith(b"\n"):
-            if raw.strip():
-                yield offset, decode(raw), True
-        elif offset >= end:
-            yield offset, decode(raw), False
-        else:  # longer than MAX_LINE: skip the rest of it
-            offset = _skip_line(file, offset, end)
-            yield offset, None, True
-
-
-def _skip_line(file, offset: int, end: int) -> int:
-    while offset < end:
-        chunk = file.readline(min(MIB, end - offset))
+    data, position, skipping = bytearray(), start, False  # `position` is the file offset of data[0]
+    while True:
+        chunk = file.read(min(CHUNK, end - position - len(data))) if position + len(data) < end else b""
         if not chunk:
-            break
-        offset += len(chunk)
-        if chunk.endswith(b"\n"):
-            break
-    return offset
+            if data or skipping:
+                yield position + len(data), None if skipping else decode(data), False
+            return
+        data += chunk
+        cursor = 0
+        while (newline := data.find(b"\n", cursor)) >= 0:
+            if skipping:
+                skipping = False
+                yield position + newline + 1, None, True
+            elif newline - cursor > MAX_LINE:
+                yield position + newline + 1, None, True
+            elif newline > cursor and not (data[cursor:cursor + 1].isspace() and data[cursor:newline].isspace()):
+                yield position + newline + 1, decode(data[cursor:newline]), True
+            cursor = newline + 1
+        del data[:cursor]
+        position += cursor
+        if skipping or len(data) > MAX_LINE:  # longer than MAX_LINE: drop it as it comes
+            skipping = True
+            position += len(data)
+            data.clear()
+        time.sleep(0)
 
 
-def decode(raw: bytes) -> dict | None:
+def decode(raw) -> dict | None:
     """A JSON object line, or None for anything else."""
     try:
         value = json.loads(raw)

@@ -102,14 +102,14 @@ class TranscriptTree:
         return bool(folder and os.path.isdir(folder))
 
     def _project_sessions(self, root: str, project: str, folder: str) -> list[SessionFiles]:
-        files = self._children(folder, directories=False)
-        session_dirs = set(self._children(folder, directories=True))
+        entries = self._entries(folder)
+        session_dirs = {entry.name for entry in entries if entry.is_dir()}
         sessions = []
-        for name in files:
-            session_id = name[:-len(SUFFIX)]
-            if not name.endswith(SUFFIX) or not _FILE_ID.match(session_id):
+        for entry in entries:
+            session_id = entry.name[:-len(SUFFIX)]
+            if not entry.name.endswith(SUFFIX) or not _FILE_ID.match(session_id):
                 continue
-            main = self._file(root, os.path.join(folder, name))
+            main = self._entry_file(root, entry)
             if main:
                 subagents = (self._subagents(root, os.path.join(folder, session_id))
                              if session_id in session_dirs else {})
@@ -118,25 +118,38 @@ class TranscriptTree:
 
     def _subagents(self, root: str, session_folder: str) -> dict[str, TranscriptFile]:
         folder = self._inside(root, os.path.join(session_folder, "subagents"))
-        if not folder or not os.path.isdir(folder):
-            return {}
         agents = {}
-        for name in self._children(folder, directories=False):
-            agent_id = name[len(AGENT_PREFIX):-len(SUFFIX)]
-            if name.startswith(AGENT_PREFIX) and name.endswith(SUFFIX) and _FILE_ID.match(agent_id):
-                found = self._file(root, os.path.join(folder, name))
+        for entry in self._entries(folder) if folder else []:
+            agent_id = entry.name[len(AGENT_PREFIX):-len(SUFFIX)]
+            if entry.name.startswith(AGENT_PREFIX) and entry.name.endswith(SUFFIX) and _FILE_ID.match(agent_id):
+                found = self._entry_file(root, entry)
                 if found:
                     agents[agent_id] = found
         return agents
 
     @staticmethod
-    def _children(folder: str, directories: bool) -> list[str]:
+    def _entries(folder: str) -> list[os.DirEntry]:
         try:
             with os.scandir(folder) as entries:
-                return sorted(entry.name for entry in entries
-                              if entry.is_dir() == directories and not entry.name.startswith("."))
+                return sorted((entry for entry in entries if not entry.name.startswith(".")),
+                              key=lambda entry: entry.name)
         except OSError:
             return []
+
+    def _children(self, folder: str, directories: bool) -> list[str]:
+        return [entry.name for entry in self._entries(folder) if entry.is_dir() == directories]
+
+    def _entry_file(self, root: str, entry: os.DirEntry) -> TranscriptFile | None:
+        """A listed file of a folder already known to be inside the root: only a symlink needs resolving
+        (realpath for every one of 2,000 files was most of a warm listing)."""
+        if entry.is_symlink():
+            return self._file(root, entry.path)
+        try:
+            info = entry.stat()
+        except OSError:
+            return None
+        return TranscriptFile(entry.path, info.st_size, info.st_mtime_ns, info.st_ino) if stat.S_ISREG(
+            info.st_mode) else None
 
     @staticmethod
     def _inside(root: str, path: str) -> str | None:

@@ -17,6 +17,13 @@ def test_complete_lines_blank_lines_and_a_partial_tail():
     assert lines_of(data) == [(9, {"a": 1}, True), (23, {"b": 2}, True), (len(data), None, False)]
 
 
+def test_lines_across_read_chunks(monkeypatch):
+    monkeypatch.setattr(transcript_lines, "CHUNK", 5)
+    data = b'{"a": 1}\n  \n{"b": "long enough to span chunks"}\n{"c": 3}'
+    assert [line for _, line, _ in lines_of(data)] == [{"a": 1}, {"b": "long enough to span chunks"}, {"c": 3}]
+    assert lines_of(data, start=9)[0][1] == {"b": "long enough to span chunks"}
+
+
 def test_a_finished_last_line_without_newline_still_decodes():
     assert lines_of(b'{"a": 1}\n{"b": 2}')[-1] == (17, {"b": 2}, False)
 
@@ -34,6 +41,7 @@ def test_malformed_lines_decode_to_none():
 
 def test_oversized_lines_are_skipped_without_being_held(monkeypatch):
     monkeypatch.setattr(transcript_lines, "MAX_LINE", 64)
+    monkeypatch.setattr(transcript_lines, "CHUNK", 16)
     data = b'{"a": 1}\n{"big": "' + b"x" * 1000 + b'"}\n{"b": 2}\n'
     assert [(line, complete) for _, line, complete in lines_of(data)] == [({"a": 1}, True), (None, True),
                                                                             ({"b": 2}, True)]
@@ -42,7 +50,7 @@ def test_oversized_lines_are_skipped_without_being_held(monkeypatch):
 def test_big_files_are_read_cooperatively(monkeypatch):
     # Under gunicorn's gevent worker time.sleep is gevent's; here the module's is swapped for it.
     monkeypatch.setattr(transcript_lines.time, "sleep", gevent.sleep)
-    monkeypatch.setattr(transcript_lines, "YIELD_EVERY", 64 * 1024)
+    monkeypatch.setattr(transcript_lines, "CHUNK", 64 * 1024)
     data = (json.dumps({"type": "user", "text": "z" * 1000}) + "\n").encode() * 2000  # 2 MB
     ticks = []
     ticker = gevent.spawn(lambda: [ticks.append(1) or gevent.sleep(0) for _ in range(10_000)])
