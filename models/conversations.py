@@ -1,6 +1,9 @@
 """Conversations: Claude Code sessions from the transcripts on this machine and from the proxy's record."""
+import logging
 import os
 from collections import OrderedDict
+
+import peewee
 
 from models import record_sessions
 from models.conversation_cache import TranscriptCache
@@ -11,6 +14,7 @@ from models.transcripts import (SessionFiles, TranscriptTree, UnsafeName, check_
                                 folder_names)
 
 MAX_PROJECT = 1024
+log = logging.getLogger(__name__)
 
 
 class ConversationStore:
@@ -75,7 +79,8 @@ class ConversationStore:
         usage = add_usage(dict(thread.usage), None)
         for sub in _all_subagents(thread, unmatched):
             add_usage(usage, sub.usage)
-        return Conversation(summary, thread, unmatched, usage, record_sessions.session_records(session_id))
+        records = _from_record(lambda: record_sessions.session_records(session_id), [])
+        return Conversation(summary, thread, unmatched, usage, records)
 
 
 def _read_session(files: SessionFiles) -> tuple[Thread, list[Thread]]:
@@ -93,12 +98,22 @@ def list_conversations(store: ConversationStore, model: str | None, page: int, l
     """One page of every session (transcripts, then recorded sessions without one), newest activity first."""
     sessions = store.transcript_sessions()
     known = {summary.id for summary in sessions}
-    sessions += record_sessions.recorded_sessions(exclude=known)
+    sessions += _from_record(lambda: record_sessions.recorded_sessions(exclude=known), [])
     matching = sorted((s for s in sessions if s.uses_model(model)),
                       key=lambda s: (s.last_ms or 0, s.id), reverse=True)
     shown = matching[(page - 1) * limit:page * limit]
-    record_sessions.add_first_prompts([s for s in shown if s.source == "record"], store.record_prompts)
+    _from_record(lambda: record_sessions.add_first_prompts([s for s in shown if s.source == "record"],
+                                                           store.record_prompts), None)
     return shown, len(matching)
+
+
+def _from_record(read, default):
+    """A read of the proxy's record; a database that fails leaves the transcripts served on their own."""
+    try:
+        return read()
+    except peewee.PeeweeException as exc:
+        log.warning("conversations shown without the proxy's record: %s", exc)
+        return default
 
 
 def project_conversations(store: ConversationStore, project: str, model: str | None = None

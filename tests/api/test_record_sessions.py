@@ -96,3 +96,16 @@ def test_a_session_through_the_proxy_shows_up(live_proxy, client, upstream, reco
     body = client.get("/api/conversations/sdk-session-1?project=-srv-team-api").json
     assert [m["role"] for m in body["messages"]] == ["user", "assistant", "user", "assistant"]
     assert body["messages"][-1]["content"][0]["text"] == "Hello from the fake upstream. Grüße! 👋"
+
+
+def test_transcripts_are_listed_when_the_database_fails(client, config):
+    seed_remote_session()
+    local = SessionWriter(config.claude_projects_dir, "/home/ada/shop", "local-2", T0)
+    local.prompt("Still here")
+    local.assistant()
+    local.write()
+    models.database.execute_sql("DROP TABLE request_body")
+    models.database.execute_sql("DROP TABLE request_log")
+    assert [row["id"] for row in client.get("/api/conversations").json["conversations"]] == ["local-2"]
+    body = client.get("/api/conversations/local-2?project=-home-ada-shop").json
+    assert (body["requestIds"], body["firstMessage"]) == ([], "Still here")
