@@ -24,16 +24,24 @@ class ConversationStore:
         self.tree = TranscriptTree(projects_dir)
         self.cache = cache or TranscriptCache()
         self.record_prompts: OrderedDict = OrderedDict()  # see record_sessions.add_first_prompts
+        self._rows: dict[tuple, tuple] = {}  # (project, session id) -> (files' signature, SessionSummary)
 
     def transcript_sessions(self, project: str | None = None) -> list[SessionSummary]:
         """Summaries of every session with messages (of one project folder, when given)."""
         found = self.tree.sessions(project)
-        summaries = [summary for files in found if (summary := self._summary(files)) is not None]
+        rows = {}
+        for files in found:
+            key, signature = (files.project, files.session_id), files.signature
+            cached = self._rows.get(key)
+            rows[key] = cached if cached is not None and cached[0] == signature else (signature, self._summary(files))
+        # Forget sessions (and files) that are gone, so memory follows the tree.
+        self._rows = rows if project is None else {
+            **{key: row for key, row in self._rows.items() if key[0] != project}, **rows}
         present = {files.main.path for files in found} | {sub.path for files in found
                                                            for sub in files.subagents.values()}
         root = self.tree.root
         self.cache.forget_missing(present, under=os.path.join(root, project) if root and project else None)
-        return summaries
+        return [row[1] for row in rows.values() if row[1] is not None]
 
     def _summary(self, files: SessionFiles) -> SessionSummary | None:
         main = self.cache.summary(files.main, main_thread=True)
@@ -71,10 +79,8 @@ class ConversationStore:
         if files is None:  # a session the proxy saw whose transcript is on another machine
             return record_sessions.recorded_conversation(session_id, self.record_prompts)
         summary = self._summary(files) or SessionSummary(session_id, files.project, None, None, None, 0, None)
-        signature = (files.main.signature,) + tuple(sorted((agent, sub.signature)
-                                                           for agent, sub in files.subagents.items()))
         size = files.main.size + sum(sub.size for sub in files.subagents.values())
-        thread, unmatched = self.cache.thread((files.project, session_id), signature, size,
+        thread, unmatched = self.cache.thread((files.project, session_id), files.signature, size,
                                               lambda: _read_session(files))
         usage = add_usage(dict(thread.usage), None)
         for sub in _all_subagents(thread, unmatched):

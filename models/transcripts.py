@@ -25,11 +25,12 @@ class TranscriptFile:
     size: int
     mtime_ns: int
     inode: int
+    signature: tuple  # what changes when the file does: (size, mtime_ns, inode)
 
-    @property
-    def signature(self) -> tuple:
-        """What changes when the file does: size, modification time, inode."""
-        return self.size, self.mtime_ns, self.inode
+    @classmethod
+    def of(cls, path: str, info: os.stat_result) -> "TranscriptFile":
+        """The file at `path` as `info` describes it."""
+        return cls(path, info.st_size, info.st_mtime_ns, info.st_ino, (info.st_size, info.st_mtime_ns, info.st_ino))
 
 
 @dataclass(frozen=True)
@@ -38,6 +39,11 @@ class SessionFiles:
     session_id: str
     main: TranscriptFile
     subagents: dict[str, TranscriptFile] = field(default_factory=dict)  # agent id -> file
+
+    @property
+    def signature(self) -> tuple:
+        """What changes when any file of the session does."""
+        return (self.main.signature,) + tuple(sorted((agent, sub.signature) for agent, sub in self.subagents.items()))
 
 
 def check_project(project: str) -> str:
@@ -148,8 +154,7 @@ class TranscriptTree:
             info = entry.stat()
         except OSError:
             return None
-        return TranscriptFile(entry.path, info.st_size, info.st_mtime_ns, info.st_ino) if stat.S_ISREG(
-            info.st_mode) else None
+        return TranscriptFile.of(entry.path, info) if stat.S_ISREG(info.st_mode) else None
 
     @staticmethod
     def _inside(root: str, path: str) -> str | None:
@@ -166,7 +171,7 @@ class TranscriptTree:
         # Only regular files: opening a FIFO named *.jsonl would block the worker forever.
         if info is None or not stat.S_ISREG(info.st_mode):
             return None
-        return TranscriptFile(real, info.st_size, info.st_mtime_ns, info.st_ino)
+        return TranscriptFile.of(real, info)
 
 
 def open_transcript(transcript: TranscriptFile):
