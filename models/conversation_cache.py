@@ -2,7 +2,7 @@
 
 File summaries (what the list shows) are small and kept for every file that still exists; whole
 threads (what one conversation shows) are large and kept for a few sessions only (LRU, bounded by
-the bytes of the files they came from)."""
+the bytes of the files they came from: parsed JSON weighs one to two times its text)."""
 import threading
 import time
 from collections import OrderedDict
@@ -16,7 +16,7 @@ MIB = 1024 * 1024
 class TranscriptCache:
     """Summaries of every transcript file and a few whole threads, rebuilt only when a file changes."""
 
-    def __init__(self, max_threads: int = 8, max_thread_bytes: int = 256 * MIB):
+    def __init__(self, max_threads: int = 8, max_thread_bytes: int = 64 * MIB):
         self._summaries: dict[str, tuple[tuple, FileSummary, FileSummary]] = {}
         self._threads: OrderedDict = OrderedDict()
         self.max_threads, self.max_thread_bytes = max_threads, max_thread_bytes

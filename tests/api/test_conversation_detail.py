@@ -1,6 +1,8 @@
 """One conversation in full: thread order, API messages, tool calls, subagents, usage, record links."""
 import json
 
+from openapi_schema_validator import OAS30Validator, validate
+
 import models
 from tests.records import log_row
 from tests.transcripts import HAIKU, OPUS, T0, SessionWriter, usage
@@ -150,3 +152,17 @@ def test_found_by_working_directory_and_served_from_cache_until_the_file_changes
     session.assistant({"type": "text", "text": "One more thing."})
     session.write()
     assert texts(get(client, "s1")["messages"])[-1] == "One more thing."
+
+
+def test_answers_match_their_schemas_in_the_served_spec(client, config):
+    shop = shop_session(config.claude_projects_dir)
+    shop.line("cost-state", costUsd=0.5)
+    shop.summary("Fixing login")
+    shop.write()
+    models.save_records([log_row("rec-a", session_id="s1", upstream_request_id="req_first")], [])
+    components = client.get("/openapi.json").json["components"]
+    for path, name in (("/api/conversations/s1?project=-home-ada-shop", "Conversation"),
+                       ("/api/conversations", "ConversationList"),
+                       ("/api/conversations/project?project=-home-ada-shop", "ProjectConversations")):
+        schema = {"$ref": f"#/components/schemas/{name}", "components": components}
+        validate(client.get(path).json, schema, cls=OAS30Validator)

@@ -120,6 +120,8 @@ def test_first_message_is_cut_at_a_character_boundary(client, tree):
 def test_a_file_being_written_is_listed_without_its_partial_line(client, tree):
     row = by_id(listing(client))["blog-live"]
     assert (row["requestCount"], row["skippedLines"], row["models"]) == (1, 0, [OPUS])
+    detail = client.get("/api/conversations/blog-live?project=-home-ada-blog-v2").json
+    assert (detail["partialLastLine"], detail["skippedLines"], len(detail["messages"])) == (True, 0, 2)
     with open(tree["live"].path, "a") as file:  # the writer finishes the line
         file.write('next", "model": "' + HAIKU + '"}, "timestamp": "2026-11-21T12:00:00Z"}\n')
     row = by_id(listing(client))["blog-live"]
