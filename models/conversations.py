@@ -7,6 +7,7 @@ import peewee
 
 from models import record_sessions
 from models.conversation_cache import TranscriptCache
+from models.recorded_totals import RecordedTotals
 from models.session_summary import Conversation, SessionSummary
 from models.transcript_lines import add_usage
 from models.transcript_thread import Thread, attach_subagents, read_thread
@@ -24,6 +25,7 @@ class ConversationStore:
         self.tree = TranscriptTree(projects_dir)
         self.cache = cache or TranscriptCache()
         self.record_prompts: OrderedDict = OrderedDict()  # see record_sessions.add_first_prompts
+        self.record_totals = RecordedTotals()
         self._rows: dict[tuple, tuple] = {}  # (project, session id) -> (files' signature, SessionSummary)
 
     def transcript_sessions(self, project: str | None = None) -> list[SessionSummary]:
@@ -104,7 +106,7 @@ def list_conversations(store: ConversationStore, model: str | None, page: int, l
     """One page of every session (transcripts, then recorded sessions without one), newest activity first."""
     sessions = store.transcript_sessions()
     known = {summary.id for summary in sessions}
-    sessions += _from_record(lambda: record_sessions.recorded_sessions(exclude=known), [])
+    sessions += _from_record(lambda: record_sessions.recorded_sessions(store.record_totals, exclude=known), [])
     matching = sorted((s for s in sessions if s.uses_model(model)),
                       key=lambda s: (s.last_ms or 0, s.id), reverse=True)
     shown = matching[(page - 1) * limit:page * limit]

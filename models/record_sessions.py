@@ -5,15 +5,13 @@ import re
 from collections import OrderedDict
 from dataclasses import dataclass
 
-import peewee
-
+from models.recorded_totals import RecordedTotals, grouped, session_calls
 from models.request_log import RequestBody, RequestLog
 from models.session_summary import RECORD_PROJECT, Conversation, SessionSummary
 from models.transcript_lines import add_usage, clip, content_blocks, prompt_text, usage_of
 from models.transcript_thread import Entry, Thread
 from models.transcripts import folder_names
 
-MESSAGES_ENDPOINT = "/v1/messages"  # model calls; count_tokens and the rest are not API messages
 _WORKING_DIRECTORY = re.compile(r"^\s*Working directory:\s*(\S[^\n]*?)\s*$", re.MULTILINE)
 _MAX_BODY_CHARS = 8 * 1024 * 1024  # a bigger first body is not parsed for a list row
 MAX_PROMPTS = 10_000  # sessions whose first prompt a store keeps
@@ -31,42 +29,19 @@ class RecordRef:
     usage: dict
 
 
-def _session_calls():
-    return RequestLog.select().where(RequestLog.session_id.is_null(False), RequestLog.endpoint == MESSAGES_ENDPOINT)
-
-
-def recorded_sessions(exclude: set[str] = frozenset(), only: str | None = None) -> list[SessionSummary]:
-    """Every recorded session (or just `only`) but those in `exclude`, from one grouped query."""
-    last = peewee.fn.MAX(peewee.fn.COALESCE(RequestLog.completed_at_ms, RequestLog.timestamp_ms))
-    main = peewee.fn.SUM(peewee.Case(None, [(RequestLog.agent_id.is_null(), 1)], 0))
-    query = (_session_calls().select(RequestLog.session_id, RequestLog.original_model, RequestLog.routed_model,
-                                     peewee.fn.COUNT(RequestLog.id), peewee.fn.MIN(RequestLog.timestamp_ms), last, main)
-             .group_by(RequestLog.session_id, RequestLog.original_model, RequestLog.routed_model))
-    if only is not None:
-        query = query.where(RequestLog.session_id == only)
-    sessions: dict[str, dict] = {}
-    for session_id, original, routed, count, first_ms, last_ms, main_calls in query.tuples():
-        if session_id in exclude:
-            continue
-        found = sessions.setdefault(session_id, {"count": 0, "first": first_ms, "last": last_ms, "main": {},
-                                                 "models": {}})
-        found["count"] += count
-        found["first"], found["last"] = min(found["first"], first_ms), max(found["last"], last_ms)
-        for name in (original, routed):
-            if name:
-                found["models"][name] = None
-        if original or routed:
-            found["main"][original or routed] = found["main"].get(original or routed, 0) + int(main_calls or 0)
-    return [SessionSummary(id=session_id, project=RECORD_PROJECT, project_path=None, start_ms=found["first"],
-                           last_ms=found["last"], request_count=found["count"],
-                           model=max(found["main"].items(), key=lambda item: item[1])[0] if found["main"] else None,
-                           models=tuple(found["models"]), source="record")
-            for session_id, found in sessions.items()]
+def recorded_sessions(totals: RecordedTotals | None = None, exclude: set[str] = frozenset(),
+                      only: str | None = None) -> list[SessionSummary]:
+    """Every recorded session (from `totals`, kept up to date) but those in `exclude`; or just `only`."""
+    found = grouped(RequestLog.session_id == only) if only is not None else (totals or RecordedTotals()).sessions()
+    return [SessionSummary(id=session_id, project=RECORD_PROJECT, project_path=None, start_ms=part.first_ms,
+                           last_ms=part.last_ms, request_count=part.calls, model=part.main_model,
+                           models=tuple(part.models), source="record")
+            for session_id, part in found.items() if session_id not in exclude]
 
 
 def _main_call(session_id: str, model: str | None, latest: bool = False):
     """The session's first (or latest) main-thread call of its main model."""
-    query = _session_calls().where(RequestLog.session_id == session_id, RequestLog.agent_id.is_null())
+    query = session_calls().where(RequestLog.session_id == session_id, RequestLog.agent_id.is_null())
     if model:
         query = query.where((RequestLog.original_model == model) | (RequestLog.routed_model == model))
     order = RequestLog.timestamp_ms.desc() if latest else RequestLog.timestamp_ms
@@ -127,7 +102,7 @@ def session_records(session_id: str) -> list[RecordRef]:
     fields = (RequestLog.id, RequestLog.timestamp_ms, RequestLog.upstream_request_id, RequestLog.agent_id,
               RequestLog.original_model, RequestLog.routed_model, RequestLog.input_tokens,
               RequestLog.output_tokens, RequestLog.cache_creation_input_tokens, RequestLog.cache_read_input_tokens)
-    rows = (_session_calls().select(*fields).where(RequestLog.session_id == session_id)
+    rows = (session_calls().select(*fields).where(RequestLog.session_id == session_id)
             .order_by(RequestLog.timestamp_ms, RequestLog.id))
     return [RecordRef(row.id, row.timestamp_ms, row.upstream_request_id, row.agent_id,
                       row.routed_model or row.original_model,

@@ -42,6 +42,13 @@ def _v3_dashboard_indexes(db):
     db.execute_sql("DROP INDEX IF EXISTS request_log_organization_id_timestamp_ms")
 
 
+def _v6_session_index(db):
+    # Per-session totals of the conversation list, read a time window at a time from the index alone.
+    db.execute_sql("CREATE INDEX IF NOT EXISTS request_log_session_time ON request_log "
+                   "(timestamp_ms, session_id, original_model, routed_model, endpoint, agent_id, completed_at_ms) "
+                   "WHERE session_id IS NOT NULL")
+
+
 # Append a step for each schema change; never edit a released one. Step 1 creates the tables from
 # the models as they are now, so every later step must be idempotent (IF NOT EXISTS, or check the
 # column first): on a fresh database it runs right after step 1, over a schema that may have it.
@@ -49,6 +56,7 @@ MIGRATIONS = [
     (1, _v1_records),
     (2, _v2_settings),
     (3, _v3_dashboard_indexes),
+    (6, _v6_session_index),  # 4 and 5 are other branches' steps
 ]
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 
