@@ -1,5 +1,6 @@
 """Generates a realistic Claude Code transcript tree (projects, sessions, subagents) of a given size,
 and recorded sessions of other machines in the database."""
+import json
 import os
 import random
 import string
@@ -78,24 +79,28 @@ def write_tree(root, sessions: int = 2000, total_bytes: int = 500 * 1024 * 1024,
     return {"sessions": sessions, "projects": projects, "bytes": written}
 
 
-def record_sessions(sessions: int = 300, calls: int = 20, seed: int = 5) -> int:
-    """Record `sessions` sessions of `calls` API calls each that have no transcript here; returns rows."""
+def record_sessions(sessions: int = 2000, calls: int = 100, seed: int = 5) -> int:
+    """Record `sessions` sessions of `calls` API calls each that have no transcript here (a shared
+    proxy's other users); returns rows. Only first calls get a body: one is all the list reads."""
     rng = random.Random(seed)
     logs, bodies = [], []
     for index in range(sessions):
-        session_id = f"remote-{index:04d}"
+        session_id = f"remote-{index:05d}"
         start = int(T0.timestamp() * 1000) - rng.randrange(0, 90 * 86_400_000)
         for call in range(calls):
             record_id = uuid.UUID(int=rng.getrandbits(128)).hex
             logs.append(log_row(record_id, session_id=session_id, timestamp_ms=start + call * 30_000,
                                 completed_at_ms=start + call * 30_000 + 9_000, original_model=OPUS,
                                 routed_model=OPUS, agent_id=None if call % 5 else "agent-1"))
-            bodies.append(body_row(record_id, request_body='{"model": "%s", "system": [{"type": "text", "text": '
-                                   '"Working directory: /srv/team/app-%d"}], "messages": [{"role": "user", '
-                                   '"content": "Remote prompt %d"}]}' % (OPUS, index % 7, index)))
-    for start in range(0, len(logs), 2000):
-        models.save_records(logs[start:start + 2000], bodies[start:start + 2000])
-    return len(logs)
+            if call == 0:
+                bodies.append(body_row(record_id, request_body=json.dumps({
+                    "model": OPUS, "system": [{"type": "text", "text": f"Working directory: /srv/team/app-{index % 7}"}],
+                    "messages": [{"role": "user", "content": f"Remote prompt {index}"}]})))
+        if len(logs) >= 5000:
+            models.save_records(logs, bodies)
+            logs, bodies = [], []
+    models.save_records(logs, bodies)
+    return sessions * calls
 
 
 def evict_from_page_cache(root) -> int:

@@ -1,5 +1,5 @@
-"""Sessions as the proxy recorded them: one grouped query over typed columns for the list, and one
-request body per session shown for its first prompt and working directory."""
+"""Sessions as the proxy recorded them: list rows from the per-session totals, first prompt and
+working directory from one request body per session shown, a session in full from its latest call."""
 import json
 import re
 from collections import OrderedDict
