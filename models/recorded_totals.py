@@ -11,6 +11,9 @@ from models.request_log import RequestLog
 
 MESSAGES_ENDPOINT = "/v1/messages"  # model calls; count_tokens and the rest are not API messages
 SETTLED_MS = 3_600_000  # rows older than an hour no longer change (in-flight rows are finished by then)
+# Summed again from the start this often: rows written late with an old timestamp (a recorder that
+# caught up after a database outage) would otherwise stay out of the settled totals.
+REBUILD_S = 3600
 WINDOW_MS = 86_400_000  # a rebuild reads a day at a time, yielding in between
 
 
@@ -74,6 +77,7 @@ class RecordedTotals:
         self._settled: dict[str, SessionTotals] = {}
         self._boundary: int | None = None  # rows before it are in _settled
         self._oldest: int | None = None  # the oldest row when _settled was built: it moves when rows are deleted
+        self._built_at = 0.0
         self._lock = threading.RLock()
 
     def sessions(self) -> dict[str, SessionTotals]:
@@ -81,8 +85,9 @@ class RecordedTotals:
         with self._lock:
             oldest = RequestLog.select(peewee.fn.MIN(RequestLog.timestamp_ms)).scalar()
             boundary = int(time.time() * 1000) - SETTLED_MS
-            if self._boundary is None or oldest != self._oldest:
+            if self._boundary is None or oldest != self._oldest or time.monotonic() - self._built_at > REBUILD_S:
                 self._settled, self._boundary, self._oldest = {}, oldest, oldest  # (re)build from the start
+                self._built_at = time.monotonic()
             if oldest is None:
                 return {}
             while self._boundary < boundary:  # settle what aged past the boundary, a window at a time

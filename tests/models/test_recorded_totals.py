@@ -63,3 +63,14 @@ def test_deleted_rows_rebuild_the_totals(migrated):
     assert (totals.sessions()["x"].calls, totals.sessions()["x"].first_ms) == (1, now - 3 * HOUR)
     queries.delete_all()
     assert totals.sessions() == {}
+
+
+def test_rows_written_late_with_an_old_timestamp_count_after_the_next_rebuild(migrated, monkeypatch):
+    now = now_ms()
+    seed(log_row("early", session_id="late", timestamp_ms=now - 5 * HOUR))
+    totals = RecordedTotals()
+    assert totals.sessions()["late"].calls == 1
+    seed(log_row("caught-up", session_id="late", timestamp_ms=now - 4 * HOUR))  # a recorder that caught up
+    assert totals.sessions()["late"].calls == 1, "settled rows are not read again on every call"
+    monkeypatch.setattr("models.recorded_totals.REBUILD_S", -1)
+    assert totals.sessions()["late"].calls == 2
