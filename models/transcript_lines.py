@@ -11,6 +11,7 @@ MAX_LINE = 32 * MIB  # longer lines are skipped unread: a runaway line must not 
 # milliseconds of work, so the worker's streams and other requests wait no longer than that.
 CHUNK = 256 * 1024
 FIRST_MESSAGE_CHARS = 200
+LATEST_MS = 32_503_680_000_000  # 3000-01-01
 SYNTHETIC_MODEL = "<synthetic>"  # Claude Code's own stand-in messages (errors, interrupts): no API call
 
 # What Claude Code writes as a "user" message that the user did not type.
@@ -76,7 +77,9 @@ def timestamp_ms(value) -> int | None:
         return None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=timezone.utc)
-    return int(moment.timestamp() * 1000)
+    milliseconds = int(moment.timestamp() * 1000)
+    # Only 1970-2999: a year-1 stamp with an offset is year 0 in UTC, which no datetime can show.
+    return milliseconds if 0 <= milliseconds < LATEST_MS else None
 
 
 def message_of(line: dict) -> dict:

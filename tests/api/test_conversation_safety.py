@@ -124,9 +124,12 @@ def test_transcript_lines_of_every_json_type_are_handled(client, root):
     path = root / "-home-ada-shop" / "odd.jsonl"
     odd = [None, 1, "text", [], {"type": None}, {"type": "user", "uuid": 5}, {"type": "user", "uuid": "u",
            "message": "not an object"}, {"type": "assistant", "uuid": "v", "parentUuid": "u",
-           "message": {"id": 7, "content": "plain", "usage": {"input_tokens": "lots"}}}]
+           "message": {"id": 7, "content": "plain", "usage": {"input_tokens": "lots"}}},
+           {"type": "user", "uuid": "w", "parentUuid": "v", "timestamp": "0001-01-01T00:00:00+14:00",
+            "message": {"content": "year zero in UTC"}}]
     path.write_text("".join(json.dumps(line) + "\n" for line in odd))
     body = client.get("/api/conversations/odd?project=-home-ada-shop").json
-    assert [m["type"] for m in body["messages"]] == ["user", "assistant"]
+    assert [m["type"] for m in body["messages"]] == ["user", "assistant", "user"]
     assert body["messages"][1]["content"] == [{"type": "text", "text": "plain"}]
+    assert body["messages"][2]["timestamp"] is None
     assert body["skippedLines"] == 4

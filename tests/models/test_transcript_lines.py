@@ -66,6 +66,7 @@ def test_timestamps():
     assert timestamp_ms("2026-11-18T12:06:40.123+01:00") == 1_795_000_000_123
     assert timestamp_ms("2026-11-18T11:06:40.123") == 1_795_000_000_123
     assert timestamp_ms("yesterday") is None and timestamp_ms(17) is None
+    assert timestamp_ms("0001-01-01T00:00:00+14:00") is None and timestamp_ms("3001-01-01T00:00:00Z") is None
 
 
 def test_prompts_skip_reminders_caveats_commands_and_tool_results():
