@@ -11,7 +11,9 @@ from dataclasses import dataclass, field
 
 SUFFIX = ".jsonl"
 AGENT_PREFIX = "agent-"
-_PROJECT = re.compile(r"^[\w.@+ -]{1,255}$")
+# One folder name: no separators or control characters (older Claude Code versions kept spaces,
+# brackets and the like from the working directory); the real check is that it resolves inside the root.
+_PROJECT = re.compile(r"^[^/\\\x00-\x1f\x7f]{1,255}$")
 _FILE_ID = re.compile(r"^[\w-][\w.-]{0,127}$")  # what may name a transcript file
 
 
@@ -82,7 +84,8 @@ class TranscriptTree:
         root = self.root
         if root is None:
             return []
-        projects = [project] if project is not None else self._children(root, directories=True)
+        projects = [project] if project is not None else [
+            name for name in self._children(root, directories=True) if _PROJECT.match(name)]
         found = []
         for name in projects:
             folder = self._inside(root, os.path.join(root, name))

@@ -56,7 +56,7 @@ def tree(config):
     with open(live.path, "a") as file:  # Claude Code is writing the next line right now
         file.write('{"parentUuid": "' + live.parent + '", "type": "assistant", "message": {"id": "msg_')
 
-    legacy = SessionWriter(root, "/srv/my_app", "legacy", T0 - timedelta(days=30), folder="-srv-my_app")
+    legacy = SessionWriter(root, "/srv/my app (old)", "legacy", T0 - timedelta(days=30), folder="-srv-my app (old)")
     legacy.prompt("Old times")
     legacy.assistant(model="claude-3-5-sonnet-20241022")
     legacy.write()
@@ -175,8 +175,11 @@ def test_one_project_by_folder_or_working_directory(client, tree):
         assert (body["projectPath"], body["projectName"]) == ("/home/ada/shop", "shop")
         assert [row["id"] for row in body["conversations"]] == ["shop-copied", "shop-resumed", "shop-main"]
         assert body["total"] == 3
-    legacy = client.get("/api/conversations/project?project=/srv/my_app").json
+    legacy = client.get("/api/conversations/project?project=/srv/my app (old)").json
     assert [row["id"] for row in legacy["conversations"]] == ["legacy"], "the older folder naming is found too"
+    row = by_id(listing(client, "?limit=100"))["legacy"]
+    assert (row["project"], row["projectName"]) == ("-srv-my app (old)", "my app (old)")
+    assert client.get("/api/conversations/legacy", query_string={"project": row["project"]}).status_code == 200
 
 
 def test_the_project_route_is_not_shadowed_by_the_id_route(client, tree):
@@ -195,3 +198,12 @@ def test_sessions_vanishing_between_calls_are_dropped(client, tree):
     assert "legacy" in by_id(listing(client, "?limit=100"))
     os.remove(tree["legacy"].path)
     assert "legacy" not in by_id(listing(client, "?limit=100"))
+
+
+def test_every_listed_session_opens_with_its_project(client, tree):
+    for row in listing(client, "?limit=100")["conversations"]:
+        response = client.get(f"/api/conversations/{row['id']}", query_string={"project": row["project"]})
+        assert response.status_code == 200, row
+        body = response.json
+        assert (body["id"], body["requestCount"], body["firstMessage"]) == (row["id"], row["requestCount"],
+                                                                            row["firstMessage"])
