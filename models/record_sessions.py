@@ -2,6 +2,7 @@
 working directory from one request body per session shown, a session in full from its latest call."""
 import json
 import re
+import time
 from collections import OrderedDict
 from dataclasses import dataclass
 
@@ -69,6 +70,7 @@ def add_first_prompts(sessions: list[SessionSummary], known: OrderedDict) -> Non
                 continue
             body = _body(call.id)
             known[session.id] = (_first_prompt(body.get("messages")), working_directory(body.get("system")))
+            time.sleep(0)  # a query and a body parse per session: let the worker's streams run
             while len(known) > MAX_PROMPTS:
                 known.popitem(last=False)
         prompt, cwd = known[session.id]

@@ -7,6 +7,7 @@ character other than a letter or digit replaced by "-" (older versions replaced 
 import os
 import re
 import stat
+import time
 from dataclasses import dataclass, field
 
 SUFFIX = ".jsonl"
@@ -91,6 +92,7 @@ class TranscriptTree:
             folder = self._inside(root, os.path.join(root, name))
             if folder and os.path.isdir(folder):
                 found.extend(self._project_sessions(root, name, folder))
+            time.sleep(0)  # thousands of stat calls: let the worker's streams run between folders
         return found
 
     def session(self, project: str, session_id: str) -> SessionFiles | None:
