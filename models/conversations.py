@@ -12,7 +12,7 @@ from models.session_summary import Conversation, SessionSummary
 from models.transcript_lines import add_usage
 from models.transcript_thread import Thread, attach_subagents, read_thread
 from models.transcripts import (SessionFiles, TranscriptTree, UnsafeName, check_project, check_session_id,
-                                folder_names)
+                                folder_names, prefetch)
 
 MAX_PROJECT = 1024
 log = logging.getLogger(__name__)
@@ -31,11 +31,14 @@ class ConversationStore:
     def transcript_sessions(self, project: str | None = None) -> list[SessionSummary]:
         """Summaries of every session with messages (of one project folder, when given)."""
         found = self.tree.sessions(project)
-        rows = {}
-        for files in found:
-            key, signature = (files.project, files.session_id), files.signature
-            cached = self._rows.get(key)
-            rows[key] = cached if cached is not None and cached[0] == signature else (signature, self._summary(files))
+        rows = {(files.project, files.session_id): self._rows.get((files.project, files.session_id))
+                for files in found}
+        stale = [files for files in found
+                 if (rows[(files.project, files.session_id)] or (None,))[0] != files.signature]
+        for index, files in enumerate(stale):
+            if index + 1 < len(stale):
+                prefetch(stale[index + 1].main)  # its bytes come off the disk while this one is parsed
+            rows[(files.project, files.session_id)] = (files.signature, self._summary(files))
         # Forget sessions (and files) that are gone, so memory follows the tree.
         self._rows = rows if project is None else {
             **{key: row for key, row in self._rows.items() if key[0] != project}, **rows}

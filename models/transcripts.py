@@ -179,10 +179,32 @@ class TranscriptTree:
         return TranscriptFile.of(real, info)
 
 
-def open_transcript(transcript: TranscriptFile):
-    """The file opened for binary reading, refusing anything that is no longer a regular file."""
+def _open(transcript: TranscriptFile) -> int:
     descriptor = os.open(transcript.path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0))
     if not stat.S_ISREG(os.fstat(descriptor).st_mode):
         os.close(descriptor)
         raise OSError(f"{transcript.path} is not a regular file")
+    return descriptor
+
+
+def open_transcript(transcript: TranscriptFile):
+    """The file opened for binary reading, refusing anything that is no longer a regular file."""
+    descriptor = _open(transcript)
+    if hasattr(os, "posix_fadvise"):  # read on ahead of the parser
+        os.posix_fadvise(descriptor, 0, 0, os.POSIX_FADV_SEQUENTIAL)
     return os.fdopen(descriptor, "rb")
+
+
+def prefetch(transcript: TranscriptFile) -> None:
+    """Ask the kernel to start reading the file now, so its bytes arrive while another file is parsed
+    (reading a file blocks the whole gevent worker; the parser then waits on the disk alone)."""
+    if not hasattr(os, "posix_fadvise"):
+        return
+    try:
+        descriptor = _open(transcript)
+    except OSError:
+        return
+    try:
+        os.posix_fadvise(descriptor, 0, 0, os.POSIX_FADV_WILLNEED)
+    finally:
+        os.close(descriptor)
