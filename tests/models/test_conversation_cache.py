@@ -3,6 +3,7 @@ import os
 
 from models.conversation_cache import TranscriptCache
 from models.conversations import ConversationStore
+from models.transcripts import prefetch
 from tests.transcripts import T0, SessionWriter
 
 
@@ -90,3 +91,14 @@ def test_a_cached_thread_is_rebuilt_when_a_subagent_file_changes(tmp_path, migra
     sub.assistant()
     sub.write()
     assert store.conversation("-home-ada-shop", "s1").subagents[0].request_count == 2
+
+
+def test_prefetching_a_file_that_vanished_or_changed_kind_is_harmless(tmp_path):
+    writer = session(tmp_path)
+    [files] = ConversationStore(str(tmp_path)).tree.sessions()
+    prefetch(files.main)
+    os.remove(writer.path)
+    prefetch(files.main)
+    os.mkfifo(writer.path)  # a FIFO in its place: opened without blocking, then refused
+    prefetch(files.main)
+    assert ConversationStore(str(tmp_path)).transcript_sessions() == []
