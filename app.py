@@ -3,6 +3,7 @@ import logging
 import os
 import sys
 from dataclasses import dataclass
+from pathlib import Path
 
 import click
 from flask import Flask
@@ -16,12 +17,15 @@ from api.spec import build_spec
 from models.conversations import ConversationStore
 from proxy import ProxyService, Recorder, UpstreamClient
 from proxy import bp as proxy_bp
+from proxy.dispatch import Dispatcher
 from proxy.drain import Drain
 from proxy.retention import RetentionPruner
+from proxy.routing_config import ConfigError, RoutingConfig, load_routing_config
 
 log = logging.getLogger(__name__)
 
 MIB = 1024 * 1024
+DEFAULT_CONFIG_PATH = Path(__file__).resolve().parent / "proxy.yaml"
 
 
 @dataclass(frozen=True)
@@ -41,6 +45,8 @@ class Config:
     retention_days: float | None = None
     drain_delay: float = 0.0
     drain_timeout: float = 25.0
+    record_queue_bytes: int = 256 * MIB
+    routing: RoutingConfig | None = None  # providers and rules from CONFIG_PATH (proxy.yaml)
     claude_projects_dir: str = "~/.claude/projects"
 
     @classmethod
@@ -72,6 +78,9 @@ class Config:
             retention_days=get("RETENTION_DAYS", float, None),
             drain_delay=get("DRAIN_DELAY", float, defaults.drain_delay),
             drain_timeout=get("DRAIN_TIMEOUT", float, defaults.drain_timeout),
+            record_queue_bytes=get("RECORD_QUEUE_BYTES", int, defaults.record_queue_bytes),
+            routing=load_routing_config(get("CONFIG_PATH", str, str(DEFAULT_CONFIG_PATH)), env,
+                                        required=bool(env.get("CONFIG_PATH"))),
             claude_projects_dir=get("CLAUDE_PROJECTS_DIR", str, defaults.claude_projects_dir),
         )
 
@@ -85,11 +94,12 @@ def create_app(config: Config | None = None) -> Flask:
     database = models.init_db(config.database_url, config.database_pool_size)
     _warn_if_schema_outdated(database)
 
-    recorder = Recorder()
+    recorder = Recorder(max_bytes=config.record_queue_bytes)
     recorder.start()
     upstream = UpstreamClient(config.upstream_url, config.upstream_connect_timeout,
                               config.upstream_read_timeout, config.upstream_pool_size)
-    app.extensions["proxy"] = ProxyService(upstream, recorder, config.max_request_body)
+    app.extensions["proxy"] = ProxyService(upstream, recorder, config.max_request_body,
+                                           dispatch=_dispatcher(config, upstream))
     # gunicorn.conf.py starts it on SIGTERM (it may not import the app, so it looks it up here).
     app.extensions["drain"] = Drain(app.extensions["proxy"].traffic, config.drain_delay, config.drain_timeout)
     app.extensions["conversations"] = ConversationStore(config.claude_projects_dir)
@@ -106,6 +116,14 @@ def create_app(config: Config | None = None) -> Flask:
     app.cli.add_command(init_db_command)
     app.extensions["openapi"] = build_spec(app)
     return app
+
+
+def _dispatcher(config: Config, upstream: UpstreamClient) -> Dispatcher | None:
+    # No rules, no dispatcher: the pass-through path stays exactly as it is without routing.
+    if config.routing is None or not config.routing.rules:
+        return None
+    return Dispatcher(config.routing, upstream, lambda url: UpstreamClient(
+        url, config.upstream_connect_timeout, config.upstream_read_timeout, config.upstream_pool_size))
 
 
 def _configure_logging() -> None:
@@ -138,7 +156,11 @@ def _warn_if_schema_outdated(database) -> None:
 @click.command("init-db")
 def init_db_command():
     """Create or migrate the schema, and mark rows a dead process left in flight as interrupted."""
-    database = models.init_db(Config.from_env().database_url)
+    try:
+        config = Config.from_env()
+    except (ConfigError, ValueError) as exc:  # the Procfile runs this first: fail with the reason alone
+        raise click.ClickException(str(exc)) from None
+    database = models.init_db(config.database_url)
     version = models.migrate()
     interrupted = models.mark_interrupted()
     database.close()

@@ -32,8 +32,8 @@ def text(name: str, default: str | None = None, max_length: int = 200) -> str | 
         return None
     if len(raw) > max_length:
         raise bad_request(f"Invalid {name}", f"{name} is longer than {max_length} characters")
-    if "\x00" in raw:  # PostgreSQL text cannot hold NUL: the query failed with a 500
-        raise bad_request(f"Invalid {name}", f"{name} must not contain NUL characters")
+    if "\x00" in raw:  # PostgreSQL refuses NUL in text: a 500 otherwise
+        raise bad_request(f"Invalid {name}", f"{name} may not contain a NUL character")
     return raw
 
 

@@ -3,18 +3,24 @@ import json
 
 from api.errors import bad_request
 from api.params import iso
-from models.settings import REQUEST_HEADER_RULES, RESPONSE_HEADER_RULES, rule_problem
+from models.settings import (BODY_CAPTURE, BODY_MAX_BYTES, REQUEST_HEADER_RULES, RESPONSE_HEADER_RULES,
+                             capture_problem, rule_problem)
 
-# ── Settings: the contract's ProxySettings and HeaderRule ─────────────────────────────────────
+# ── Settings: the contract's ProxySettings and HeaderRule, plus body capture ──────────────────
 
 # JSON field -> saved setting key
-SETTINGS_FIELDS = {"requestHeaderRules": REQUEST_HEADER_RULES, "responseHeaderRules": RESPONSE_HEADER_RULES}
+HEADER_RULE_FIELDS = {"requestHeaderRules": REQUEST_HEADER_RULES, "responseHeaderRules": RESPONSE_HEADER_RULES}
+CAPTURE_FIELDS = {"bodyCapture": BODY_CAPTURE, "bodyMaxBytes": BODY_MAX_BYTES}
+SETTINGS_FIELDS = {**HEADER_RULE_FIELDS, **CAPTURE_FIELDS}
 MAX_RULES = 100
 
 
 def settings_json(saved: dict) -> dict:
     """ProxySettings from the saved settings; every rule has all five fields."""
-    return {field: [_rule_json(rule) for rule in saved.get(key, [])] for field, key in SETTINGS_FIELDS.items()}
+    result = {field: [_rule_json(rule) for rule in saved.get(key, [])]
+              for field, key in HEADER_RULE_FIELDS.items()}
+    result.update({field: saved.get(key) for field, key in CAPTURE_FIELDS.items()})
+    return result
 
 
 def _rule_json(rule: dict) -> dict:
@@ -23,13 +29,20 @@ def _rule_json(rule: dict) -> dict:
 
 
 def settings_changes(body) -> dict:
-    """The saved settings a ProxySettings body replaces (absent lists are left out); a 400 names the first fault."""
+    """The saved settings a ProxySettings body replaces (absent fields are left out); a 400 names the first fault."""
     if not isinstance(body, dict):
         raise _invalid("body", "must be a JSON object")
     for field in body:
         if field not in SETTINGS_FIELDS:
-            raise _invalid(field, f"unknown field; expected {' or '.join(SETTINGS_FIELDS)}")
-    return {key: _rules(body[field], field) for field, key in SETTINGS_FIELDS.items() if field in body}
+            raise _invalid(field, f"unknown field; expected one of {', '.join(SETTINGS_FIELDS)}")
+    changes = {key: _rules(body[field], field) for field, key in HEADER_RULE_FIELDS.items() if field in body}
+    for field, key in CAPTURE_FIELDS.items():
+        if field in body:
+            problem = capture_problem(key, body[field])
+            if problem is not None:
+                raise _invalid(field, problem)
+            changes[key] = 0 if key == BODY_MAX_BYTES and body[field] is None else body[field]
+    return changes
 
 
 def _invalid(path: str, problem: str):
@@ -85,6 +98,7 @@ def request_log(row, body=None) -> dict:
         "completedAt": iso(row.completed_at_ms), "streamError": row.stream_error,
         "outcome": row.outcome, "stopReason": row.stop_reason, "usage": usage(row),
         "upstreamRequestId": row.upstream_request_id, "bytes": row.response_bytes,
+        "bodyTruncated": row.response_body_truncated,
         "rateLimit": {name: getattr(row, column) for name, column in RATE_LIMIT_FIELDS.items()},
     }
     result = {
@@ -96,6 +110,7 @@ def request_log(row, body=None) -> dict:
         "conversationHash": row.conversation_hash, "messageCount": row.message_count,
         "organizationId": row.organization_id, "sessionId": row.session_id, "agentId": row.agent_id,
         "apiKeyFingerprint": row.api_key_fingerprint, "requestBytes": row.request_bytes,
+        "requestBodyTruncated": row.request_body_truncated, "bodiesOmitted": row.bodies_omitted,
         "response": response,
     }
     if body is not None:

@@ -1,4 +1,4 @@
-"""Settings views: the header rules every worker applies, read and replaced through the database."""
+"""Settings views: the header rules and body capture every worker applies, read and replaced through the database."""
 import json
 
 from flask import jsonify, request
@@ -28,13 +28,15 @@ def _json_body():
 
 @bp.get("/settings")
 def get_settings():
-    """Get current proxy settings: the request and response header rules.
+    """Get current proxy settings: the request and response header rules and body capture.
     ---
     get:
       operationId: getSettings
       tags: [dashboard]
       summary: Get current proxy settings
-      description: The saved header rules; an empty list for each never saved.
+      description: >-
+        The saved header rules (an empty list for each never saved) and body capture settings
+        (bodyCapture `all`, bodyMaxBytes 1048576 until saved).
       responses:
         "200":
           description: OK
@@ -43,23 +45,24 @@ def get_settings():
               schema: {$ref: "#/components/schemas/ProxySettings"}
         "401": {$ref: "#/components/responses/Unauthorized"}
     """
-    return jsonify(settings_json(models.load_header_rules()))
+    return jsonify(settings_json(models.load_proxy_settings()))
 
 
 @bp.put("/settings")
 def save_settings():
-    """Update proxy settings: each list present replaces the saved one; an absent list stays unchanged.
+    """Update proxy settings: each field present replaces the saved one; an absent field stays unchanged.
     ---
     put:
       operationId: saveSettings
       tags: [dashboard]
       summary: Update proxy settings
       description: >-
-        Each rule list present in the body replaces the saved one; an absent list is left unchanged.
+        Each field present in the body replaces the saved one; an absent field is left unchanged.
         Rules apply in order, header names match in any case, `enabled` defaults to true. Every
-        worker applies a saved change within a second. Nothing is saved when any rule is invalid
+        worker applies a saved change within a second. Nothing is saved when any field is invalid
         (400 naming the field), and rules for hop-by-hop headers, proxy-*, host and content-length
-        are refused. At most 100 rules per list, 64 KB per body (413).
+        are refused. At most 100 rules per list, 64 KB per body (413). bodyCapture is all, errors
+        or none; bodyMaxBytes a whole number from 0 to 2147483647, or null (saved as 0, no cap).
       requestBody:
         required: true
         content:
@@ -78,4 +81,4 @@ def save_settings():
         "415": {$ref: "#/components/responses/BadRequest"}
     """
     changes = settings_changes(_json_body())
-    return jsonify(settings_json(models.save_header_rules(changes)))
+    return jsonify(settings_json(models.save_proxy_settings(changes)))

@@ -2,12 +2,14 @@
 import argparse
 import sys
 
-from bench import conversations_suite, dashboard_suite, proxy_suite
+from bench import conversations_suite, dashboard_suite, fleet_suite, proxy_suite, routing_suite
 
 # name -> main(quick) returning 0 when every target passed; add later suites here.
 SUITES = {
     "proxy": proxy_suite.main,
     "dashboard": dashboard_suite.main,
+    "fleet": fleet_suite.main,
+    "routing": routing_suite.main,
     "conversations": conversations_suite.main,
 }
 

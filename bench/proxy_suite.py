@@ -107,6 +107,14 @@ class Bench:
         self.workdir = workdir
         self.proxied = 0  # requests sent through the proxy, each of which must leave one record
 
+    def worker_cpu(self) -> float:
+        """CPU seconds the proxy's worker(s) have used so far."""
+        return cpu_seconds(self.proxy.worker_pid)
+
+    def settled_records(self) -> dict[str, int]:
+        """Rows per outcome once every request proxied so far is recorded (or the wait timed out)."""
+        return wait_for_records(self.proxy.database_path, self.proxied)
+
     def load(self, scenario: Scenario, mode: str, measured: bool = True) -> dict:
         """Run one scenario against one target; the client's samples plus CPU read around it."""
         target = urlparse(self.upstream.url if mode == "direct" else self.proxy.url)
@@ -116,14 +124,14 @@ class Bench:
                 "interval_ms": scenario.interval_ms, "ramp_s": scenario.ramp_s,
                 "run_timeout_s": CLIENT_RUN_TIMEOUT, "watch_pid": worker if mode == "proxy" else None}
         quiet = wait_for_quiet() if measured else (0.0, 0.0)
-        cpu_before = {"upstream": cpu_seconds(self.upstream.pid), "worker": cpu_seconds(worker)}
+        cpu_before = {"upstream": cpu_seconds(self.upstream.pid), "worker": self.worker_cpu()}
         host_before, upstream_before = host_times(), self.upstream.stats()
         children_before, began = _own_cpu(), time.monotonic()
         raw = run_client(spec, self.workdir)
         window = time.monotonic() - began
         children_after = _own_cpu()
         host_after, upstream_after = host_times(), self.upstream.stats()
-        cpu_after = {"upstream": cpu_seconds(self.upstream.pid), "worker": cpu_seconds(worker)}
+        cpu_after = {"upstream": cpu_seconds(self.upstream.pid), "worker": self.worker_cpu()}
         raw["upstream"] = {key: upstream_after[key] - upstream_before[key] for key in upstream_before}
         busy, total = host_after[0] - host_before[0], host_after[1] - host_before[1]
         raw["host_busy"] = busy / total if total else None
@@ -137,8 +145,8 @@ class Bench:
         if mode == "proxy":
             self.proxied += scenario.count
             # The records are part of each request's cost: let the recorder write them first.
-            raw["records"] = wait_for_records(self.proxy.database_path, self.proxied)
-        raw["worker_cpu_with_records_s"] = cpu_seconds(worker) - cpu_before["worker"]
+            raw["records"] = self.settled_records()
+        raw["worker_cpu_with_records_s"] = self.worker_cpu() - cpu_before["worker"]
         raw["cpu_s_by_process"] = {name: cpu_after[name] - cpu_before[name] for name in cpu_before}
         return raw
 

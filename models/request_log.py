@@ -7,8 +7,11 @@ from models.db import database
 # `interrupted` rows were left unfinished by a process that died.
 OUTCOMES = (
     "in_flight", "complete", "upstream_error", "stream_error", "upstream_dropped",
-    "upstream_timeout", "client_disconnected", "rejected", "proxy_error", "interrupted",
+    "upstream_timeout", "client_disconnected", "rejected", "proxy_error", "shutdown", "interrupted",
 )
+# Why a record has no bodies: the body capture setting left them out, or the record queue was
+# over its byte budget (a long database outage) and dropped them to keep the typed row.
+BODIES_OMITTED = ("capture", "backlog")
 
 
 class BaseModel(peewee.Model):
@@ -48,6 +51,12 @@ class RequestLog(BaseModel):
     upstream_request_id = peewee.CharField(max_length=100, null=True)
     stream_error = peewee.TextField(null=True)
     stop_reason = peewee.CharField(max_length=40, null=True)
+    # Added by schema step 4. A truncated body is stored cut at the body size cap; request_bytes
+    # and response_bytes keep the full sizes.
+    request_body_truncated = peewee.BooleanField(default=False)
+    response_body_truncated = peewee.BooleanField(default=False)
+    bodies_omitted = peewee.CharField(max_length=16, null=True)
+    instance_id = peewee.CharField(max_length=32, null=True)  # the process that wrote it (schema step 4)
 
     input_tokens = peewee.BigIntegerField(default=0)
     output_tokens = peewee.BigIntegerField(default=0)
@@ -100,8 +109,14 @@ def _clip(value, limit):
     return value[:limit] if limit and isinstance(value, str) and len(value) > limit else value
 
 
+# What a row that leaves a column out stores there (in-flight rows carry no capture flags).
+_DEFAULTS = {(model, field.name): field.default for model in (RequestLog, RequestBody)
+             for field in model._meta.sorted_fields}
+
+
 def save_records(logs: list[dict], bodies: list[dict]) -> None:
-    """Write a batch of records in one transaction; a later row for an id replaces the earlier one."""
+    """Write a batch of records in one transaction; a later row for an id replaces the earlier one;
+    a column a row leaves out gets the model's default."""
     # Hand-built SQL and executemany: peewee's query builder cost 1.5 ms per record, all of it
     # blocking every stream of a gevent worker.
     # The wrapper turns driver errors into peewee's, which the recorder retries.
@@ -110,6 +125,7 @@ def save_records(logs: list[dict], bodies: list[dict]) -> None:
         for model, key, rows in ((RequestLog, "id", logs), (RequestBody, "request_id", bodies)):
             if rows:
                 sql, names = _upsert_sql(model, key)
-                limits = [_LIMITS.get((model, name)) for name in names]
-                cursor.executemany(sql, [[_clip(row[name], limit) for name, limit in zip(names, limits)]
-                                         for row in rows])
+                columns = [(name, _LIMITS.get((model, name)), _DEFAULTS.get((model, name)))
+                           for name in names]
+                cursor.executemany(sql, [[_clip(row.get(name, default), limit)
+                                          for name, limit, default in columns] for row in rows])

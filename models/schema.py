@@ -4,6 +4,7 @@ import logging
 import peewee
 
 from models.db import database
+from models.instances import ProxyInstance, interrupt_orphans
 from models.request_log import RequestBody, RequestLog
 from models.settings import Setting
 
@@ -42,6 +43,23 @@ def _v3_dashboard_indexes(db):
     db.execute_sql("DROP INDEX IF EXISTS request_log_organization_id_timestamp_ms")
 
 
+# Body capture (settings body_capture / body_max_bytes) and the record queue's byte budget flag
+# what they left out; instance_id and proxy_instance tell the rows of live processes from orphans. FALSE is a literal both SQLite (3.23+) and Postgres accept; Postgres 11+
+# adds a column with a constant default without rewriting the table.
+_V4_COLUMNS = (("request_body_truncated", "BOOLEAN NOT NULL DEFAULT FALSE"),
+               ("response_body_truncated", "BOOLEAN NOT NULL DEFAULT FALSE"),
+               ("bodies_omitted", "VARCHAR(16)"),
+               ("instance_id", "VARCHAR(32)"))
+
+
+def _v4_capture_flags_and_instances(db):
+    present = {column.name for column in db.get_columns("request_log")}
+    for name, definition in _V4_COLUMNS:
+        if name not in present:  # step 1 of a fresh database already made them
+            db.execute_sql(f'ALTER TABLE request_log ADD COLUMN "{name}" {definition}')
+    db.create_tables([ProxyInstance])  # safe=True: IF NOT EXISTS
+
+
 def _v6_session_index(db):
     # Per-session totals of the conversation list, read a time window at a time from the index alone.
     db.execute_sql("CREATE INDEX IF NOT EXISTS request_log_session_time ON request_log "
@@ -56,7 +74,8 @@ MIGRATIONS = [
     (1, _v1_records),
     (2, _v2_settings),
     (3, _v3_dashboard_indexes),
-    (6, _v6_session_index),  # 4 and 5 are other branches' steps
+    (4, _v4_capture_flags_and_instances),
+    (6, _v6_session_index),  # 5 is another branch's step
 ]
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 
@@ -92,6 +111,5 @@ def migrate(up_to: int = SCHEMA_VERSION) -> int:
 
 
 def mark_interrupted() -> int:
-    """Mark rows left in flight by a process that died; returns how many."""
-    return (RequestLog.update(outcome="interrupted")
-            .where(RequestLog.outcome == "in_flight").execute())
+    """Mark rows left in flight by a process that is gone (not those of live processes); returns how many."""
+    return interrupt_orphans()

@@ -14,6 +14,20 @@ from models.db import database
 REQUEST_HEADER_RULES = "request_header_rules"
 RESPONSE_HEADER_RULES = "response_header_rules"
 HEADER_RULE_KEYS = (REQUEST_HEADER_RULES, RESPONSE_HEADER_RULES)
+BODY_CAPTURE = "body_capture"
+BODY_MAX_BYTES = "body_max_bytes"
+CAPTURE_KEYS = (BODY_CAPTURE, BODY_MAX_BYTES)
+
+# Which requests keep their bodies: every one, only those that did not complete (outcome other
+# than complete, or status >= 400), or none (every typed column is still recorded).
+CAPTURE_MODES = ("all", "errors", "none")
+# A 200k-token Claude Code context is about 0.6-0.8 MB of request JSON, so 1 MiB keeps ordinary
+# bodies whole while one 32 MiB upload (or a runaway stream) cannot bloat every record.
+DEFAULT_BODY_MAX_BYTES = 1024 * 1024
+MAX_BODY_MAX_BYTES = 2**31 - 1  # the largest size the integer byte columns hold
+# What a key reads as before anyone saved it.
+SETTING_DEFAULTS = {REQUEST_HEADER_RULES: [], RESPONSE_HEADER_RULES: [],
+                    BODY_CAPTURE: "all", BODY_MAX_BYTES: DEFAULT_BODY_MAX_BYTES}
 
 # What a header rule may be. Both the API (which validates rules) and the proxy (which
 # applies them) import these, so the two can never disagree.
@@ -83,6 +97,24 @@ def rule_problem(item) -> tuple[str, str] | None:
     return None
 
 
+def capture_problem(key: str, value) -> str | None:
+    """Why `value` cannot be saved as body capture setting `key`, or None when it can.
+    One check for both the API (which refuses such values) and the proxy (which ignores them)."""
+    if key == BODY_CAPTURE:
+        if not isinstance(value, str) or value not in CAPTURE_MODES:
+            return f"must be one of {', '.join(CAPTURE_MODES)}"
+    elif key == BODY_MAX_BYTES:
+        if value is None:
+            return None
+        if isinstance(value, bool) or not isinstance(value, int):
+            return "must be a whole number of bytes (0 or null for no cap)"
+        if not 0 <= value <= MAX_BODY_MAX_BYTES:
+            return f"must be between 0 and {MAX_BODY_MAX_BYTES}"
+    else:
+        return "not a body capture setting"
+    return None
+
+
 class Setting(peewee.Model):
     """One setting: its JSON value, and a version bumped on every save so readers can poll cheaply."""
 
@@ -121,17 +153,17 @@ def save_settings(values: dict) -> None:
              .execute())
 
 
-def load_header_rules() -> dict[str, list]:
-    """The saved request and response header rules, an empty list for each never saved."""
-    saved = load_settings(HEADER_RULE_KEYS)
-    return {key: saved.get(key, []) for key in HEADER_RULE_KEYS}
+def load_proxy_settings() -> dict:
+    """Every editable setting as saved, the default for each never saved."""
+    saved = load_settings(SETTING_DEFAULTS)
+    return {key: saved.get(key, default) for key, default in SETTING_DEFAULTS.items()}
 
 
-def save_header_rules(changes: dict[str, list]) -> dict[str, list]:
-    """Replace the rule lists present in `changes` (others stay as saved); returns all rules as saved."""
-    unknown = set(changes) - set(HEADER_RULE_KEYS)
+def save_proxy_settings(changes: dict) -> dict:
+    """Replace the settings present in `changes` (others stay as saved); returns them all as saved."""
+    unknown = set(changes) - set(SETTING_DEFAULTS)
     if unknown:
-        raise ValueError(f"not header rule settings: {sorted(unknown)}")
+        raise ValueError(f"not proxy settings: {sorted(unknown)}")
     with database.atomic():
         save_settings(changes)
-        return load_header_rules()
+        return load_proxy_settings()

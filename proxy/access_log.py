@@ -13,6 +13,7 @@ def log_exchange(exchange) -> None:
     log.info(json.dumps({
         "id": exchange.id, "method": exchange.method, "path": exchange.endpoint,
         "model": exchange.info.model, "routed_model": exchange.routed_model or exchange.info.model,
+        "provider": exchange.provider, "routing_rule": exchange.routing_rule,
         "status": exchange.status_code, "outcome": exchange.outcome,
         "duration_ms": exchange.response_time_ms, "ttfb_ms": exchange.ttfb_ms,
         "stream": exchange.info.stream, "session": exchange.info.session_id,

@@ -141,18 +141,21 @@ class Exchange:
             row[column] = self.rate_limits.get(column)
         return row
 
+    @property
+    def response_chunks(self) -> list:
+        """The body chunks relayed so far."""
+        return self._chunks
+
     def body_row(self) -> dict:
-        """The RequestBody columns: redacted headers and the bodies as text."""
-        done = self.completed_at_ms is not None
+        """The RequestBody columns with the redacted headers; proxy.body_capture fills in the bodies."""
         return {
             "request": self.id,
             "request_headers": json.dumps(self.request_headers),
-            "request_body": self.request_body.decode("utf-8", "replace"),
+            "request_body": "",
             "response_headers": json.dumps(self.response_headers) if self.response_headers else None,
-            "response_body": b"".join(self._chunks).decode("utf-8", "replace") if done else None,
-            "response_message": json.dumps(self.response_message) if self.response_message else None,
+            "response_body": None,
+            "response_message": None,
         }
-
 
 
 def _int(value) -> int:

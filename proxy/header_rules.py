@@ -33,7 +33,7 @@ class HeaderRules:
 
     @classmethod
     def from_stored(cls, stored: dict) -> "HeaderRules":
-        """Build from the saved settings (`models.load_header_rules()`)."""
+        """Build from the saved settings (`models.load_proxy_settings()`)."""
         return cls(request=compile_rules(stored.get(REQUEST_HEADER_RULES) or []),
                    response=compile_rules(stored.get(RESPONSE_HEADER_RULES) or []))
 

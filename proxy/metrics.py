@@ -21,7 +21,11 @@ DURATION = Histogram(
 UPSTREAM_ERRORS = Counter("proxy_upstream_errors_total",
                           "Upstream failures: error status, unreachable, timeout, dropped mid-body", ["kind"])
 RECORD_WRITE_FAILURES = Counter("proxy_record_write_failures_total", "Failed attempts to write a batch of records")
-RECORDS_DROPPED = Counter("proxy_records_dropped_total", "Records given up on (queue full or database down)")
+RECORDS_DROPPED = Counter("proxy_records_dropped_total",
+                          "Records given up on (queue full or database down); part=bodies counts records "
+                          "kept without their bodies (record queue over its byte budget)", ["part"])
+for _part in ("record", "bodies"):  # both series exist from the start, at 0
+    RECORDS_DROPPED.labels(_part)
 RECORD_BACKLOG = Gauge("proxy_record_backlog", "Records waiting to be written", multiprocess_mode="livesum")
 
 _TOKEN_KINDS = dict(zip(USAGE_KEYS, ("input", "output", "cache_creation", "cache_read")))

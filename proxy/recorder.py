@@ -3,11 +3,14 @@ import logging
 import queue
 import threading
 import time
+import uuid
 
 import peewee
 
 from models import database, save_records
+from models.instances import HEARTBEAT_INTERVAL, beat, forget, interrupt_orphans
 from proxy import metrics
+from proxy.record_budget import MIB, RecordBudget
 from proxy.wal_checkpointer import checkpointer_for
 
 log = logging.getLogger(__name__)
@@ -15,12 +18,12 @@ log = logging.getLogger(__name__)
 _STOP = object()
 _IN_FLIGHT = object()  # marks a queued row as the in-flight one
 
-
 class Recorder:
     """Takes records without waiting for the database; a slow or broken database only delays them."""
 
-    def __init__(self, save=save_records, capacity: int = 20000, batch_size: int = 200,
-                 give_up_after: float = 60.0, in_flight_after: float = 1.0, batch_window: float = 0.02):
+    def __init__(self, save=save_records, capacity: int = 20000, max_bytes: int = 256 * MIB,
+                 batch_size: int = 200, give_up_after: float = 60.0, in_flight_after: float = 1.0,
+                 batch_window: float = 0.02, heartbeat_every: float = HEARTBEAT_INTERVAL):
         self._save = save
         self._in_flight_after = in_flight_after
         self._batch_window = batch_window
@@ -31,8 +34,17 @@ class Recorder:
         self._thread: threading.Thread | None = None
         self._stopping = False
         self._checkpointer = None
+        # A long database outage must not let bodies pile up without bound (the record count
+        # alone allowed gigabytes).
+        self.budget = RecordBudget(max_bytes)
         self.dropped = 0
         self.failed_writes = 0
+        # Rows carry this process's id, and the writer beats under it: a dyno that boots marks
+        # only the in-flight rows of processes gone silent, never another dyno's live ones.
+        self.instance_id = uuid.uuid4().hex
+        self._started_at_ms = int(time.time() * 1000)
+        self._heartbeat_every = heartbeat_every
+        self._next_beat = 0.0  # at once: before this process writes any in-flight row
 
     def start(self) -> None:
         """Start the writer thread (a greenlet under gevent's patched threading)."""
@@ -48,23 +60,33 @@ class Recorder:
         """Records waiting to be written."""
         return self._queue.qsize()
 
+
     def submit_in_flight(self, log_row: dict) -> None:
         """Queue the row of a request just started; it is written only if the request is still
         running `in_flight_after` seconds later (most finish sooner: one write instead of two,
         and none while the request waits for its first byte)."""
-        self._put((log_row, _IN_FLIGHT))
+        self._put(log_row, _IN_FLIGHT)
 
     def submit(self, log_row: dict, body_row: dict | None = None) -> None:
-        """Queue a finished record (it supersedes the in-flight one); never blocks."""
-        self._put((log_row, body_row))
+        """Queue a finished record (it supersedes the in-flight one); never blocks. Over the byte
+        budget its bodies go first (the typed row is kept and flagged), then the record itself."""
+        self._put(log_row, body_row)
 
-    def _put(self, item) -> None:
+    def _put(self, log_row: dict, body_row) -> None:
+        body_row, size = self.budget.hold(log_row, body_row)
+        if size is None:
+            self._drop_record(log_row, f"record queue over its byte budget ({self.budget.max_bytes} bytes)")
+            return
         try:
-            self._queue.put_nowait(item)
+            self._queue.put_nowait((log_row, body_row, size))
         except queue.Full:
-            self.dropped += 1
-            metrics.RECORDS_DROPPED.inc()
-            log.error("record queue full (%d): dropped record %s", self._queue.maxsize, item[0]["id"])
+            self.budget.release(size)
+            self._drop_record(log_row, f"record queue full ({self._queue.maxsize})")
+
+    def _drop_record(self, log_row: dict, why: str) -> None:
+        self.dropped += 1
+        metrics.RECORDS_DROPPED.labels("record").inc()
+        log.error("%s: dropped record %s", why, log_row["id"])
 
     def flush(self, timeout: float = 10.0) -> bool:
         """Wait until everything queued so far is written (or given up); False on timeout."""
@@ -95,32 +117,35 @@ class Recorder:
     def _run(self) -> None:
         while True:
             items = self._next_items()
-            records = []
+            records, held = [], 0
             for item in items:
                 if item is _STOP:
                     continue
-                log_row, body_row = item
+                log_row, body_row, size = item
+                held += size
                 if body_row is _IN_FLIGHT:
                     self._waiting[log_row["id"]] = (time.monotonic() + self._in_flight_after, log_row)
                 else:
                     self._waiting.pop(log_row["id"], None)
-                    records.append(item)
+                    records.append((log_row, body_row))
             records.extend(self._due_in_flight())
             try:
                 if records:
                     self._write(records)
                 metrics.RECORD_BACKLOG.set(self._queue.qsize())
             finally:
+                self.budget.release(held)  # written or given up: their memory is free again
                 for _ in items:
                     self._queue.task_done()
             if _STOP in items:
+                self._forget()
                 return
+            self._beat_if_due()
 
     def _next_items(self) -> list:
         """Block until something is queued or an in-flight row falls due; then gather a batch."""
-        timeout = None
-        if self._waiting:
-            timeout = max(0.0, min(due for due, _ in self._waiting.values()) - time.monotonic())
+        wake = min([due for due, _ in self._waiting.values()] + [self._next_beat])
+        timeout = max(0.0, wake - time.monotonic())
         try:
             items = [self._queue.get(timeout=timeout)]
         except queue.Empty:
@@ -146,14 +171,13 @@ class Recorder:
                 self._save([log_row], [body] if body else [])
             except peewee.PeeweeException as exc:
                 _reset_connection()
-                self.dropped += 1
-                metrics.RECORDS_DROPPED.inc()
-                log.error("dropped record %s: %s", request_id, exc)
+                self._drop_record(log_row, f"the database refused it ({exc})")
         log.warning("a batch of %d records failed (%s); wrote them one by one", len(logs), cause)
 
     def _write(self, records) -> None:
         logs, bodies = {}, {}
         for log_row, body_row in records:
+            log_row["instance_id"] = self.instance_id
             logs[log_row["id"]] = log_row
             if body_row is not None:
                 bodies[body_row["request"]] = body_row
@@ -177,7 +201,7 @@ class Recorder:
                 _reset_connection()
                 if self._stopping or time.monotonic() + delay > deadline:
                     self.dropped += len(logs)
-                    metrics.RECORDS_DROPPED.inc(len(logs))
+                    metrics.RECORDS_DROPPED.labels("record").inc(len(logs))
                     log.error("gave up writing %d records: %s", len(logs), exc)
                     return
                 log.warning("writing %d records failed (%s); retrying in %.2fs", len(logs), exc, delay)
@@ -185,9 +209,33 @@ class Recorder:
                 delay = min(delay * 2, 2.0)
             except Exception:  # a bug must not kill the writer and lose every later record
                 self.dropped += len(logs)
-                metrics.RECORDS_DROPPED.inc(len(logs))
+                metrics.RECORDS_DROPPED.labels("record").inc(len(logs))
                 log.exception("could not write %d records", len(logs))
                 return
+
+
+    def _beat_if_due(self) -> None:
+        """Say this process is alive, and mark what processes gone silent left in flight."""
+        if time.monotonic() < self._next_beat:
+            return
+        self._next_beat = time.monotonic() + self._heartbeat_every
+        try:
+            beat(self.instance_id, self._started_at_ms)
+            marked = interrupt_orphans()
+        except Exception as exc:  # a database that is down: the next beat tries again
+            _reset_connection()
+            log.debug("heartbeat failed: %s", exc)
+            return
+        if marked:
+            log.warning("marked %d request(s) interrupted: a process left them in flight and is gone", marked)
+
+    def _forget(self) -> None:
+        try:
+            forget(self.instance_id)
+        except Exception as exc:  # its rows are then orphaned once it has been silent long enough
+            log.debug("could not unregister instance %s: %s", self.instance_id, exc)
+        finally:
+            _reset_connection()
 
 
 def _reset_connection() -> None:

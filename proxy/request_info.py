@@ -20,6 +20,10 @@ class RequestInfo:
     message_count: int | None = None
     conversation_hash: str | None = None
     session_id: str | None = None
+    # What routing rules look at; filled only when rules are configured (see `routing_facts`).
+    thinking: bool = False
+    tool_names: tuple[str, ...] = ()
+    input_tokens_estimate: int = 0
 
 
 def parse_json_body(raw: bytes, required: bool) -> dict | None:
@@ -42,8 +46,9 @@ def parse_json_body(raw: bytes, required: bool) -> dict | None:
     return body
 
 
-def request_info(body: dict | None, session_header: str | None = None) -> RequestInfo:
-    """Model, stream flag, message count, conversation hash and Claude Code session of a body."""
+def request_info(body: dict | None, session_header: str | None = None,
+                 routing_size: int | None = None) -> RequestInfo:
+    """Model, stream, counts, conversation and session of a body; given its size, routing facts too."""
     if body is None:
         return RequestInfo(session_id=session_header or None)
     messages = body.get("messages")
@@ -55,7 +60,21 @@ def request_info(body: dict | None, session_header: str | None = None) -> Reques
         message_count=len(messages) if messages is not None else None,
         conversation_hash=conversation_hash(messages or []),
         session_id=session_header or session_from_metadata(body.get("metadata")),
+        **(routing_facts(body, routing_size) if routing_size is not None else {}),
     )
+
+
+def routing_facts(body: dict, size: int) -> dict:
+    """Thinking on, offered tool names and an input size estimate (about 4 bytes of JSON a token)."""
+    thinking = body.get("thinking")
+    tools = body.get("tools")
+    names = tuple(tool["name"] for tool in tools if isinstance(tool, dict) and isinstance(tool.get("name"), str)) \
+        if isinstance(tools, list) else ()
+    return {
+        "thinking": isinstance(thinking, dict) and thinking.get("type") in ("enabled", "adaptive"),
+        "tool_names": names,
+        "input_tokens_estimate": size // 4,
+    }
 
 
 def conversation_hash(messages: list) -> str | None:

@@ -75,13 +75,13 @@ def chat_completions():
 
 @bp.route("/v1/models", methods=["GET"])
 def list_models():
-    """List models: the upstream's list, or an empty list when the upstream cannot be reached.
+    """List models: the upstream's list and the routing rules' target models.
     ---
     get:
       operationId: listModels
       tags: [proxy]
       summary: List available models
-      description: The upstream's list, fetched with the caller's credentials; an empty list when the upstream cannot be reached.
+      description: The upstream's list, fetched with the caller's credentials, with the target models of the routing rules added; an empty list (or just the targets) when the upstream cannot be reached.
       responses:
         "200":
           description: Model list

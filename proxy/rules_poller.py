@@ -1,8 +1,10 @@
-"""Keeps the header rules in memory, fresh from the database, so no request ever waits for it."""
+"""Keeps the editable settings (header rules, body capture) in memory, fresh from the database,
+so no request ever waits for it."""
 import logging
 import threading
 
 import models
+from proxy.body_capture import BodyCapture
 from proxy.header_rules import HeaderRules
 
 log = logging.getLogger(__name__)
@@ -10,15 +12,17 @@ log = logging.getLogger(__name__)
 POLL_INTERVAL = 0.5
 
 
-class HeaderRulesPoller:
-    """Holds the current rules; a background thread reloads them within `interval` of a saved change.
+class SettingsPoller:
+    """Holds the current settings; a background thread reloads them within `interval` of a saved change.
 
     Every worker and process runs one, so a change saved anywhere applies everywhere without
-    a restart. Requests only read `current`; the database is touched by the thread alone.
+    a restart. Requests only read `current` (the header rules) and `capture`; the database is
+    touched by the thread alone.
     """
 
     def __init__(self, interval: float = POLL_INTERVAL):
         self.current = HeaderRules()
+        self.capture = BodyCapture()
         self.interval = interval
         self.failures = 0
         self._versions: dict | None = None
@@ -31,7 +35,7 @@ class HeaderRulesPoller:
         if self._thread is not None:
             return
         self._stopping.clear()
-        self._thread = threading.Thread(target=self._run, name="header-rules-poller", daemon=True)
+        self._thread = threading.Thread(target=self._run, name="settings-poller", daemon=True)
         self._thread.start()
         # Rules saved before this process started should apply to its first request; a
         # database that is down must not hold up start-up for long, though.
@@ -46,31 +50,33 @@ class HeaderRulesPoller:
         self._thread = None
 
     def refresh(self) -> bool:
-        """Reload the rules if a saved version moved; True when they were reloaded."""
+        """Reload the settings if a saved version moved; True when they were reloaded."""
         try:
             # The connection stays open between polls (autocommit, so no transaction lingers):
             # reconnecting costs SQLite five times the query, all of it blocking the gevent hub.
             versions = models.setting_versions()
             if versions == self._versions:
                 return self._recovered(False)
-            stored = models.load_header_rules()
-        except Exception as exc:  # a broken database must not stop polling: the last good rules stay
+            stored = models.load_proxy_settings()
+        except Exception as exc:  # a broken database must not stop polling: the last good settings stay
             self.failures += 1
             level = logging.WARNING if self.failures == 1 else logging.DEBUG
-            log.log(level, "cannot read the header rules (%s); keeping the last good ones", exc)
+            log.log(level, "cannot read the settings (%s); keeping the last good ones", exc)
             _close_connection()  # the next poll starts on a fresh one
             return False
         # A save between the two reads makes `versions` older than `stored`: the next poll
         # sees a newer version and loads again, so this converges.
         self.current = HeaderRules.from_stored(stored)
+        self.capture = BodyCapture.from_stored(stored)
         self._versions = versions
-        log.info("header rules loaded: %d request, %d response",
-                 len(self.current.request), len(self.current.response))
+        log.info("settings loaded: %d request and %d response header rules; body capture %s, cap %s bytes",
+                 len(self.current.request), len(self.current.response), self.capture.mode,
+                 self.capture.max_bytes or "no")
         return self._recovered(True)
 
     def _recovered(self, result: bool) -> bool:
         if self.failures:
-            log.warning("header rules readable again after %d failed poll(s)", self.failures)
+            log.warning("settings readable again after %d failed poll(s)", self.failures)
             self.failures = 0
         return result
 

@@ -1,5 +1,6 @@
 """The proxy's request handling: read, record, forward, relay; errors answered in one shape."""
 import logging
+from contextlib import closing
 from urllib.parse import quote, unquote, urlsplit
 
 from flask import jsonify
@@ -8,13 +9,15 @@ from werkzeug.exceptions import BadGateway, BadRequest, GatewayTimeout, HTTPExce
 
 from proxy import metrics
 from proxy.access_log import log_exchange
+from proxy.body_capture import captured_rows
+from proxy.dispatch import Dispatcher
 from proxy.exchange import Exchange
 from proxy.header_rules import apply_rules
 from proxy.headers import upstream_request_headers
 from proxy.recorder import Recorder
 from proxy.relay import relay_response
 from proxy.request_info import InvalidBody, parse_json_body, request_info
-from proxy.rules_poller import HeaderRulesPoller
+from proxy.rules_poller import SettingsPoller
 from proxy.traffic import Traffic
 from proxy.upstream import UpstreamClient, UpstreamTimeout, UpstreamUnreachable
 
@@ -47,22 +50,25 @@ def has_dot_segments(path: str) -> bool:
 
 
 class ProxyService:
-    """Everything one app needs to proxy: upstream client, recorder, traffic gauge, header rules."""
+    """Everything one app needs to proxy: upstream client, recorder, traffic gauge, settings poller."""
 
     def __init__(self, upstream: UpstreamClient, recorder: Recorder, max_body: int,
-                 rules: HeaderRulesPoller | None = None):
+                 settings: SettingsPoller | None = None, dispatch: Dispatcher | None = None):
         self.upstream = upstream
+        self.dispatch = dispatch  # None without routing rules: requests go straight upstream
         self.recorder = recorder
         self.traffic = Traffic()
         self.max_body = max_body
-        self.rules = rules or HeaderRulesPoller()
-        self.rules.start()
+        self.settings = settings or SettingsPoller()
+        self.settings.start()
 
     def close(self, timeout: float = 10.0) -> None:
-        """Stop the rules poller and the recorder (writing what is queued), close upstream connections."""
-        self.rules.stop()
+        """Stop the settings poller and the recorder (writing what is queued), close upstream connections."""
+        self.settings.stop()
         self.recorder.stop(timeout)
         self.upstream.close()
+        if self.dispatch is not None:
+            self.dispatch.close()
 
     def forward(self, request):
         """Relay a Flask request upstream and return the streaming response (or raise an HTTP error)."""
@@ -74,19 +80,25 @@ class ProxyService:
             if has_dot_segments(path):
                 raise proxy_error(BadRequest, "Invalid path", "paths may not contain . or .. segments")
             exchange.request_body = self._read_body(request)
-            exchange.info = request_info(
-                parse_json_body(exchange.request_body, required=self._json_required(request)),
-                request.headers.get(SESSION_HEADER))  # the parsed body (~2x its bytes) is freed here
+            routed = self.dispatch is not None and self.dispatch.routable(request.method, path)
+            body = parse_json_body(exchange.request_body, required=self._json_required(request))
+            exchange.info = request_info(body, request.headers.get(SESSION_HEADER),
+                                         len(exchange.request_body) if routed else None)
+            rules = self.settings.current  # one snapshot for both directions; in memory, never the database
+            headers = apply_rules(upstream_request_headers(request.headers.items()), rules.request)
+            prepared = self.dispatch.prepare(exchange, request.headers, headers, body) if routed else None
+            del body  # the parsed body (~2x its bytes) is not kept while the response streams
         except InvalidBody as exc:
             raise self._fail(exchange, proxy_error(BadRequest, "Invalid request body", str(exc)))
         except HTTPException as exc:
             raise self._fail(exchange, exc)
         self.recorder.submit_in_flight(exchange.log_row())
-        rules = self.rules.current  # one snapshot for both directions; in memory, never the database
-        headers = apply_rules(upstream_request_headers(request.headers.items()), rules.request)
         try:
-            upstream = self.upstream.send(request.method, path, exchange.query, headers,
-                                          exchange.request_body)
+            if prepared is None:
+                upstream = self.upstream.send(request.method, path, exchange.query, headers,
+                                              exchange.request_body)
+            else:
+                upstream = self.dispatch.send(request.method, prepared, exchange.info.stream)
         except UpstreamUnreachable as exc:
             raise self._fail(exchange, proxy_error(BadGateway, "Upstream unreachable", str(exc)))
         except UpstreamTimeout as exc:
@@ -95,11 +107,20 @@ class ProxyService:
         return relay_response(exchange, upstream, self._finished, rules.response, self.traffic.streams)
 
     def list_models(self, request):
-        """Relay the upstream's model list; an unreachable upstream yields an empty list."""
+        """The upstream's model list plus the routing targets; unreachable upstream: the targets alone."""
         try:
-            return self.forward(request)
+            response = self.forward(request)
         except (BadGateway, GatewayTimeout):
-            return jsonify({"object": "list", "data": []})
+            response = None
+        if self.dispatch is None or not self.dispatch.target_models:
+            return response or jsonify({"object": "list", "data": []})
+        if response is not None and response.status_code != 200:
+            return response  # an upstream error (a bad key...) is relayed as it is
+        listing = None
+        if response is not None:
+            with closing(response):
+                listing = parse_json_body(b"".join(response.response), required=False)
+        return jsonify(self.dispatch.with_target_models(listing))
 
     def _json_required(self, request) -> bool:
         # Only the Messages API itself must be JSON; uploads and empty POSTs pass through.
@@ -124,6 +145,6 @@ class ProxyService:
 
     def _finished(self, exchange: Exchange) -> None:
         self.traffic.leave()
-        self.recorder.submit(exchange.log_row(), exchange.body_row())
+        self.recorder.submit(*captured_rows(exchange, self.settings.capture))
         metrics.observe(exchange)
         log_exchange(exchange)

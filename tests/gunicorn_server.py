@@ -25,7 +25,8 @@ class GunicornServer:
     def __init__(self, env: dict, workers: int = 1):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.env = {**os.environ, **env, "PORT": str(self.port), "HOST": "127.0.0.1",
+        # CONFIG_PATH: a developer's own proxy.yaml in the checkout must not route the tests' traffic.
+        self.env = {**os.environ, "CONFIG_PATH": os.devnull, **env, "PORT": str(self.port), "HOST": "127.0.0.1",
                     "WEB_CONCURRENCY": str(workers)}
         self.process: subprocess.Popen | None = None
 
@@ -46,6 +47,8 @@ class GunicornServer:
                     return self
             except (requests.ConnectionError, requests.Timeout):  # refused, or the worker still booting
                 time.sleep(0.1)
+        self.process.kill()  # a server that never came up must not outlive the test
+        self.process.wait(5)
         raise RuntimeError("gunicorn did not answer /health in time")
 
     def stop(self, timeout: float = 30) -> int:

@@ -91,3 +91,9 @@ def test_bad_paging_is_a_400(client):
         response = client.get(path + query)
         assert response.status_code == 400, query
         assert set(response.json) == {"error", "details"}
+
+
+def test_a_nul_in_the_model_filter_is_a_400(client):
+    response = client.get("/api/requests?model=a%00b")
+    assert response.status_code == 400
+    assert response.get_json()["error"] == "Invalid model"

@@ -1,11 +1,13 @@
-"""GET and PUT /api/settings: the contract's ProxySettings, validated, saved whole or not at all."""
+"""GET and PUT /api/settings: the contract's ProxySettings (plus body capture), validated, saved whole or not at all."""
 import json
 
 import pytest
 import requests
 
-EMPTY = {"requestHeaderRules": [], "responseHeaderRules": []}
+CAPTURE_DEFAULTS = {"bodyCapture": "all", "bodyMaxBytes": 1048576}
+EMPTY = {"requestHeaderRules": [], "responseHeaderRules": [], **CAPTURE_DEFAULTS}
 SAVED = {
+    "bodyCapture": "errors", "bodyMaxBytes": 4096,
     "requestHeaderRules": [
         {"header": "X-Team", "action": "set", "value": "blue", "find": "", "enabled": True},
         {"header": "User-Agent", "action": "replace", "value": "", "find": " (external, cli)", "enabled": False},
@@ -27,7 +29,7 @@ def saved(client):
     return SAVED
 
 
-def test_get_starts_with_empty_rule_lists(client):
+def test_get_starts_with_empty_rule_lists_and_capture_defaults(client):
     response = client.get("/api/settings")
     assert response.status_code == 200
     assert response.json == EMPTY
@@ -50,9 +52,9 @@ def test_missing_fields_take_defaults_and_header_spelling_is_kept(client):
 
 def test_an_absent_list_is_left_unchanged_and_an_empty_one_clears(client, saved):
     response = put(client, {"responseHeaderRules": []})
-    assert response.json == {"requestHeaderRules": saved["requestHeaderRules"], "responseHeaderRules": []}
+    assert response.json == {**saved, "responseHeaderRules": []}
     assert put(client, {}).json == response.json
-    assert put(client, {"requestHeaderRules": []}).json == EMPTY
+    assert put(client, {"requestHeaderRules": []}).json == {**saved, "requestHeaderRules": [], "responseHeaderRules": []}
 
 
 def test_replace_may_have_an_empty_value(client):
@@ -72,7 +74,18 @@ def rules(*items, field="requestHeaderRules"):
 INVALID = [
     ([], "body: must be a JSON object"),
     ("rules", "body: must be a JSON object"),
-    ({"headerRules": []}, "headerRules: unknown field; expected requestHeaderRules or responseHeaderRules"),
+    ({"headerRules": []}, "headerRules: unknown field; expected one of requestHeaderRules, responseHeaderRules, "
+                          "bodyCapture, bodyMaxBytes"),
+    ({"bodyCapture": "some"}, "bodyCapture: must be one of all, errors, none"),
+    ({"bodyCapture": None}, "bodyCapture: must be one of all, errors, none"),
+    ({"bodyCapture": "ALL"}, "bodyCapture: must be one of all, errors, none"),
+    ({"bodyMaxBytes": -1}, "bodyMaxBytes: must be between 0 and 2147483647"),
+    ({"bodyMaxBytes": 2**31}, "bodyMaxBytes: must be between 0 and 2147483647"),
+    ({"bodyMaxBytes": 1.5}, "bodyMaxBytes: must be a whole number of bytes (0 or null for no cap)"),
+    ({"bodyMaxBytes": "1MB"}, "bodyMaxBytes: must be a whole number of bytes (0 or null for no cap)"),
+    ({"bodyMaxBytes": True}, "bodyMaxBytes: must be a whole number of bytes (0 or null for no cap)"),
+    ({"bodyCapture": "none", "bodyMaxBytes": -5}, "bodyMaxBytes: must be between 0 and 2147483647"),
+    ({"bodyCapture": "none", "requestHeaderRules": [{}]}, "requestHeaderRules[0].header: must be a non-empty string"),
     ({"requestHeaderRules": {"header": "X-A"}}, "requestHeaderRules: must be a list of header rules"),
     ({"responseHeaderRules": None}, "responseHeaderRules: must be a list of header rules"),
     (rules(*[{"header": "X-A", "action": "block"}] * 101), "requestHeaderRules: at most 100 rules, got 101"),
@@ -164,3 +177,21 @@ def test_an_oversized_chunked_body_without_a_length_is_a_413(live_proxy, client,
     assert "content-length" not in {k.lower() for k in response.request.headers}
     assert response.status_code == 413
     assert client.get("/api/settings").json == saved
+
+
+def test_capture_settings_save_alone_and_null_means_no_cap(client, saved):
+    response = put(client, {"bodyCapture": "none"})
+    assert response.status_code == 200
+    assert response.json == {**saved, "bodyCapture": "none"}
+    assert put(client, {"bodyMaxBytes": None}).json["bodyMaxBytes"] == 0
+    assert put(client, {"bodyMaxBytes": 0}).json["bodyMaxBytes"] == 0
+    assert client.get("/api/settings").json == {**saved, "bodyCapture": "none", "bodyMaxBytes": 0}
+
+
+def test_the_spec_documents_the_capture_settings_and_flags(client):
+    schemas = client.get("/openapi.json").json["components"]["schemas"]
+    settings = schemas["ProxySettings"]["properties"]
+    assert settings["bodyCapture"]["enum"] == ["all", "errors", "none"]
+    assert settings["bodyMaxBytes"]["default"] == 1048576
+    assert {"requestBodyTruncated", "bodiesOmitted"} <= set(schemas["RequestLog"]["properties"])
+    assert "bodyTruncated" in schemas["ResponseLog"]["properties"]

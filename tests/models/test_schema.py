@@ -62,3 +62,28 @@ def test_over_long_values_are_clipped_not_refused(migrated):
     row = RequestLog.get_by_id("long")
     assert (len(row.original_model), len(row.session_id), len(row.endpoint)) == (200, 100, 512)
     assert RequestLog.select().count() == 2
+
+
+def test_a_version_3_database_gains_the_capture_flags_and_instances_with_its_rows_intact(db):
+    assert models.migrate(up_to=3) == 3
+    models.save_records([log_row("v3", output_tokens=9)], [body_row("v3", request_body='{"model": "m"}')])
+    for column in ("request_body_truncated", "response_body_truncated", "bodies_omitted", "instance_id"):
+        db.execute_sql(f'ALTER TABLE request_log DROP COLUMN "{column}"')  # as version 3 made it
+    assert models.migrate() == models.SCHEMA_VERSION >= 4
+    row = RequestLog.get_by_id("v3")
+    assert (row.output_tokens, row.request_body_truncated, row.response_body_truncated, row.bodies_omitted) == (
+        9, False, False, None)
+    assert row.body.get().request_body == '{"model": "m"}'
+    assert db.table_exists("proxy_instance") and row.instance_id is None, "step 4 made the table"
+    models.save_records([log_row("v4", request_body_truncated=True, bodies_omitted="backlog")], [])
+    assert (RequestLog.get_by_id("v4").request_body_truncated, RequestLog.get_by_id("v4").bodies_omitted) == (
+        True, "backlog")
+
+
+def test_a_row_that_leaves_columns_out_gets_their_defaults(migrated):
+    row = log_row("in-flight", outcome="in_flight")
+    for column in ("request_body_truncated", "response_body_truncated", "bodies_omitted", "query"):
+        del row[column]
+    models.save_records([row], [])
+    saved = RequestLog.get_by_id("in-flight")
+    assert (saved.request_body_truncated, saved.bodies_omitted, saved.query) == (False, None, "")

@@ -4,7 +4,8 @@ import threading
 import pytest
 
 import models
-from models.settings import REQUEST_HEADER_RULES, RESPONSE_HEADER_RULES, load_settings, save_settings
+from models.settings import (BODY_CAPTURE, BODY_MAX_BYTES, REQUEST_HEADER_RULES, RESPONSE_HEADER_RULES,
+                             load_settings, save_settings)
 
 RULE = {"header": "X-Team", "action": "set", "value": "blue", "find": "", "enabled": True}
 
@@ -14,8 +15,9 @@ def test_migration_step_2_adds_the_settings_table(migrated):
     assert migrated.table_exists("setting")
 
 
-def test_nothing_saved_means_empty_rule_lists_and_no_versions(migrated):
-    assert models.load_header_rules() == {REQUEST_HEADER_RULES: [], RESPONSE_HEADER_RULES: []}
+def test_nothing_saved_means_the_defaults_and_no_versions(migrated):
+    assert models.load_proxy_settings() == {REQUEST_HEADER_RULES: [], RESPONSE_HEADER_RULES: [],
+                                            BODY_CAPTURE: "all", BODY_MAX_BYTES: 1024 * 1024}
     assert models.setting_versions() == {}
 
 
@@ -29,16 +31,16 @@ def test_values_round_trip_as_json_and_each_save_bumps_the_version(migrated):
 
 
 def test_saving_one_rule_list_leaves_the_other_as_it_was(migrated):
-    saved = models.save_header_rules({REQUEST_HEADER_RULES: [RULE], RESPONSE_HEADER_RULES: [RULE]})
-    assert saved == {REQUEST_HEADER_RULES: [RULE], RESPONSE_HEADER_RULES: [RULE]}
-    saved = models.save_header_rules({RESPONSE_HEADER_RULES: []})
-    assert saved == {REQUEST_HEADER_RULES: [RULE], RESPONSE_HEADER_RULES: []}
+    saved = models.save_proxy_settings({REQUEST_HEADER_RULES: [RULE], RESPONSE_HEADER_RULES: [RULE]})
+    assert (saved[REQUEST_HEADER_RULES], saved[RESPONSE_HEADER_RULES]) == ([RULE], [RULE])
+    saved = models.save_proxy_settings({RESPONSE_HEADER_RULES: []})
+    assert (saved[REQUEST_HEADER_RULES], saved[RESPONSE_HEADER_RULES]) == ([RULE], [])
     assert models.setting_versions() == {REQUEST_HEADER_RULES: 1, RESPONSE_HEADER_RULES: 2}
 
 
-def test_only_header_rule_keys_are_accepted(migrated):
-    with pytest.raises(ValueError, match="not header rule settings"):
-        models.save_header_rules({"something_else": []})
+def test_only_known_setting_keys_are_accepted(migrated):
+    with pytest.raises(ValueError, match="not proxy settings"):
+        models.save_proxy_settings({"something_else": []})
     assert models.setting_versions() == {}
 
 
@@ -50,7 +52,7 @@ def test_concurrent_saves_each_bump_the_version_on_postgres(postgres_url):
     def save():
         try:
             for _ in range(5):
-                models.save_header_rules({REQUEST_HEADER_RULES: [RULE]})
+                models.save_proxy_settings({REQUEST_HEADER_RULES: [RULE]})
         except Exception as exc:  # reported below: an exception in a thread cannot fail the test
             errors.append(exc)
         finally:

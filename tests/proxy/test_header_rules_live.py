@@ -92,7 +92,11 @@ def test_every_worker_of_another_process_picks_up_a_change_within_a_second(_upst
                                                                           database_url):
     env = {"UPSTREAM_URL": _upstream_server.url, "DATABASE_URL": database_url}
     writer = GunicornServer(env).start()
-    readers = GunicornServer(env, workers=2).start()
+    try:
+        readers = GunicornServer(env, workers=2).start()
+    except BaseException:
+        writer.stop()
+        raise
     try:
         assert not rules_applied(send(readers.url), upstream)
         saved = requests.put(writer.url + "/api/settings", json=SETTINGS, timeout=10,

@@ -148,3 +148,23 @@ def test_a_record_the_database_refuses_is_dropped_alone():
     recorder.stop()
     assert saved == ["good1", "good2"]
     assert recorder.dropped == 1
+
+
+def test_the_writer_beats_stamps_its_rows_and_unregisters_when_it_stops(app):
+    import models
+    from models.instances import ProxyInstance, interrupt_orphans
+
+    recorder = Recorder(in_flight_after=0.05, heartbeat_every=0.1)
+    recorder.start()
+    recorder.submit_in_flight(log_row("long", outcome="in_flight"))
+    deadline = time.monotonic() + 5
+    while not models.RequestLog.select().where(models.RequestLog.id == "long").exists():
+        assert time.monotonic() < deadline, "the in-flight row was never written"
+        time.sleep(0.05)
+    assert ProxyInstance.get_by_id(recorder.instance_id).seen_at_ms > 0
+    assert models.RequestLog.get_by_id("long").instance_id == recorder.instance_id
+    assert interrupt_orphans() == 0, "a live writer's in-flight row is left alone"
+    recorder.stop()
+    assert not ProxyInstance.select().where(ProxyInstance.id == recorder.instance_id).exists()
+    assert interrupt_orphans() == 1
+    assert models.RequestLog.get_by_id("long").outcome == "interrupted"

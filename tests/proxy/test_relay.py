@@ -1,5 +1,4 @@
 """The relay over real HTTP: bytes, headers, framing and timing exactly as the upstream sent them."""
-import gzip
 import json
 import threading
 import time

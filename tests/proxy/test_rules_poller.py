@@ -8,25 +8,25 @@ import requests
 import models
 from models.settings import REQUEST_HEADER_RULES, RESPONSE_HEADER_RULES
 from proxy.header_rules import HeaderRule, HeaderRules
-from proxy.rules_poller import HeaderRulesPoller
+from proxy.rules_poller import SettingsPoller
 
 BLOCK = {"header": "X-A", "action": "block", "value": "", "find": "", "enabled": True}
 SET = {"header": "X-B", "action": "set", "value": "1", "find": "", "enabled": True}
 
 
 def test_rules_load_and_reload_only_when_a_version_moved(app, monkeypatch):
-    models.save_header_rules({REQUEST_HEADER_RULES: [BLOCK]})
-    poller = HeaderRulesPoller()
+    models.save_proxy_settings({REQUEST_HEADER_RULES: [BLOCK]})
+    poller = SettingsPoller()
     assert poller.refresh() is True
     assert poller.current == HeaderRules(request=(HeaderRule("X-A", "block"),))
 
     loads = []
-    real_load = models.load_header_rules
-    monkeypatch.setattr(models, "load_header_rules", lambda: loads.append(1) or real_load())
+    real_load = models.load_proxy_settings
+    monkeypatch.setattr(models, "load_proxy_settings", lambda: loads.append(1) or real_load())
     assert poller.refresh() is False
     assert loads == [], "an unchanged version must not reload the rules"
 
-    models.save_header_rules({RESPONSE_HEADER_RULES: [SET]})
+    models.save_proxy_settings({RESPONSE_HEADER_RULES: [SET]})
     assert poller.refresh() is True
     assert loads == [1]
     assert poller.current == HeaderRules(request=(HeaderRule("X-A", "block"),),
@@ -34,8 +34,8 @@ def test_rules_load_and_reload_only_when_a_version_moved(app, monkeypatch):
 
 
 def test_a_broken_database_keeps_the_last_good_rules(app, caplog):
-    models.save_header_rules({REQUEST_HEADER_RULES: [BLOCK]})
-    poller = HeaderRulesPoller()
+    models.save_proxy_settings({REQUEST_HEADER_RULES: [BLOCK]})
+    poller = SettingsPoller()
     poller.refresh()
     good = poller.current
     models.database.execute_sql("ALTER TABLE setting RENAME TO setting_away")
@@ -54,13 +54,13 @@ def test_a_broken_database_keeps_the_last_good_rules(app, caplog):
         assert poller.refresh() is False  # same version as before the outage: nothing to reload
     assert poller.failures == 0
     assert "readable again after 2 failed poll(s)" in caplog.text
-    models.save_header_rules({REQUEST_HEADER_RULES: []})
+    models.save_proxy_settings({REQUEST_HEADER_RULES: []})
     assert poller.refresh() is True
     assert poller.current == HeaderRules()
 
 
 def test_stop_ends_the_polling_thread(app):
-    poller = HeaderRulesPoller(interval=0.05)
+    poller = SettingsPoller(interval=0.05)
     poller.start()
     thread = poller._thread
     assert thread.is_alive()
@@ -70,8 +70,8 @@ def test_stop_ends_the_polling_thread(app):
 
 
 def test_proxied_requests_never_touch_the_database(app, live_proxy, upstream, monkeypatch):
-    models.save_header_rules({REQUEST_HEADER_RULES: [SET]})
-    poller = app.extensions["proxy"].rules
+    models.save_proxy_settings({REQUEST_HEADER_RULES: [SET]})
+    poller = app.extensions["proxy"].settings
     callers = []
     database = models.database.obj
     real_execute = database.execute_sql
@@ -92,4 +92,4 @@ def test_proxied_requests_never_touch_the_database(app, live_proxy, upstream, mo
     assert [seen.headers.get("x-b") for seen in upstream.seen] == ["1"] * 5
     assert app.extensions["proxy"].recorder.flush(10)
     assert callers, "the recorder and the poller do use the database"
-    assert set(callers) <= {"recorder", "header-rules-poller"}, "a request thread queried the database"
+    assert set(callers) <= {"recorder", "settings-poller"}, "a request thread queried the database"

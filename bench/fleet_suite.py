@@ -1,0 +1,222 @@
+"""The fleet suite: the proxy suite's streaming scenarios through a real gunicorn with 4 gevent workers
+on a throwaway PostgreSQL, 10,000 proxied streams in all, then every record checked in the database.
+
+The streaming scenarios run in rounds through the fleet (direct once, for the baseline) until,
+with the warm-up, 10,000 streams have gone through. Then the database must hold 10,000 rows, all
+complete, each with the usage the fake upstream sent, and 10,000 bodies.
+"""
+import collections
+import dataclasses
+import json
+import os
+import platform
+import sys
+import tempfile
+import time
+from dataclasses import asdict
+from pathlib import Path
+
+import psycopg
+
+from bench import proxy_suite
+from bench.procs import ROOT, FakeUpstream, ProxyServer, children, cpu_seconds
+from bench.proxy_suite import MODES, RESULTS, Bench, Scenario, compare, summarise
+from bench.workload import USAGE
+from tests.postgres import ThrowawayPostgres, create_database
+
+WORKERS = 4
+TOTAL = 10_000
+QUICK_TOTAL = 300
+RECORDS_TIMEOUT = 120.0     # seconds to wait for four recorders to write a scenario's records
+
+
+class FleetServer(ProxyServer):
+    """The real server as the Procfile starts it, with `workers` gevent workers on Postgres."""
+
+    def __init__(self, upstream_url: str, database_url: str, log_path: Path, workers: int = WORKERS):
+        super().__init__(upstream_url, database_path=None, log_path=log_path)
+        self.env.update(DATABASE_URL=database_url, WEB_CONCURRENCY=str(workers))
+        self.database_url = database_url
+        self.workers = workers
+        self.worker_pids: list[int] = []
+
+    def _find_worker(self, timeout: float) -> int:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            self.worker_pids = children(self.process.pid)
+            if len(self.worker_pids) == self.workers:
+                return self.worker_pids[0]  # the load client samples this one's RSS and CPU peak
+            time.sleep(0.1)
+        raise RuntimeError(f"expected {self.workers} gunicorn workers, found {children(self.process.pid)}")
+
+
+def record_counts(database_url: str) -> dict[str, int]:
+    """Rows of request_log per outcome."""
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        return dict(conn.execute("SELECT outcome, COUNT(*) FROM request_log GROUP BY outcome").fetchall())
+
+
+class FleetBench(Bench):
+    """The proxy suite's bench, reading CPU from every worker and records from Postgres."""
+
+    def worker_cpu(self) -> float:
+        """CPU seconds all workers have used so far."""
+        return sum(cpu_seconds(pid) for pid in self.proxy.worker_pids)
+
+    def settled_records(self) -> dict[str, int]:
+        """Rows per outcome once every request proxied so far is recorded (or the wait timed out)."""
+        deadline = time.monotonic() + RECORDS_TIMEOUT
+        while True:
+            counts = record_counts(self.proxy.database_url)
+            if (counts.get("complete", 0) >= self.proxied and not counts.get("in_flight")) \
+                    or time.monotonic() > deadline:
+                return counts
+            time.sleep(0.2)
+
+
+def plan(total: int, quick: bool) -> tuple[Scenario, list[Scenario], int]:
+    """The proxy suite's streaming scenarios, how many rounds of them, and a warm-up of streams that
+    brings the proxied total to exactly `total`."""
+    scenarios = [s for s in (proxy_suite.QUICK_SCENARIOS if quick else proxy_suite.SCENARIOS) if s.streaming]
+    per_round = sum(s.count for s in scenarios)
+    rounds = (total - 20) // per_round  # keep at least 20 streams for the warm-up
+    [warmup] = [s for s in proxy_suite.WARMUP if s.streaming]
+    return dataclasses.replace(warmup, count=total - rounds * per_round), scenarios, rounds
+
+
+def merged(raws: list[dict]) -> dict:
+    """One scenario's raw figures over several rounds, as if it had run once: samples joined, costs added."""
+    first, last = raws[0], raws[-1]
+    joined = {key: [sample for raw in raws for sample in raw[key]]
+              for key in ("requests", "delays_us", "start_lag_us", "loop_lag")}
+    added = {key: sum(raw[key] for raw in raws) for key in ("wall_s", "cpu_s", "quiet_wait_s",
+                                                            "worker_cpu_with_records_s")}
+    weights = [raw["wall_s"] for raw in raws]
+    return {
+        **first, **joined, **added, "records": last["records"], "rss_samples": [],
+        "cpu_s_by_process": {key: sum(raw["cpu_s_by_process"][key] for raw in raws)
+                             for key in first["cpu_s_by_process"]},
+        "upstream": {key: sum(raw["upstream"][key] for raw in raws) for key in first["upstream"]},
+        "busy_before": max(raw["busy_before"] for raw in raws),
+        "host_busy": _weighted([raw["host_busy"] for raw in raws], weights),
+        "other_cpu": _weighted([raw["other_cpu"] for raw in raws], weights),
+    }
+
+
+def _weighted(values: list, weights: list) -> float | None:
+    pairs = [(value, weight) for value, weight in zip(values, weights) if value is not None]
+    total = sum(weight for _, weight in pairs)
+    return sum(value * weight for value, weight in pairs) / total if total else None
+
+
+def expected_output_tokens(scenarios: list[Scenario]) -> collections.Counter:
+    """Rows expected per output_tokens value: the fake upstream reports 27 output tokens per event."""
+    expected = collections.Counter()
+    for scenario in scenarios:
+        expected[27 * scenario.events] += scenario.count
+    return expected
+
+
+def verify_records(database_url: str, proxied: list[Scenario]) -> dict:
+    """What the database holds against what was sent: rows, outcomes, usage, bodies."""
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        rows, complete, usage_right = conn.execute(
+            "SELECT COUNT(*), COUNT(*) FILTER (WHERE outcome = 'complete' AND status_code = 200"
+            " AND stop_reason = 'end_turn'), COUNT(*) FILTER (WHERE input_tokens = %s"
+            " AND cache_creation_input_tokens = %s AND cache_read_input_tokens = %s) FROM request_log",
+            (USAGE["input_tokens"], USAGE["cache_creation_input_tokens"], USAGE["cache_read_input_tokens"]),
+        ).fetchone()
+        by_output = dict(conn.execute("SELECT output_tokens, COUNT(*) FROM request_log GROUP BY output_tokens"))
+        bodies, cut = conn.execute(
+            "SELECT COUNT(*), COUNT(*) FILTER (WHERE l.response_body_truncated OR l.request_body_truncated"
+            " OR l.bodies_omitted IS NOT NULL) FROM request_body b JOIN request_log l ON l.id = b.request_id"
+        ).fetchone()
+    expected = expected_output_tokens(proxied)
+    output_right = sum(min(by_output.get(tokens, 0), count) for tokens, count in expected.items())
+    return {"expected": sum(expected.values()), "rows": rows, "complete": complete,
+            "input_and_cache_usage_right": usage_right, "output_tokens_right": output_right,
+            "output_tokens_seen": by_output, "bodies": bodies, "bodies_cut_or_omitted": cut}
+
+
+def database_targets(check: dict) -> list[dict]:
+    """One target per fact the database must show: no record lost, none wrong."""
+    expected = check["expected"]
+    facts = [("rows in request_log", check["rows"]), ("complete with status 200 and end_turn", check["complete"]),
+             ("input and cache usage as sent", check["input_and_cache_usage_right"]),
+             ("output tokens as sent", check["output_tokens_right"]), ("bodies stored whole", check["bodies"])]
+    return [{"target": f"records: {name} (of {expected})", "value": expected - value, "limit": 0,
+             "unit": "missing", "pass": value == expected and (name != "bodies stored whole"
+                                                              or check["bodies_cut_or_omitted"] == 0)}
+            for name, value in facts]
+
+
+def fleet_targets(runs: list[dict], records: dict, proxied: int) -> list[dict]:
+    """The proxy suite's streaming targets; the RSS one needs one worker's streams alone, so it is left out."""
+    return [t for t in proxy_suite.evaluate(runs, records, proxied) if not t["target"].startswith("RSS")]
+
+
+def run_all(bench: FleetBench, warmup: Scenario, scenarios: list[Scenario], rounds: int) -> list[dict]:
+    """Warm up, then each scenario direct once and through the fleet `rounds` times; the summarised runs."""
+    for mode in MODES:
+        bench.load(warmup, mode, measured=False)
+    raws = {scenario.name: {"direct": [], "proxy": []} for scenario in scenarios}
+    for round_number in range(rounds):
+        for scenario in scenarios:
+            # The direct baseline needs no repeat: it sends nothing through the proxy.
+            for mode in MODES if round_number == 0 else ("proxy",):
+                print(f"round {round_number + 1}/{rounds}: {scenario.name} ({mode})...", file=sys.stderr, flush=True)
+                raws[scenario.name][mode].append(bench.load(scenario, mode))
+    runs = []
+    for scenario in scenarios:
+        run = {"scenario": scenario.name, "scenario_def": asdict(scenario), "rounds": rounds}
+        for mode in MODES:
+            # No RSS per stream: the load client counts the open streams of all four workers.
+            run[mode] = summarise(scenario, mode, merged(raws[scenario.name][mode]), None)
+        run["compare"] = compare(run["direct"], run["proxy"])
+        runs.append(run)
+    return runs
+
+
+def main(quick: bool = False) -> int:
+    """Run the suite, print the report, write the JSON; 0 when every target passed."""
+    warmup, scenarios, rounds = plan(QUICK_TOTAL if quick else TOTAL, quick)
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    log_path = RESULTS / f"fleet-{stamp}-gunicorn.log"
+    load_before = os.getloadavg()
+    postgres = ThrowawayPostgres()
+    if not postgres.available:
+        print("the fleet suite needs PostgreSQL server binaries (initdb, pg_ctl)", file=sys.stderr)
+        return 1
+    database_url = create_database(postgres.start())
+    try:
+        with tempfile.TemporaryDirectory(prefix="bench-fleet-") as tmp, FakeUpstream() as upstream, \
+                FleetServer(upstream.url, database_url, log_path) as fleet:
+            bench = FleetBench(upstream, fleet, Path(tmp))
+            runs = run_all(bench, warmup, scenarios, rounds)
+            records, proxied = bench.settled_records(), bench.proxied
+            check = verify_records(database_url, [warmup] + scenarios * rounds)
+    finally:
+        postgres.stop()
+    load_after = os.getloadavg()
+    log_lines = proxy_suite._log_problems(log_path)
+    targets = fleet_targets(runs, records, proxied) + database_targets(check)
+    notes = proxy_suite.harness_notes(runs)
+    print(f"{WORKERS} gevent workers on PostgreSQL; {proxied} requests proxied: {warmup.count} warm-up streams, "
+          f"then {rounds} rounds of the proxy suite's streaming scenarios (each row below joins its rounds' "
+          f"samples). Worker CPU is the sum over all workers, as a share of one core; PostgreSQL's CPU counts "
+          f"under others. Load average before {load_before[0]:.2f}, after "
+          f"{load_after[0]:.2f} ({len(os.sched_getaffinity(0))} cores).\n")
+    print(proxy_suite.render(runs, targets, notes, records, log_lines))
+    print(f"\nDatabase check: {json.dumps({k: v for k, v in check.items() if k != 'output_tokens_seen'})}")
+    out = RESULTS / f"fleet-{stamp}.json"
+    out.write_text(json.dumps({
+        "suite": "fleet", "started": stamp, "quick": quick, "workers": WORKERS, "rounds": rounds,
+        "machine": {"python": platform.python_version(), "platform": platform.platform(),
+                    "cpus": len(os.sched_getaffinity(0)), "loadavg_before": load_before,
+                    "loadavg_after": load_after},
+        "runs": runs, "records": records, "proxied": proxied, "database_check": check, "targets": targets,
+        "harness_notes": notes, "gunicorn_log_problems": log_lines[:50],
+    }, indent=2, default=str))
+    print(f"\nresults: {out.relative_to(ROOT)}  gunicorn log: {log_path.relative_to(ROOT)}")
+    return 0 if all(t["pass"] for t in targets) else 1
