@@ -15,6 +15,7 @@ from api.health import bp as health_bp
 from api.metrics import bp as metrics_bp
 from api.spec import build_spec
 from dashboard import bp as dashboard_bp
+from models.conversations import ConversationStore
 from proxy import ProxyService, Recorder, UpstreamClient
 from proxy import bp as proxy_bp
 from proxy.dispatch import Dispatcher
@@ -47,6 +48,7 @@ class Config:
     drain_timeout: float = 25.0
     record_queue_bytes: int = 256 * MIB
     routing: RoutingConfig | None = None  # providers and rules from CONFIG_PATH (proxy.yaml)
+    claude_projects_dir: str = "~/.claude/projects"
 
     @classmethod
     def from_env(cls, env=None) -> "Config":
@@ -80,6 +82,7 @@ class Config:
             record_queue_bytes=get("RECORD_QUEUE_BYTES", int, defaults.record_queue_bytes),
             routing=load_routing_config(get("CONFIG_PATH", str, str(DEFAULT_CONFIG_PATH)), env,
                                         required=bool(env.get("CONFIG_PATH"))),
+            claude_projects_dir=get("CLAUDE_PROJECTS_DIR", str, defaults.claude_projects_dir),
         )
 
 
@@ -100,6 +103,7 @@ def create_app(config: Config | None = None) -> Flask:
                                            dispatch=_dispatcher(config, upstream))
     # gunicorn.conf.py starts it on SIGTERM (it may not import the app, so it looks it up here).
     app.extensions["drain"] = Drain(app.extensions["proxy"].traffic, config.drain_delay, config.drain_timeout)
+    app.extensions["conversations"] = ConversationStore(config.claude_projects_dir)
     if config.retention_days:
         app.extensions["retention"] = RetentionPruner(config.retention_days)
         app.extensions["retention"].start()

@@ -158,3 +158,73 @@ def _json(text):
         return json.loads(text)
     except ValueError:
         return text
+
+
+# ── Conversations: the contract's conversation list, one session in full ─────────────────────
+
+def conversation_row(session) -> dict:
+    """A conversation list row: the contract's fields, plus its project folder, title and source."""
+    return {
+        "id": session.id, "requestCount": session.request_count, "startTime": iso(session.start_ms),
+        "lastActivity": iso(session.last_ms), "duration": session.duration_ms,
+        "firstMessage": session.first_message or "", "projectPath": session.project_path or "",
+        "projectName": session.project_name, "model": session.model or "",
+        "project": session.project, "models": list(session.models), "title": session.title,
+        "subagentCount": session.subagent_count, "skippedLines": session.skipped_lines, "source": session.source,
+    }
+
+
+def conversation_page(sessions, total: int, page: int, limit: int) -> dict:
+    """The getConversations answer."""
+    return {"conversations": [conversation_row(s) for s in sessions], "hasMore": page * limit < total,
+            "total": total, "page": page, "limit": limit}
+
+
+def project_conversations(folder: str, sessions) -> dict:
+    """The getConversationsByProject answer."""
+    rows = [conversation_row(s) for s in sessions]
+    path = next((row["projectPath"] for row in rows if row["projectPath"]), "")
+    return {"project": folder, "projectPath": path, "projectName": rows[0]["projectName"] if rows else folder,
+            "conversations": rows, "total": len(rows)}
+
+
+def conversation(found) -> dict:
+    """The getConversationByID answer: the row, the thread in order, subagents, usage and record ids."""
+    records = found.record_by_upstream_id
+    thread = found.thread
+    result = conversation_row(found.summary)
+    result.update({
+        "messages": [_thread_entry(entry, records) for entry in thread.entries],
+        "events": thread.events,
+        "subagents": [_subagent(sub, records) for sub in found.subagents],
+        "usage": found.usage, "apiMessageCount": thread.request_count,
+        "partialLastLine": thread.partial_tail,
+        "requestIds": [ref.id for ref in found.records],
+        "records": [{"requestId": ref.id, "timestamp": iso(ref.timestamp_ms), "model": ref.model,
+                     "agentId": ref.agent_id, "upstreamRequestId": ref.upstream_request_id, "usage": ref.usage}
+                    for ref in found.records],
+    })
+    return result
+
+
+def _thread_entry(entry, records: dict) -> dict:
+    result = {
+        "type": entry.type, "uuid": entry.uuid, "parentUuid": entry.parent_uuid, "uuids": entry.uuids,
+        "timestamp": iso(entry.timestamp_ms), "role": entry.role, "content": entry.content,
+        "isMeta": entry.is_meta, "isSidechain": entry.is_sidechain,
+    }
+    if entry.type == "assistant":
+        result.update({"model": entry.model, "messageId": entry.message_id, "usage": entry.usage,
+                       "stopReason": entry.stop_reason, "upstreamRequestId": entry.upstream_request_id,
+                       "requestId": records.get(entry.upstream_request_id)})
+    if entry.data is not None:
+        result["data"] = entry.data
+    if entry.subagents:
+        result["subagents"] = [_subagent(sub, records) for sub in entry.subagents]
+    return result
+
+
+def _subagent(thread, records: dict) -> dict:
+    return {"agentId": thread.agent_id, "toolUseId": thread.spawned_by, "requestCount": thread.request_count,
+            "usage": thread.usage, "skippedLines": thread.skipped,
+            "messages": [_thread_entry(entry, records) for entry in thread.entries]}

@@ -2,7 +2,7 @@
 import argparse
 import sys
 
-from bench import dashboard_suite, fleet_suite, proxy_suite, routing_suite
+from bench import conversations_suite, cpu_suite, dashboard_suite, fleet_suite, proxy_suite, routing_suite
 
 # name -> main(quick) returning 0 when every target passed; add later suites here.
 SUITES = {
@@ -10,6 +10,8 @@ SUITES = {
     "dashboard": dashboard_suite.main,
     "fleet": fleet_suite.main,
     "routing": routing_suite.main,
+    "cpu": cpu_suite.main,
+    "conversations": conversations_suite.main,
 }
 
 

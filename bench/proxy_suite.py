@@ -19,8 +19,9 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 from bench import report
-from bench.procs import (CLOCK_TICKS, ROOT, FakeUpstream, ProxyServer, cpu_seconds, host_times, rss_kb,
-                         wait_for_quiet)
+from bench.procs import (CLOCK_TICKS, ROOT, FakeUpstream, ProxyServer, cpu_seconds, host_times,
+                         raise_priority, rss_kb, wait_for_quiet)
+from bench.rounds import pooled, round_figures, rounds_table
 
 RESULTS = ROOT / "bench" / "results"
 CLIENT_RUN_TIMEOUT = 120.0   # seconds the load client may run before it gives up on stragglers
@@ -38,13 +39,14 @@ class Scenario:
     events: int = 30
     interval_ms: float = 0.0
     ramp_s: float = 1.0
+    rounds: int = 1          # runs per mode, alternating direct and proxy; their samples are pooled
 
 
 SCENARIOS = [
     Scenario("sequential streams", "sequential", 200, True, events=20, interval_ms=2),
     Scenario("sequential non-streaming", "sequential", 200, False),
     Scenario("50 concurrent streams", "ramped", 50, True, events=30, interval_ms=80),
-    Scenario("300 concurrent streams", "ramped", 300, True, events=30, interval_ms=80),
+    Scenario("300 concurrent streams", "ramped", 300, True, events=30, interval_ms=80, rounds=3),
 ]
 QUICK_SCENARIOS = [
     Scenario("sequential streams", "sequential", 40, True, events=20, interval_ms=2),
@@ -309,6 +311,11 @@ def render(runs: list[dict], targets: list[dict], notes: list[str], records: dic
         "Latency in ms, p50 / p95 / p99 (added = proxy - direct, percentile by percentile)",
         report.table(["scenario", "metric", "direct", "proxy", "added", "ratio proxy/direct"], latency_rows),
         "",
+    ]
+    per_round = rounds_table(runs)
+    if per_round:
+        lines += ["Each round of the pooled scenarios (latency in ms, p50 / p95 / p99)", per_round, ""]
+    lines += [
         "Proxy worker costs (CPU as a share of one core: mean over the run, peak over 200 ms)",
         report.table(["scenario", "CPU ms/request", "CPU mean", "CPU peak", "new upstream conns/request",
                       "RSS KB per open stream"], cost_rows),
@@ -343,6 +350,7 @@ def main(quick: bool = False) -> int:
     """Run the suite, print the report, write the JSON; 0 when every target passed."""
     scenarios = QUICK_SCENARIOS if quick else SCENARIOS
     stamp = time.strftime("%Y%m%d-%H%M%S")
+    niceness, load_before = raise_priority(), os.getloadavg()
     RESULTS.mkdir(parents=True, exist_ok=True)
     log_path = RESULTS / f"proxy-{stamp}-gunicorn.log"
     runs = []
@@ -358,10 +366,19 @@ def main(quick: bool = False) -> int:
                 if scenario.shape == "ramped" and idle_rss is None:
                     # Idle means warm and after the sequential runs, before any stream was held open.
                     idle_rss = rss_kb(proxy.worker_pid)
-                run = {"scenario": scenario.name, "scenario_def": asdict(scenario)}
+                rounds = f" (x{scenario.rounds}, pooled)" if scenario.rounds > 1 else ""
+                run = {"scenario": scenario.name + rounds, "scenario_def": asdict(scenario)}
+                raws = {mode: [] for mode in MODES}
+                for round_ in range(scenario.rounds):
+                    for mode in MODES:
+                        print(f"running {scenario.name} ({mode}, round {round_ + 1}/{scenario.rounds})...",
+                              file=sys.stderr, flush=True)
+                        raws[mode].append(bench.load(scenario, mode))
                 for mode in MODES:
-                    print(f"running {scenario.name} ({mode})...", file=sys.stderr, flush=True)
-                    run[mode] = summarise(scenario, mode, bench.load(scenario, mode), idle_rss)
+                    run[mode] = summarise(scenario, mode, pooled(raws[mode]), idle_rss)
+                if scenario.rounds > 1:
+                    run["rounds"] = [{mode: round_figures(summarise(scenario, mode, raws[mode][number], idle_rss))
+                                      for mode in MODES} for number in range(scenario.rounds)]
                 run["compare"] = compare(run["direct"], run["proxy"])
                 runs.append(run)
             records = wait_for_records(proxy.database_path, bench.proxied)
@@ -369,13 +386,16 @@ def main(quick: bool = False) -> int:
         log_lines = _log_problems(log_path)
     targets = evaluate(runs, records, proxied)
     notes = harness_notes(runs)
+    machine = {"niceness": niceness, "load_before": load_before, "load_after": os.getloadavg()}
+    print(f"Machine: load average {' '.join(f'{v:.2f}' for v in load_before)} before, "
+          f"{' '.join(f'{v:.2f}' for v in machine['load_after'])} after; suite processes at nice {niceness}")
     print(render(runs, targets, notes, records, log_lines))
     out = RESULTS / f"proxy-{stamp}.json"
     out.write_text(json.dumps({
         "suite": "proxy", "started": stamp, "quick": quick,
         "machine": {"python": platform.python_version(), "platform": platform.platform(),
                     "cpus": len(os.sched_getaffinity(0))},
-        "runs": runs, "records": records, "proxied": proxied, "targets": targets, "harness_notes": notes,
+        **machine, "runs": runs, "records": records, "proxied": proxied, "targets": targets, "harness_notes": notes,
         "gunicorn_log_problems": log_lines[:50],
     }, indent=2))
     print(f"\nresults: {out.relative_to(ROOT)}  gunicorn log: {log_path.relative_to(ROOT)}")

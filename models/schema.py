@@ -60,6 +60,13 @@ def _v4_capture_flags_and_instances(db):
     db.create_tables([ProxyInstance])  # safe=True: IF NOT EXISTS
 
 
+def _v5_session_index(db):
+    # Per-session totals of the conversation list, read a time window at a time from the index alone.
+    db.execute_sql("CREATE INDEX IF NOT EXISTS request_log_session_time ON request_log "
+                   "(timestamp_ms, session_id, original_model, routed_model, endpoint, agent_id, completed_at_ms) "
+                   "WHERE session_id IS NOT NULL")
+
+
 # Append a step for each schema change; never edit a released one. Step 1 creates the tables from
 # the models as they are now, so every later step must be idempotent (IF NOT EXISTS, or check the
 # column first): on a fresh database it runs right after step 1, over a schema that may have it.
@@ -68,6 +75,7 @@ MIGRATIONS = [
     (2, _v2_settings),
     (3, _v3_dashboard_indexes),
     (4, _v4_capture_flags_and_instances),
+    (5, _v5_session_index),
 ]
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 

@@ -1,12 +1,18 @@
 """The pooled HTTP client that talks to the upstream API, with connect and idle-read timeouts."""
 import http.client
+import re
+import select
 import socket
 from dataclasses import dataclass
 from http.cookiejar import CookieJar
 
 import requests
 import urllib3
+from gevent import monkey
 from requests.adapters import HTTPAdapter
+from requests.auth import HTTPBasicAuth
+from requests.models import RequestEncodingMixin
+from requests.utils import get_auth_from_url
 from urllib3.connection import HTTPConnection, HTTPSConnection
 
 
@@ -14,6 +20,10 @@ from urllib3.connection import HTTPConnection, HTTPSConnection
 # past it. http.client's default of 8 KB stayed allocated for every open stream (7 KB of the
 # ~100 KB each one cost).
 RESPONSE_BUFFER = 1024
+# A request target (path and query) made only of characters that requests' URL preparation leaves
+# as they are: no escapes to re-quote, nothing to encode (Claude Code's `/v1/messages?beta=true`).
+PLAIN_TARGET = re.compile(r"[A-Za-z0-9._~!$&'()*+,;=:@/?-]*")
+_native_poll = monkey.get_original("select", "poll")  # the original even after gevent's patching
 
 
 class UpstreamUnreachable(Exception):
@@ -33,11 +43,25 @@ class _SmallBufferResponse(http.client.HTTPResponse):
         self.fp = sock.makefile("rb", RESPONSE_BUFFER)
 
 
-class _Connection(HTTPConnection):
+class _PooledCheck:
+    """Before reusing a pooled connection urllib3 asks whether the server closed it, with a poll
+    that never waits. gevent's patched poll takes a round through the hub for it (15 µs a request);
+    the original is one system call (1 µs), the same answer."""
+
+    @property
+    def is_connected(self) -> bool:
+        if self.sock is None:
+            return False
+        poller = _native_poll()
+        poller.register(self.sock, select.POLLIN)
+        return not poller.poll(0)  # readable while idle: the server closed it (or sent junk)
+
+
+class _Connection(_PooledCheck, HTTPConnection):
     response_class = _SmallBufferResponse
 
 
-class _TLSConnection(HTTPSConnection):
+class _TLSConnection(_PooledCheck, HTTPSConnection):
     response_class = _SmallBufferResponse
 
 
@@ -94,16 +118,60 @@ class _TLSPool(urllib3.HTTPSConnectionPool):
     ConnectionCls = _TLSConnection
 
 
+class UpstreamRequest(requests.PreparedRequest):
+    """A PreparedRequest assembled from parts the proxy already holds, instead of by `prepare()`.
+
+    `prepare()` re-parses and re-quotes the URL, re-validates every header gunicorn already parsed
+    and builds an empty cookie jar to find no cookie: ~35 µs a request. The request target is kept
+    as sent, so no step of the adapter parses the URL again.
+    """
+
+    path_url = ""  # the request target (path and query), set per request; a property on the base class
+
+
 class _RelayAdapter(HTTPAdapter):
-    """requests' transport adapter, minus the Set-Cookie parsing `build_response` does for every
-    response (http.cookiejar and email parsing, for cookies this proxy never keeps): the relay
-    reads status, headers and body from the urllib3 response in `raw`."""
+    """requests' transport adapter, its per-request lookups done once for the one upstream origin.
+
+    `send` still does the work (timeouts, the urllib3 call, requests' errors); these hooks skip
+    what cannot change between requests: the pool (URL parsing, pool key, the manager's lock),
+    the certificate settings (file-system checks for the CA bundle), the proxy choice (none).
+    It also builds responses without parsing Set-Cookie (http.cookiejar and email parsing, for
+    cookies this proxy never keeps): the relay reads status, headers and body from urllib3's.
+    """
+
+    def __init__(self, origin: str, **kwargs):
+        super().__init__(**kwargs)
+        self.origin = origin
+        self._pool = None
+        self._verified = None
+
+    def get_connection_with_tls_context(self, request, verify, proxies=None, cert=None):
+        if proxies or cert or verify is not True or not request.url.startswith(self.origin):
+            return super().get_connection_with_tls_context(request, verify, proxies, cert)
+        if self._pool is None:
+            self._pool = super().get_connection_with_tls_context(request, verify, proxies, cert)
+        return self._pool
+
+    def cert_verify(self, conn, url, verify, cert):
+        if (conn, verify, cert) != self._verified:  # it sets the same pool attributes every time
+            super().cert_verify(conn, url, verify, cert)
+            self._verified = (conn, verify, cert)
+
+    def request_url(self, request, proxies):
+        if proxies or not isinstance(request, UpstreamRequest):
+            return super().request_url(request, proxies)
+        return request.path_url
 
     def build_response(self, req, resp):
         response = requests.Response()
         response.status_code, response.reason, response.raw = resp.status, resp.reason, resp
         response.url, response.request, response.connection = req.url, req, self
         return response
+
+    def close(self) -> None:
+        """Close the pools; the next request looks its pool up afresh."""
+        super().close()
+        self._pool = self._verified = None
 
 
 class NoCookies(CookieJar):
@@ -117,29 +185,64 @@ class NoCookies(CookieJar):
         pass
 
 
+def _url_authorization(url: str) -> str | None:
+    """The Basic Authorization header that credentials in a URL (user:password@) stand for."""
+    username, password = get_auth_from_url(url)
+    if not (username or password):
+        return None
+    probe = requests.Request("GET", "http://localhost/", auth=HTTPBasicAuth(username, password)).prepare()
+    return probe.headers["Authorization"]
+
+
 class UpstreamClient:
     """One pooled `requests.Session` per app: no cookies, no redirects, no retries, no environment
     credentials (.netrc would add credentials the client never sent)."""
 
     def __init__(self, base_url: str, connect_timeout: float, read_timeout: float, pool_size: int = 100):
         self.base_url = base_url.rstrip("/")
-        self.timeout = (connect_timeout, read_timeout)
+        # A urllib3 Timeout, not a tuple: the adapter would build one from the tuple per request.
+        self.timeout = urllib3.Timeout(connect=connect_timeout, read=read_timeout)
+        self._url_authorization = _url_authorization(self.base_url)  # prepare() derived it per request
         session = requests.Session()
         session.cookies = NoCookies()
         session.trust_env = False
         session.headers.clear()  # no python-requests defaults: send only what the client sent
-        adapter = _RelayAdapter(pool_connections=4, pool_maxsize=pool_size, max_retries=0)
+        base = urllib3.util.parse_url(self.base_url)
+        self._origin, self._prefix = f"{base.scheme}://{base.netloc}", base.path or ""  # a path prefix is kept
+        adapter = _RelayAdapter(self._origin + "/", pool_connections=4, pool_maxsize=pool_size, max_retries=0)
         adapter.poolmanager.pool_classes_by_scheme = {"http": _Pool, "https": _TLSPool}
         session.mount("http://", adapter)
         session.mount("https://", adapter)
         self.session = session
         self._adapter = adapter
 
+    def prepare(self, method: str, path: str, query: str, headers, body: bytes) -> UpstreamRequest:
+        """The request as requests' `prepare()` would build it: the same target, headers and body."""
+        request = UpstreamRequest()
+        request.method = method.upper()
+        target = self._prefix + (f"{path}?{query}" if query else path)
+        if PLAIN_TARGET.fullmatch(target) and "/." not in target:
+            request.path_url, request.url = target, self._origin + target  # what prepare() leaves as it is
+        else:  # escapes, spaces, dot segments: requests quotes and normalises them, as it always did
+            request.prepare_url(self._origin + target, None)
+            request.path_url = RequestEncodingMixin.path_url.fget(request)
+        # A name repeated in any case is sent once, its last value and spelling (as requests does).
+        by_name = {name.lower(): (name, value) for name, value in headers}
+        if body:
+            request.body = body
+            by_name["content-length"] = ("Content-Length", str(len(body)))
+        elif request.method not in ("GET", "HEAD") and "content-length" not in by_name:
+            by_name["content-length"] = ("Content-Length", "0")
+        if self._url_authorization is not None:
+            by_name["authorization"] = ("Authorization", self._url_authorization)
+        # A plain dict, not requests' CaseInsensitiveDict: urllib3 copies the headers of every
+        # request, and a dict copies in C (the adapter's own lookup, "Content-Length", is spelt so).
+        request.headers = dict(by_name.values())
+        return request
+
     def send(self, method: str, path: str, query: str, headers, body: bytes) -> UpstreamResponse:
         """Send a request and return once response headers arrive; the body stays unread."""
-        url = f"{self.base_url}{path}?{query}" if query else f"{self.base_url}{path}"
-        request = requests.PreparedRequest()
-        request.prepare(method=method, url=url, headers=dict(headers), data=body or None)
+        request = self.prepare(method, path, query, headers, body)
         try:
             # The adapter itself, not Session.request: the session's per-request work (settings
             # and environment merging, hooks, cookie jars, redirects) is all unwanted here, and

@@ -41,10 +41,12 @@ def database_url(request, tmp_path):
 
 
 @pytest.fixture
-def config(upstream, database_url):
-    """A config pointing at the fake upstream and a fresh database, with short timeouts."""
+def config(upstream, database_url, tmp_path):
+    """A config pointing at the fake upstream, a fresh database and an empty transcript folder, with
+    short timeouts."""
     return Config(upstream_url=upstream.url, database_url=database_url,
-                  upstream_connect_timeout=2.0, upstream_read_timeout=2.0)
+                  upstream_connect_timeout=2.0, upstream_read_timeout=2.0,
+                  claude_projects_dir=str(tmp_path / "claude-projects"))
 
 
 @pytest.fixture

@@ -110,6 +110,7 @@ class Seen:
     query: str
     headers: dict
     body: bytes
+    header_items: list = field(default_factory=list)  # (name, value) as received: order, spelling, repeats
 
     def json(self):
         return json.loads(self.body)
@@ -214,7 +215,7 @@ class _Handler(BaseHTTPRequestHandler):
     def _handle(self):
         path, _, query = self.path.partition("?")
         seen = Seen(self.command, path, query, {k.lower(): v for k, v in self.headers.items()},
-                    self._read_body())
+                    self._read_body(), list(self.headers.items()))
         reply = self.upstream._next(seen)
         self.upstream.sent_log.clear()
         self.upstream.finished.clear()

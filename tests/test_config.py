@@ -31,3 +31,8 @@ def test_an_upstream_path_prefix_is_kept(upstream, make_app):
     app.test_client().post("/v1/messages/count_tokens?beta=true", json={"model": "m", "messages": []})
     assert upstream.seen[0].path == "/anthropic/v1/messages/count_tokens"
     assert upstream.seen[0].query == "beta=true"
+
+
+def test_the_transcript_folder_defaults_to_claude_codes_own():
+    assert Config.from_env({}).claude_projects_dir == "~/.claude/projects"
+    assert Config.from_env({"CLAUDE_PROJECTS_DIR": "/srv/transcripts"}).claude_projects_dir == "/srv/transcripts"

@@ -28,7 +28,7 @@ def test_honcho_runs_the_procfile_like_heroku(_upstream_server, tmp_path):
             try:
                 if requests.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
                     break
-            except requests.ConnectionError:
+            except (requests.ConnectionError, requests.Timeout):  # refused, or the worker still booting
                 time.sleep(0.2)
         else:
             pytest.fail("the Procfile's web process did not answer /health")

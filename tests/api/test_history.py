@@ -27,6 +27,7 @@ def test_model_filter_is_a_case_insensitive_substring_of_either_model(client):
     assert ids("gpt") == ["b"]
     assert ids("all") == ["a", "b", "c"]
     assert ids("_") == ["c"], "LIKE wildcards in the filter are literal"
+    assert client.get("/api/requests/summary?model=a%00b").status_code == 400
 
 
 def test_request_log_shape_follows_the_contract(client):

@@ -31,8 +31,8 @@ OPERATIONS = [
     ("GET", "/api/settings", "getSettings", ()),
     ("PUT", "/api/settings", "saveSettings", ()),
 ]
-# Not built yet: the conversations issue (#6) serves these. This set must only shrink.
-PENDING = {"getConversations", "getConversationByID", "getConversationsByProject"}
+# Operations not built yet (none left since the conversations issue, #6). This set must only shrink.
+PENDING = set()
 
 SCHEMA_FIELDS = {
     "ErrorResponse": ("error", "details"),
@@ -62,6 +62,9 @@ SCHEMA_FIELDS = {
     "ModelStatsResponse": ("modelStats",),
     "ProxySettings": ("requestHeaderRules", "responseHeaderRules"),
     "HeaderRule": ("header", "action", "value", "find", "enabled"),
+    "ConversationSummary": ("id", "requestCount", "startTime", "lastActivity", "duration", "firstMessage",
+                            "projectPath", "projectName", "model"),
+    "ConversationList": ("conversations", "hasMore", "total", "page", "limit"),
 }
 
 

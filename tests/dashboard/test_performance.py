@@ -47,7 +47,7 @@ def test_total_page_weight_of_every_view_is_under_400_kb(page, capsys):
     # One document: every view is a hash route, so the browser's resource timeline holds them all.
     page.goto("/#/requests")
     page.wait_for_selector(".view > *")
-    for view in ("usage", "ratelimits", "settings", f"usage?day={DAY}"):
+    for view in ("usage", "ratelimits", "settings", "conversations", f"usage?day={DAY}"):
         page.evaluate(f"location.hash = '#/{view}'")
         page.wait_for_selector(".view > *")
     until(page, "document.querySelector('.chart[data-drawn]')")

@@ -53,7 +53,7 @@ def test_a_database_at_an_older_version_is_upgraded_with_its_rows_intact(db):
     assert {r.id: r.output_tokens for r in RequestLog.select()} == {"old1": 7, "old2": 0}
     assert RequestLog.get_by_id("old1").body.get().request_body == '{"model": "m"}'
     indexes = {index.name for index in db.get_indexes("request_log")}
-    assert {"request_log_time_cover", "request_log_org_time_cover"} <= indexes
+    assert {"request_log_time_cover", "request_log_org_time_cover", "request_log_session_time"} <= indexes
 
 
 def test_over_long_values_are_clipped_not_refused(migrated):

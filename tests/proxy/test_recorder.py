@@ -53,6 +53,23 @@ def test_many_records_share_a_transaction(tmp_path):
     assert sum(len(logs) for logs, _ in saved) == 50
 
 
+def test_large_records_are_written_in_parts_that_each_stay_small():
+    saved = []
+    recorder = Recorder(save=lambda logs, bodies: saved.append((logs, bodies)), batch_window=0.2,
+                        part_bytes=100_000)
+    recorder.start()
+    for n in range(10):  # 50 KB bodies: two to a part
+        recorder.submit(log_row(f"r{n}"), body_row(f"r{n}", request_body="x" * 40_000, response_body="y" * 10_000))
+    recorder.submit(log_row("tiny"), body_row("tiny"))
+    assert recorder.flush(5)
+    recorder.stop()
+    assert sorted(row["id"] for logs, _ in saved for row in logs) == sorted([f"r{n}" for n in range(10)] + ["tiny"])
+    assert len(saved) >= 5
+    for logs, bodies in saved:
+        text = sum(len(body["request_body"]) + len(body["response_body"] or "") for body in bodies)
+        assert text <= 100_000 or len(logs) == 1  # a record larger than a part is written alone
+
+
 @pytest.mark.sqlite_only
 def test_a_locked_sqlite_database_delays_records_but_not_streams(live_proxy, config, records):
     path = config.database_url.removeprefix("sqlite:///")
