@@ -40,7 +40,7 @@ function projects(root, conversations) {
   const list = [...byProject.values()].sort((a, b) => (b.last || '').localeCompare(a.last || ''));
   append(root, h('div', { class: 'heading' }, h('h1', null, 'Conversations'), h('span', { class: 'muted' }, `${num(list.length)} projects · ${num(conversations.length)} sessions`)),
     list.length ? h('div', { class: 'table-box' }, h('table', { class: 'data' },
-      h('thead', null, h('tr', null, ['Project', 'Sessions', 'Requests', 'Last activity'].map((c, i) => h('th', { class: i && i < 3 ? 'num' : null }, c)))),
+      h('thead', null, h('tr', null, ['Project', 'Sessions', 'Requests', 'Last activity'].map((c, i) => h('th', { class: i ? 'num' : null }, c)))),
       h('tbody', null, list.map((p) => h('tr', { dataset: { project: p.key } },
         h('td', null, h('a', { href: link({ project: p.key }) }, p.name), h('div', { class: 'muted small' }, p.path || p.key)),
         h('td', { class: 'num' }, num(p.sessions)), h('td', { class: 'num' }, num(p.requests)), h('td', { class: 'num' }, dateTime(p.last)))))))
