@@ -94,7 +94,7 @@ class StreamTranslator:
             if isinstance(call, dict):
                 out.append(self._tool_call(call))
         if choice.get("finish_reason"):
-            self._stop_reason = stop_reason(choice["finish_reason"])
+            self._stop_reason = stop_reason(choice["finish_reason"], called_tools=bool(self._tools))
             out.append(self._close_all())
         return out
 

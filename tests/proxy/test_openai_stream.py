@@ -69,6 +69,15 @@ def test_a_tool_fragment_after_the_next_call_started_keeps_its_index():
     assert [(b["id"], b["input"]) for b in message["content"]] == [("a", {"x": 1}), ("b", {})]
 
 
+def test_tool_calls_that_finish_with_stop_are_a_tool_use_turn():
+    writes = [data_line(chunk({"tool_calls": [{"index": 0, "id": "a", "function": {"name": "f", "arguments": "{}"}}]})),
+              data_line(chunk(finish="stop")), data_line("[DONE]")]
+    events, _ = translate(writes)
+    assert assembled(events)["stop_reason"] == "tool_use"
+    events, _ = translate([data_line(chunk({"content": "Hi"})), data_line(chunk(finish="stop")), data_line("[DONE]")])
+    assert assembled(events)["stop_reason"] == "end_turn"
+
+
 def test_a_stream_that_ends_without_finishing_ends_with_an_error_event():
     events, _ = translate([data_line(chunk({"content": "Hi"}))])
     assert events[-1] == ("error", {"type": "error", "error": {
