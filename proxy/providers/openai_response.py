@@ -82,6 +82,11 @@ def error_message(body: bytes) -> str:
     return json.dumps(data)[:2000]
 
 
+def without_key(message: str, api_key: str | None) -> str:
+    """The message with the provider's key blanked: some servers quote the key they refused."""
+    return message.replace(api_key, "[redacted]") if api_key else message
+
+
 def anthropic_error(status: int, message: str) -> dict:
     """The Anthropic error body for an upstream status and message."""
     kind = ERROR_TYPES.get(status, "api_error" if status >= 500 else "invalid_request_error")

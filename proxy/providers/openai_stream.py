@@ -2,7 +2,7 @@
 import json
 import uuid
 
-from proxy.providers.openai_response import anthropic_usage, message_id, stop_reason
+from proxy.providers.openai_response import anthropic_usage, message_id, stop_reason, without_key
 from proxy.sse import SSEParser
 
 ZERO_USAGE = {"input_tokens": 0, "output_tokens": 0, "cache_creation_input_tokens": 0, "cache_read_input_tokens": 0}
@@ -28,8 +28,9 @@ class StreamTranslator:
     earlier call after a later one began, and a client reads a block's input at its stop.
     """
 
-    def __init__(self, model: str):
+    def __init__(self, model: str, api_key: str | None = None):
         self.model = model
+        self._api_key = api_key  # blanked out of error events, which the record keeps
         self.done = False
         self._parser = SSEParser()
         self._started = False
@@ -81,7 +82,7 @@ class StreamTranslator:
             error = data["error"]
             self.done = True
             message = error.get("message", "provider error") if isinstance(error, dict) else error
-            return [self._start(), error_event(str(message))]
+            return [self._start(), error_event(without_key(str(message), self._api_key))]
         out = [self._start(data)]
         if isinstance(data.get("usage"), dict):
             self._usage = anthropic_usage(data["usage"])

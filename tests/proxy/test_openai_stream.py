@@ -91,6 +91,12 @@ def test_an_error_in_the_stream_becomes_an_error_event():
     assert not [data for name, data in events if name == "content_block_delta" and data["delta"]["text"] == "ignored"]
 
 
+def test_an_error_event_never_quotes_the_providers_key():
+    translator = StreamTranslator("m", api_key="sk-local-secret")
+    out = translator.feed(data_line({"error": {"message": "key sk-local-secret was revoked"}}))
+    assert b"sk-local-secret" not in out and b"key [redacted] was revoked" in out
+
+
 def test_a_whole_message_replayed_as_events_assembles_to_itself():
     message = {"id": "msg_1", "type": "message", "role": "assistant", "model": "m", "stop_sequence": None,
                "content": [{"type": "text", "text": "Hi"},
