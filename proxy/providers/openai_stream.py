@@ -3,6 +3,7 @@ import json
 import uuid
 
 from proxy.providers.openai_response import anthropic_usage, message_id, stop_reason, without_key
+from proxy.relay import sse_error_event
 from proxy.sse import SSEParser
 
 ZERO_USAGE = {"input_tokens": 0, "output_tokens": 0, "cache_creation_input_tokens": 0, "cache_read_input_tokens": 0}
@@ -11,11 +12,6 @@ ZERO_USAGE = {"input_tokens": 0, "output_tokens": 0, "cache_creation_input_token
 def event(kind: str, data: dict) -> bytes:
     """One Anthropic SSE event."""
     return f"event: {kind}\ndata: {json.dumps({'type': kind, **data})}\n\n".encode()
-
-
-def error_event(message: str, kind: str = "api_error") -> bytes:
-    """An Anthropic `error` event."""
-    return event("error", {"error": {"type": kind, "message": message}})
 
 
 class StreamTranslator:
@@ -64,7 +60,7 @@ class StreamTranslator:
             return b""
         if self._stop_reason is None:
             self.done = True
-            return self._start() + error_event("the provider's stream ended before the message finished")
+            return self._start() + sse_error_event("the provider's stream ended before the message finished", mid_event=False)
         return self._end()
 
     def _start(self, data: dict | None = None) -> bytes:
@@ -82,7 +78,7 @@ class StreamTranslator:
             error = data["error"]
             self.done = True
             message = error.get("message", "provider error") if isinstance(error, dict) else error
-            return [self._start(), error_event(without_key(str(message), self._api_key))]
+            return [self._start(), sse_error_event(without_key(str(message), self._api_key), mid_event=False)]
         out = [self._start(data)]
         if isinstance(data.get("usage"), dict):
             self._usage = anthropic_usage(data["usage"])
