@@ -33,7 +33,8 @@ class StreamTranslator:
         self._blocks = 0                      # blocks started so far
         self._text: int | None = None         # the index of the open text block
         self._open: list[int] = []            # every open block, in index order
-        self._tools: dict[int, int] = {}      # OpenAI tool call index -> block index
+        self._tools: dict[int | None, int] = {}  # OpenAI tool call index -> block of its latest call
+        self._tool_ids: dict[int, str] = {}   # tool_use block index -> its call id
         self._stop_reason: str | None = None
         self._usage = dict(ZERO_USAGE)
 
@@ -105,19 +106,24 @@ class StreamTranslator:
 
     def _tool_call(self, call: dict) -> bytes:
         function = call.get("function") if isinstance(call.get("function"), dict) else {}
-        number = call.get("index", 0) if isinstance(call.get("index"), int) else 0
+        slot = call["index"] if isinstance(call.get("index"), int) else None
+        call_id = call.get("id") if isinstance(call.get("id"), str) and call["id"] else None
+        block = self._tools.get(slot)
         out = b""
-        if number not in self._tools:
+        # A new id is a new call even under a known index: some servers leave `index` out, or
+        # give every call index 0; joining their arguments would make one broken input.
+        if block is None or (call_id is not None and call_id != self._tool_ids[block]):
             if self._text is not None:  # text after this call is a new block
                 out = event("content_block_stop", {"index": self._text})
                 self._open.remove(self._text)
                 self._text = None
-            out += self._start_block({"type": "tool_use", "id": call.get("id") or f"toolu_{uuid.uuid4().hex[:24]}",
-                                      "name": function.get("name") or "", "input": {}})
-            self._tools[number] = self._open[-1]
+            call_id = call_id or f"toolu_{uuid.uuid4().hex[:24]}"
+            out += self._start_block({"type": "tool_use", "id": call_id, "name": function.get("name") or "", "input": {}})
+            block = self._tools[slot] = self._open[-1]
+            self._tool_ids[block] = call_id
         arguments = function.get("arguments")
         if isinstance(arguments, str) and arguments:
-            out += event("content_block_delta", {"index": self._tools[number],
+            out += event("content_block_delta", {"index": block,
                                                  "delta": {"type": "input_json_delta", "partial_json": arguments}})
         return out
 

@@ -69,6 +69,17 @@ def test_a_tool_fragment_after_the_next_call_started_keeps_its_index():
     assert [(b["id"], b["input"]) for b in message["content"]] == [("a", {"x": 1}), ("b", {})]
 
 
+def test_calls_without_an_index_or_all_at_index_0_are_told_apart_by_their_ids():
+    for first, second in (({}, {}), ({"index": 0}, {"index": 0})):
+        writes = [data_line(chunk({"tool_calls": [{**first, "id": "a", "function": {"name": "f", "arguments": '{"x"'}}]})),
+                  data_line(chunk({"tool_calls": [{**first, "function": {"arguments": ": 1}"}}]})),
+                  data_line(chunk({"tool_calls": [{**second, "id": "b", "function": {"name": "g", "arguments": "{}"}}]})),
+                  data_line(chunk(finish="tool_calls")), data_line("[DONE]")]
+        events, _ = translate(writes)
+        message = assembled(events)
+        assert [(b["id"], b["name"], b["input"]) for b in message["content"]] == [("a", "f", {"x": 1}), ("b", "g", {})]
+
+
 def test_tool_calls_that_finish_with_stop_are_a_tool_use_turn():
     writes = [data_line(chunk({"tool_calls": [{"index": 0, "id": "a", "function": {"name": "f", "arguments": "{}"}}]})),
               data_line(chunk(finish="stop")), data_line("[DONE]")]
