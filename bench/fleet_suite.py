@@ -20,7 +20,8 @@ import psycopg
 
 from bench import proxy_suite
 from bench.procs import ROOT, FakeUpstream, ProxyServer, children, cpu_seconds
-from bench.proxy_suite import MODES, RESULTS, Bench, Scenario, compare, summarise
+from bench.proxy_figures import MODES, compare, evaluate, harness_notes, render, summarise
+from bench.proxy_suite import RESULTS, Bench, Scenario
 from bench.workload import USAGE
 from tests.postgres import ThrowawayPostgres, create_database
 
@@ -152,7 +153,7 @@ def database_targets(check: dict) -> list[dict]:
 
 def fleet_targets(runs: list[dict], records: dict, proxied: int) -> list[dict]:
     """The proxy suite's streaming targets; the RSS one needs one worker's streams alone, so it is left out."""
-    return [t for t in proxy_suite.evaluate(runs, records, proxied) if not t["target"].startswith("RSS")]
+    return [t for t in evaluate(runs, records, proxied) if not t["target"].startswith("RSS")]
 
 
 def run_all(bench: FleetBench, warmup: Scenario, scenarios: list[Scenario], rounds: int) -> list[dict]:
@@ -201,13 +202,13 @@ def main(quick: bool = False) -> int:
     load_after = os.getloadavg()
     log_lines = proxy_suite._log_problems(log_path)
     targets = fleet_targets(runs, records, proxied) + database_targets(check)
-    notes = proxy_suite.harness_notes(runs)
+    notes = harness_notes(runs)
     print(f"{WORKERS} gevent workers on PostgreSQL; {proxied} requests proxied: {warmup.count} warm-up streams, "
           f"then {rounds} rounds of the proxy suite's streaming scenarios (each row below joins its rounds' "
           f"samples). Worker CPU is the sum over all workers, as a share of one core; PostgreSQL's CPU counts "
           f"under others. Load average before {load_before[0]:.2f}, after "
           f"{load_after[0]:.2f} ({len(os.sched_getaffinity(0))} cores).\n")
-    print(proxy_suite.render(runs, targets, notes, records, log_lines))
+    print(render(runs, targets, notes, records, log_lines))
     print(f"\nDatabase check: {json.dumps({k: v for k, v in check.items() if k != 'output_tokens_seen'})}")
     out = RESULTS / f"fleet-{stamp}.json"
     out.write_text(json.dumps({

@@ -3,13 +3,13 @@ import logging
 import queue
 import threading
 import time
-import uuid
 
 import peewee
 
 from models import database, save_records
-from models.instances import HEARTBEAT_INTERVAL, beat, forget, interrupt_orphans
+from models.instances import HEARTBEAT_INTERVAL
 from proxy import metrics
+from proxy.heartbeat import Heartbeat
 from proxy.record_budget import MIB, RecordBudget, body_bytes
 from proxy.wal_checkpointer import checkpointer_for
 
@@ -46,12 +46,9 @@ class Recorder:
         self.budget = RecordBudget(max_bytes)
         self.dropped = 0
         self.failed_writes = 0
-        # Rows carry this process's id, and the writer beats under it: a dyno that boots marks
-        # only the in-flight rows of processes gone silent, never another dyno's live ones.
-        self.instance_id = uuid.uuid4().hex
-        self._started_at_ms = int(time.time() * 1000)
-        self._heartbeat_every = heartbeat_every
-        self._next_beat = 0.0  # at once: before this process writes any in-flight row
+        # Rows carry this process's id, and the writer beats under it.
+        self.heartbeat = Heartbeat(heartbeat_every, _reset_connection)
+        self.instance_id = self.heartbeat.instance_id
 
     def start(self) -> None:
         """Start the writer thread (a greenlet under gevent's patched threading)."""
@@ -66,7 +63,6 @@ class Recorder:
     def backlog(self) -> int:
         """Records waiting to be written."""
         return self._queue.qsize()
-
 
     def submit_in_flight(self, log_row: dict) -> None:
         """Queue the row of a request just started; it is written only if the request is still
@@ -146,13 +142,13 @@ class Recorder:
                 for _ in items:
                     self._queue.task_done()
             if _STOP in items:
-                self._forget()
+                self.heartbeat.forget()
                 return
-            self._beat_if_due()
+            self.heartbeat.beat_if_due()
 
     def _next_items(self) -> list:
         """Block until something is queued or an in-flight row falls due; then gather a batch."""
-        wake = min([due for due, _ in self._waiting.values()] + [self._next_beat])
+        wake = min([due for due, _ in self._waiting.values()] + [self.heartbeat.next_beat])
         timeout = max(0.0, wake - time.monotonic())
         try:
             items = [self._queue.get(timeout=timeout)]
@@ -220,30 +216,6 @@ class Recorder:
                 metrics.RECORDS_DROPPED.labels("record").inc(len(logs))
                 log.exception("could not write %d records", len(logs))
                 return
-
-
-    def _beat_if_due(self) -> None:
-        """Say this process is alive, and mark what processes gone silent left in flight."""
-        if time.monotonic() < self._next_beat:
-            return
-        self._next_beat = time.monotonic() + self._heartbeat_every
-        try:
-            beat(self.instance_id, self._started_at_ms)
-            marked = interrupt_orphans()
-        except Exception as exc:  # a database that is down: the next beat tries again
-            _reset_connection()
-            log.debug("heartbeat failed: %s", exc)
-            return
-        if marked:
-            log.warning("marked %d request(s) interrupted: a process left them in flight and is gone", marked)
-
-    def _forget(self) -> None:
-        try:
-            forget(self.instance_id)
-        except Exception as exc:  # its rows are then orphaned once it has been silent long enough
-            log.debug("could not unregister instance %s: %s", self.instance_id, exc)
-        finally:
-            _reset_connection()
 
 
 def in_parts(records: list, max_bytes: int):

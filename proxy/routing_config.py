@@ -11,6 +11,7 @@ from proxy.routing import DEFAULT_PROVIDER, Match, Rule
 log = logging.getLogger(__name__)
 
 PROVIDER_KINDS = ("anthropic", "openai")
+_HEADER_SAFE = re.compile(r"[\x21-\x7e]+")  # visible ASCII: what a key may be in a header
 _ENV_REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _PROVIDER_KEYS = ("kind", "base_url", "api_key")
 _RULE_KEYS = ("name", "match", "route", "sticky")
@@ -159,6 +160,10 @@ class _Reader:
             if urlsplit(base_url).scheme not in ("http", "https") or not urlsplit(base_url).netloc:
                 raise self.fail(fields["base_url"], f"base_url must be an http(s) URL (not {base_url!r})")
             api_key = self.string(fields["api_key"], "api_key") if "api_key" in fields else None
+            if api_key is not None and not _HEADER_SAFE.fullmatch(api_key):
+                # Not quoted: it is a secret. A header cannot carry it, and every request would fail.
+                raise self.fail(fields["api_key"], "api_key has a space, line break or other character "
+                                                   "a header cannot carry (a stray newline in the variable?)")
             providers[name] = ProviderConfig(name, kind, base_url, api_key)
         return providers
 

@@ -1,11 +1,13 @@
 """The proxy's request handling: read, record, forward, relay; errors answered in one shape."""
 import logging
+import traceback
 from contextlib import closing
 from urllib.parse import quote, unquote, urlsplit
 
 from flask import jsonify
 
-from werkzeug.exceptions import BadGateway, BadRequest, GatewayTimeout, HTTPException, RequestEntityTooLarge
+from werkzeug.exceptions import (BadGateway, BadRequest, GatewayTimeout, HTTPException, InternalServerError,
+                                 RequestEntityTooLarge)
 
 from proxy import metrics
 from proxy.access_log import log_exchange
@@ -17,7 +19,7 @@ from proxy.headers import upstream_request_headers
 from proxy.recorder import Recorder
 from proxy.relay import relay_response
 from proxy.request_info import InvalidBody, parse_json_body, request_info
-from proxy.rules_poller import SettingsPoller
+from proxy.settings_poller import SettingsPoller
 from proxy.traffic import Traffic
 from proxy.upstream import UpstreamClient, UpstreamTimeout, UpstreamUnreachable
 
@@ -92,6 +94,8 @@ class ProxyService:
             raise self._fail(exchange, proxy_error(BadRequest, "Invalid request body", str(exc)))
         except HTTPException as exc:
             raise self._fail(exchange, exc)
+        except Exception as exc:
+            raise self._fail(exchange, self._unexpected(exchange, exc)) from None
         self.recorder.submit_in_flight(exchange.log_row())
         try:
             if prepared is None:
@@ -104,6 +108,8 @@ class ProxyService:
         except UpstreamTimeout as exc:
             raise self._fail(exchange, proxy_error(
                 GatewayTimeout, "Upstream sent no response within the timeout", str(exc)))
+        except Exception as exc:
+            raise self._fail(exchange, self._unexpected(exchange, exc)) from None
         return relay_response(exchange, upstream, self._finished, rules.response, self.traffic.streams)
 
     def list_models(self, request):
@@ -135,6 +141,15 @@ class ProxyService:
         if len(body) > self.max_body:
             raise too_large
         return body
+
+    @staticmethod
+    def _unexpected(exchange: Exchange, exc: Exception) -> HTTPException:
+        # A bug must still leave a record and free the request's slot (else drain waits for it).
+        # The message is not kept: it may quote a header value, such as a provider's key.
+        where = traceback.extract_tb(exc.__traceback__)[-1]
+        log.error("%s: the proxy failed on this request: %s at %s:%d in %s", exchange.id, type(exc).__name__,
+                  where.filename, where.lineno, where.name)
+        return proxy_error(InternalServerError, "Proxy error", f"{type(exc).__name__} (logged by the proxy)")
 
     def _fail(self, exchange: Exchange, exc: HTTPException) -> HTTPException:
         """Record a request the proxy answered itself, and hand back the error to raise."""

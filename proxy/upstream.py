@@ -1,29 +1,21 @@
 """The pooled HTTP client that talks to the upstream API, with connect and idle-read timeouts."""
-import http.client
 import re
-import select
 import socket
 from dataclasses import dataclass
 from http.cookiejar import CookieJar
 
 import requests
 import urllib3
-from gevent import monkey
 from requests.adapters import HTTPAdapter
 from requests.auth import HTTPBasicAuth
 from requests.models import RequestEncodingMixin
 from requests.utils import get_auth_from_url
-from urllib3.connection import HTTPConnection, HTTPSConnection
 
+from proxy.upstream_pool import Pool, TLSPool
 
-# An SSE event is a few hundred bytes: a 1 KB read buffer holds one, and a larger chunk is read
-# past it. http.client's default of 8 KB stayed allocated for every open stream (7 KB of the
-# ~100 KB each one cost).
-RESPONSE_BUFFER = 1024
 # A request target (path and query) made only of characters that requests' URL preparation leaves
 # as they are: no escapes to re-quote, nothing to encode (Claude Code's `/v1/messages?beta=true`).
 PLAIN_TARGET = re.compile(r"[A-Za-z0-9._~!$&'()*+,;=:@/?-]*")
-_native_poll = monkey.get_original("select", "poll")  # the original even after gevent's patching
 
 
 class UpstreamUnreachable(Exception):
@@ -32,37 +24,6 @@ class UpstreamUnreachable(Exception):
 
 class UpstreamTimeout(Exception):
     """The upstream sent no response headers within the timeouts."""
-
-
-class _SmallBufferResponse(http.client.HTTPResponse):
-    """http.client's response, reading the socket through a RESPONSE_BUFFER-sized buffer."""
-
-    def __init__(self, sock, *args, **kwargs):
-        super().__init__(sock, *args, **kwargs)
-        self.fp.close()  # the default buffer, unused yet (closing it leaves the socket open)
-        self.fp = sock.makefile("rb", RESPONSE_BUFFER)
-
-
-class _PooledCheck:
-    """Before reusing a pooled connection urllib3 asks whether the server closed it, with a poll
-    that never waits. gevent's patched poll takes a round through the hub for it (15 µs a request);
-    the original is one system call (1 µs), the same answer."""
-
-    @property
-    def is_connected(self) -> bool:
-        if self.sock is None:
-            return False
-        poller = _native_poll()
-        poller.register(self.sock, select.POLLIN)
-        return not poller.poll(0)  # readable while idle: the server closed it (or sent junk)
-
-
-class _Connection(_PooledCheck, HTTPConnection):
-    response_class = _SmallBufferResponse
-
-
-class _TLSConnection(_PooledCheck, HTTPSConnection):
-    response_class = _SmallBufferResponse
 
 
 class MergedHeaders:
@@ -108,14 +69,6 @@ class UpstreamResponse:
                 sock.shutdown(socket.SHUT_RDWR)
             except OSError:
                 pass
-
-
-class _Pool(urllib3.HTTPConnectionPool):
-    ConnectionCls = _Connection
-
-
-class _TLSPool(urllib3.HTTPSConnectionPool):
-    ConnectionCls = _TLSConnection
 
 
 class UpstreamRequest(requests.PreparedRequest):
@@ -210,7 +163,7 @@ class UpstreamClient:
         base = urllib3.util.parse_url(self.base_url)
         self._origin, self._prefix = f"{base.scheme}://{base.netloc}", base.path or ""  # a path prefix is kept
         adapter = _RelayAdapter(self._origin + "/", pool_connections=4, pool_maxsize=pool_size, max_retries=0)
-        adapter.poolmanager.pool_classes_by_scheme = {"http": _Pool, "https": _TLSPool}
+        adapter.poolmanager.pool_classes_by_scheme = {"http": Pool, "https": TLSPool}
         session.mount("http://", adapter)
         session.mount("https://", adapter)
         self.session = session

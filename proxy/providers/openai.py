@@ -7,7 +7,7 @@ from urllib3.exceptions import HTTPError as Urllib3Error
 from urllib3.exceptions import ReadTimeoutError
 
 from proxy.providers.openai_request import to_openai_request
-from proxy.providers.openai_response import anthropic_error, error_message, to_anthropic_message
+from proxy.providers.openai_response import anthropic_error, error_message, to_anthropic_message, without_key
 from proxy.providers.openai_stream import StreamTranslator, message_events
 from proxy.providers.provider import Outgoing, Provider
 from proxy.relay import upstream_body
@@ -68,12 +68,10 @@ class TranslatedResponse:
         """Wrap a reply: an event stream is translated as it flows, anything else is read whole first."""
         status = upstream.status_code
         if status < 400 and upstream.headers.get("content-type", "").startswith("text/event-stream"):
-            return cls(upstream, status, SSE_TYPE, _translated_stream(upstream, model))
+            return cls(upstream, status, SSE_TYPE, _translated_stream(upstream, model, api_key))
         body = _read_whole(upstream)
         if status >= 400:
-            message = error_message(body)
-            if api_key:  # some servers quote the key they refused; the record must not keep it
-                message = message.replace(api_key, "[redacted]")
+            message = without_key(error_message(body), api_key)  # the record must not keep it
             return cls(upstream, status, "application/json", [_json(anthropic_error(status, message))])
         try:
             message = to_anthropic_message(json.loads(body), model)
@@ -109,9 +107,9 @@ def _read_whole(upstream: UpstreamResponse) -> bytes:
         raise UpstreamUnreachable(f"the provider's response was cut: {exc}") from exc
 
 
-def _translated_stream(upstream: UpstreamResponse, model: str):
+def _translated_stream(upstream: UpstreamResponse, model: str, api_key: str | None = None):
     """Anthropic SSE bytes as the provider's chunks arrive; its errors reach the relay unchanged."""
-    translator = StreamTranslator(model)
+    translator = StreamTranslator(model, api_key)
     for chunk in upstream_body(upstream):
         yield translator.feed(chunk)  # empty once done: the rest is read so the connection is reused
     yield translator.finish()

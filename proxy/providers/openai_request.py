@@ -107,7 +107,8 @@ def _assistant(content) -> dict:
         elif block.get("type") == "tool_use":
             calls.append({"id": block.get("id", ""), "type": "function", "function": {
                 "name": block.get("name", ""), "arguments": json.dumps(block.get("input") or {})}})
-    message = {"role": "assistant", "content": "".join(texts) or None}
+    # null content is allowed only beside tool calls; a turn of thinking alone keeps an empty text.
+    message = {"role": "assistant", "content": "".join(texts) or (None if calls else "")}
     if calls:
         message["tool_calls"] = calls
     return message

@@ -12,11 +12,15 @@ ERROR_TYPES = {400: "invalid_request_error", 401: "authentication_error", 403: "
                529: "overloaded_error"}
 
 
-def stop_reason(finish_reason) -> str | None:
-    """The Anthropic stop reason of an OpenAI finish reason."""
+def stop_reason(finish_reason, called_tools: bool = False) -> str | None:
+    """The Anthropic stop reason of an OpenAI finish reason (and whether tools were called)."""
     if finish_reason is None:
         return None
-    return STOP_REASONS.get(finish_reason, "end_turn")
+    if called_tools and finish_reason == "stop":
+        # Some compatible servers (Ollama, some vLLM parsers) finish a tool-calling turn with
+        # "stop"; end_turn would tell Claude Code that no tool is waiting to be run.
+        return "tool_use"
+    return STOP_REASONS.get(finish_reason, "end_turn") if isinstance(finish_reason, str) else "end_turn"
 
 
 def anthropic_usage(usage) -> dict:
@@ -54,14 +58,14 @@ def to_anthropic_message(completion: dict, model: str) -> dict:
     content = []
     if isinstance(reply.get("content"), str) and reply["content"]:
         content.append({"type": "text", "text": reply["content"]})
-    for call in reply.get("tool_calls") or []:
-        function = call.get("function") or {}
-        content.append({"type": "tool_use", "id": call.get("id") or f"toolu_{uuid.uuid4().hex[:24]}",
-                        "name": function.get("name", ""), "input": tool_input(function.get("arguments"))})
+    calls = [{"type": "tool_use", "id": call.get("id") or f"toolu_{uuid.uuid4().hex[:24]}",
+              "name": (call.get("function") or {}).get("name", ""),
+              "input": tool_input((call.get("function") or {}).get("arguments"))}
+             for call in reply.get("tool_calls") or []]
     return {"id": message_id(completion.get("id")), "type": "message", "role": "assistant",
-            "model": completion.get("model") or model, "content": content,
-            "stop_reason": stop_reason(choice.get("finish_reason")) or "end_turn", "stop_sequence": None,
-            "usage": anthropic_usage(completion.get("usage"))}
+            "model": completion.get("model") or model, "content": content + calls,
+            "stop_reason": stop_reason(choice.get("finish_reason"), bool(calls)) or "end_turn",
+            "stop_sequence": None, "usage": anthropic_usage(completion.get("usage"))}
 
 
 def error_message(body: bytes) -> str:
@@ -76,6 +80,11 @@ def error_message(body: bytes) -> str:
     if isinstance(error, str):
         return error
     return json.dumps(data)[:2000]
+
+
+def without_key(message: str, api_key: str | None) -> str:
+    """The message with the provider's key blanked: some servers quote the key they refused."""
+    return message.replace(api_key, "[redacted]") if api_key else message
 
 
 def anthropic_error(status: int, message: str) -> dict:

@@ -2,7 +2,8 @@
 import json
 import uuid
 
-from proxy.providers.openai_response import anthropic_usage, message_id, stop_reason
+from proxy.providers.openai_response import anthropic_usage, message_id, stop_reason, without_key
+from proxy.relay import sse_error_event
 from proxy.sse import SSEParser
 
 ZERO_USAGE = {"input_tokens": 0, "output_tokens": 0, "cache_creation_input_tokens": 0, "cache_read_input_tokens": 0}
@@ -11,11 +12,6 @@ ZERO_USAGE = {"input_tokens": 0, "output_tokens": 0, "cache_creation_input_token
 def event(kind: str, data: dict) -> bytes:
     """One Anthropic SSE event."""
     return f"event: {kind}\ndata: {json.dumps({'type': kind, **data})}\n\n".encode()
-
-
-def error_event(message: str, kind: str = "api_error") -> bytes:
-    """An Anthropic `error` event."""
-    return event("error", {"error": {"type": kind, "message": message}})
 
 
 class StreamTranslator:
@@ -28,15 +24,17 @@ class StreamTranslator:
     earlier call after a later one began, and a client reads a block's input at its stop.
     """
 
-    def __init__(self, model: str):
+    def __init__(self, model: str, api_key: str | None = None):
         self.model = model
+        self._api_key = api_key  # blanked out of error events, which the record keeps
         self.done = False
         self._parser = SSEParser()
         self._started = False
         self._blocks = 0                      # blocks started so far
         self._text: int | None = None         # the index of the open text block
         self._open: list[int] = []            # every open block, in index order
-        self._tools: dict[int, int] = {}      # OpenAI tool call index -> block index
+        self._tools: dict[int | None, int] = {}  # OpenAI tool call index -> block of its latest call
+        self._tool_ids: dict[int, str] = {}   # tool_use block index -> its call id
         self._stop_reason: str | None = None
         self._usage = dict(ZERO_USAGE)
 
@@ -63,7 +61,7 @@ class StreamTranslator:
             return b""
         if self._stop_reason is None:
             self.done = True
-            return self._start() + error_event("the provider's stream ended before the message finished")
+            return self._start() + sse_error_event("the provider's stream ended before the message finished", mid_event=False)
         return self._end()
 
     def _start(self, data: dict | None = None) -> bytes:
@@ -81,7 +79,7 @@ class StreamTranslator:
             error = data["error"]
             self.done = True
             message = error.get("message", "provider error") if isinstance(error, dict) else error
-            return [self._start(), error_event(str(message))]
+            return [self._start(), sse_error_event(without_key(str(message), self._api_key), mid_event=False)]
         out = [self._start(data)]
         if isinstance(data.get("usage"), dict):
             self._usage = anthropic_usage(data["usage"])
@@ -94,7 +92,7 @@ class StreamTranslator:
             if isinstance(call, dict):
                 out.append(self._tool_call(call))
         if choice.get("finish_reason"):
-            self._stop_reason = stop_reason(choice["finish_reason"])
+            self._stop_reason = stop_reason(choice["finish_reason"], called_tools=bool(self._tools))
             out.append(self._close_all())
         return out
 
@@ -108,19 +106,24 @@ class StreamTranslator:
 
     def _tool_call(self, call: dict) -> bytes:
         function = call.get("function") if isinstance(call.get("function"), dict) else {}
-        number = call.get("index", 0) if isinstance(call.get("index"), int) else 0
+        slot = call["index"] if isinstance(call.get("index"), int) else None
+        call_id = call.get("id") if isinstance(call.get("id"), str) and call["id"] else None
+        block = self._tools.get(slot)
         out = b""
-        if number not in self._tools:
+        # A new id is a new call even under a known index: some servers leave `index` out, or
+        # give every call index 0; joining their arguments would make one broken input.
+        if block is None or (call_id is not None and call_id != self._tool_ids[block]):
             if self._text is not None:  # text after this call is a new block
                 out = event("content_block_stop", {"index": self._text})
                 self._open.remove(self._text)
                 self._text = None
-            out += self._start_block({"type": "tool_use", "id": call.get("id") or f"toolu_{uuid.uuid4().hex[:24]}",
-                                      "name": function.get("name") or "", "input": {}})
-            self._tools[number] = self._open[-1]
+            call_id = call_id or f"toolu_{uuid.uuid4().hex[:24]}"
+            out += self._start_block({"type": "tool_use", "id": call_id, "name": function.get("name") or "", "input": {}})
+            block = self._tools[slot] = self._open[-1]
+            self._tool_ids[block] = call_id
         arguments = function.get("arguments")
         if isinstance(arguments, str) and arguments:
-            out += event("content_block_delta", {"index": self._tools[number],
+            out += event("content_block_delta", {"index": block,
                                                  "delta": {"type": "input_json_delta", "partial_json": arguments}})
         return out
 

@@ -71,6 +71,13 @@ def test_an_assistant_turn_of_only_tool_calls_has_null_content():
     assert json.loads(request["messages"][0]["tool_calls"][0]["function"]["arguments"]) == {}
 
 
+def test_an_assistant_turn_of_only_thinking_keeps_an_empty_text():
+    # Chat completions refuse an assistant message with neither content nor tool calls.
+    request = to_openai_request({"messages": [{"role": "assistant", "content": [
+        {"type": "thinking", "thinking": "hm", "signature": "sig"}]}]}, "m")
+    assert request["messages"] == [{"role": "assistant", "content": ""}]
+
+
 def test_tools_tool_choice_and_sampling_settings():
     body = {
         "model": "claude-haiku-4-5", "max_tokens": 512, "temperature": 0.2, "top_p": 0.9, "top_k": 5,

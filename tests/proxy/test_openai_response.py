@@ -50,3 +50,11 @@ def test_errors_keep_the_message_and_type_by_status():
         "type": "api_error", "message": "upstream busy"}
     assert anthropic_error(429, "slow down")["error"]["type"] == "rate_limit_error"
     assert anthropic_error(422, "bad")["error"]["type"] == "invalid_request_error"
+
+
+def test_tool_calls_that_finish_with_stop_are_a_tool_use_turn():
+    # Ollama and some vLLM tool parsers say "stop" for a turn that called a tool.
+    message = to_anthropic_message(completion({"role": "assistant", "content": None, "tool_calls": [
+        {"id": "call_1", "type": "function", "function": {"name": "Bash", "arguments": "{}"}}]}), "m")
+    assert message["stop_reason"] == "tool_use"
+    assert to_anthropic_message(completion({"role": "assistant", "content": "Hi."}), "m")["stop_reason"] == "end_turn"

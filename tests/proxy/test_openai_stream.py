@@ -69,6 +69,26 @@ def test_a_tool_fragment_after_the_next_call_started_keeps_its_index():
     assert [(b["id"], b["input"]) for b in message["content"]] == [("a", {"x": 1}), ("b", {})]
 
 
+def test_calls_without_an_index_or_all_at_index_0_are_told_apart_by_their_ids():
+    for first, second in (({}, {}), ({"index": 0}, {"index": 0})):
+        writes = [data_line(chunk({"tool_calls": [{**first, "id": "a", "function": {"name": "f", "arguments": '{"x"'}}]})),
+                  data_line(chunk({"tool_calls": [{**first, "function": {"arguments": ": 1}"}}]})),
+                  data_line(chunk({"tool_calls": [{**second, "id": "b", "function": {"name": "g", "arguments": "{}"}}]})),
+                  data_line(chunk(finish="tool_calls")), data_line("[DONE]")]
+        events, _ = translate(writes)
+        message = assembled(events)
+        assert [(b["id"], b["name"], b["input"]) for b in message["content"]] == [("a", "f", {"x": 1}), ("b", "g", {})]
+
+
+def test_tool_calls_that_finish_with_stop_are_a_tool_use_turn():
+    writes = [data_line(chunk({"tool_calls": [{"index": 0, "id": "a", "function": {"name": "f", "arguments": "{}"}}]})),
+              data_line(chunk(finish="stop")), data_line("[DONE]")]
+    events, _ = translate(writes)
+    assert assembled(events)["stop_reason"] == "tool_use"
+    events, _ = translate([data_line(chunk({"content": "Hi"})), data_line(chunk(finish="stop")), data_line("[DONE]")])
+    assert assembled(events)["stop_reason"] == "end_turn"
+
+
 def test_a_stream_that_ends_without_finishing_ends_with_an_error_event():
     events, _ = translate([data_line(chunk({"content": "Hi"}))])
     assert events[-1] == ("error", {"type": "error", "error": {
@@ -80,6 +100,12 @@ def test_an_error_in_the_stream_becomes_an_error_event():
                            data_line(chunk({"content": "ignored"}))])
     assert events[-1][0] == "error" and events[-1][1]["error"]["message"] == "overloaded"
     assert not [data for name, data in events if name == "content_block_delta" and data["delta"]["text"] == "ignored"]
+
+
+def test_an_error_event_never_quotes_the_providers_key():
+    translator = StreamTranslator("m", api_key="sk-local-secret")
+    out = translator.feed(data_line({"error": {"message": "key sk-local-secret was revoked"}}))
+    assert b"sk-local-secret" not in out and b"key [redacted] was revoked" in out
 
 
 def test_a_whole_message_replayed_as_events_assembles_to_itself():

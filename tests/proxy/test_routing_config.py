@@ -63,6 +63,12 @@ def test_the_api_key_is_never_printed_with_the_config():
     assert "sk-cheap" not in repr(parse(VALID))
 
 
+def test_a_key_no_header_can_carry_is_refused_without_quoting_it():
+    error = error_of("providers:\n  x:\n    kind: openai\n    base_url: http://h\n    api_key: ${KEY}\n",
+                     env={"KEY": "sk-secret-1\n"})
+    assert "line 5: api_key has a space, line break" in error and "sk-secret-1" not in error
+
+
 def test_an_empty_file_has_no_rules():
     assert parse("").rules == () and parse("# nothing yet\n").providers == ()
 

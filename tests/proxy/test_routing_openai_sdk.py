@@ -218,3 +218,18 @@ def test_neither_key_is_stored_or_logged(sdk, openai_upstream, records, caplog):
     assert '"provider":"local"' in ours
     for secret in (SECRET, OPENAI_KEY):
         assert secret not in dump and secret not in ours
+
+
+def test_a_request_the_proxy_fails_on_is_a_500_recorded_and_its_slot_freed(app, caplog, records):
+    # A key no header can carry (the config loader refuses one; here it is set directly) makes
+    # http.client raise while sending: an error none of the relay's handlers expects.
+    service = app.extensions["proxy"]
+    service.dispatch.providers["local"]._api_key = OPENAI_KEY + "\nX-Injected: 1"
+    response = app.test_client().post("/v1/messages", headers={"x-api-key": SECRET}, json={
+        "model": "claude-haiku-4-5", "max_tokens": 10, "messages": [QUESTION]})
+    assert response.status_code == 500
+    assert response.json == {"error": "Proxy error", "details": "ValueError (logged by the proxy)"}
+    assert service.traffic.in_flight == 0
+    [row] = records()
+    assert (row["outcome"], row["status_code"], row["provider"]) == ("proxy_error", 500, "local")
+    assert OPENAI_KEY not in caplog.text and OPENAI_KEY not in json.dumps(row)

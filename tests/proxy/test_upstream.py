@@ -168,10 +168,10 @@ def test_tls_verification_stays_on_for_an_https_upstream():
 
 
 def test_a_pooled_connection_the_server_closed_is_not_reused():
-    from proxy.upstream import _Connection
+    from proxy.upstream_pool import PooledConnection
 
     ours, server = socket.socketpair()
-    connection = _Connection("127.0.0.1", 1)
+    connection = PooledConnection("127.0.0.1", 1)
     assert not connection.is_connected  # never connected
     connection.sock = ours
     assert connection.is_connected  # idle and open

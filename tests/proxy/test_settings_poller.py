@@ -8,7 +8,7 @@ import requests
 import models
 from models.settings import REQUEST_HEADER_RULES, RESPONSE_HEADER_RULES
 from proxy.header_rules import HeaderRule, HeaderRules
-from proxy.rules_poller import SettingsPoller
+from proxy.settings_poller import SettingsPoller
 
 BLOCK = {"header": "X-A", "action": "block", "value": "", "find": "", "enabled": True}
 SET = {"header": "X-B", "action": "set", "value": "1", "find": "", "enabled": True}
@@ -40,7 +40,7 @@ def test_a_broken_database_keeps_the_last_good_rules(app, caplog):
     good = poller.current
     models.database.execute_sql("ALTER TABLE setting RENAME TO setting_away")
     try:
-        with caplog.at_level(logging.WARNING, logger="proxy.rules_poller"):
+        with caplog.at_level(logging.WARNING, logger="proxy.settings_poller"):
             assert poller.refresh() is False
             assert poller.refresh() is False
     finally:
@@ -50,7 +50,7 @@ def test_a_broken_database_keeps_the_last_good_rules(app, caplog):
     warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
     assert len(warnings) == 1 and "keeping the last good ones" in warnings[0], "one warning per outage"
 
-    with caplog.at_level(logging.WARNING, logger="proxy.rules_poller"):
+    with caplog.at_level(logging.WARNING, logger="proxy.settings_poller"):
         assert poller.refresh() is False  # same version as before the outage: nothing to reload
     assert poller.failures == 0
     assert "readable again after 2 failed poll(s)" in caplog.text
