@@ -169,7 +169,7 @@ def run_all(bench: FleetBench, warmup: Scenario, scenarios: list[Scenario], roun
                 raws[scenario.name][mode].append(bench.load(scenario, mode))
     runs = []
     for scenario in scenarios:
-        run = {"scenario": scenario.name, "scenario_def": asdict(scenario), "rounds": rounds}
+        run = {"scenario": scenario.name, "scenario_def": asdict(scenario), "round_count": rounds}
         for mode in MODES:
             # No RSS per stream: the load client counts the open streams of all four workers.
             run[mode] = summarise(scenario, mode, merged(raws[scenario.name][mode]), None)
