@@ -3,7 +3,7 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from api.errors import bad_request
-from api.params import to_ms
+from api.params import integer, range_ms, to_ms
 
 MAX_DAYS = 366
 MAX_BUCKETS = 10_000
@@ -34,3 +34,10 @@ def capped_labels(start: datetime, end: datetime, bucket: timedelta, tz: ZoneInf
     if len(labels) > MAX_BUCKETS:
         raise bad_request("Too many buckets", "use a larger bucket or a shorter range")
     return labels
+
+
+def fixed_buckets(start: datetime, end: datetime, tz: ZoneInfo) -> tuple[int, int, int, list[datetime]]:
+    """The `bucket` parameter (minutes, default 60) over [start, end): start and end ms, bucket ms, local labels."""
+    size = timedelta(minutes=integer("bucket", 60, 1, 1440))
+    start_ms, end_ms = range_ms(start, end)
+    return start_ms, end_ms, int(size.total_seconds() * 1000), capped_labels(start, end, size, tz)

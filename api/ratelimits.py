@@ -1,5 +1,4 @@
 """Rate-limit views: the latest unified 5-hour and 7-day windows per organization, and their history."""
-from datetime import timedelta
 
 from flask import jsonify
 
@@ -38,12 +37,10 @@ def rate_limits():
     """
     tz = params.time_zone()
     start, end = params.range_or_recent(tz)
-    start_ms, end_ms = params.range_ms(start, end)
-    size = timedelta(minutes=params.integer("bucket", 60, 1, 1440))
-    labels = buckets.capped_labels(start, end, size, tz)
+    start_ms, end_ms, size_ms, labels = buckets.fixed_buckets(start, end, tz)
     org = params.organization()
     orgs = [org] if org else queries.organizations()
     latest = latest_rate_limits(orgs)
-    rows = rate_limits_by_bucket(orgs, start_ms, end_ms, int(size.total_seconds() * 1000), len(labels))
+    rows = rate_limits_by_bucket(orgs, start_ms, end_ms, size_ms, len(labels))
     return jsonify(latest=[rate_limit_latest(row) for row in latest],
                    history=[rate_limit_point(row, labels[row["bucket"]].isoformat()) for row in rows])

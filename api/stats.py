@@ -2,7 +2,6 @@
 
 Tokens always mean input + output + cache read + cache creation tokens.
 """
-from datetime import timedelta
 
 from flask import jsonify
 
@@ -126,14 +125,12 @@ def hourly_stats():
     """
     tz = params.time_zone()
     start, end = params.instant("start", tz, required=True), params.instant("end", tz, required=True)
-    start_ms, end_ms = params.range_ms(start, end)
-    size = timedelta(minutes=params.integer("bucket", 60, 1, 1440))
-    labels = buckets.capped_labels(start, end, size, tz)
+    start_ms, end_ms, size_ms, labels = buckets.fixed_buckets(start, end, tz)
     hourly = [{"hour": moment.hour, "label": moment.strftime("%H:%M"), "start": moment.isoformat(),
                "tokens": 0, "requests": 0} for moment in labels]
     time_sum = timed = 0
     base = queries.filtered_requests(org=_org())
-    for row in queries.usage_by_fixed_bucket(base, start_ms, end_ms, int(size.total_seconds() * 1000)):
+    for row in queries.usage_by_fixed_bucket(base, start_ms, end_ms, size_ms):
         hourly[row["bucket"]].update(tokens=int(row["tokens"] or 0), requests=row["requests"])
         time_sum, timed = time_sum + int(row["time_sum"] or 0), timed + row["timed"]
     return jsonify(hourlyStats=hourly, todayTokens=sum(h["tokens"] for h in hourly),
