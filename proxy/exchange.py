@@ -10,6 +10,8 @@ from proxy.ratelimits import rate_limit_fields
 from proxy.request_info import RequestInfo
 from proxy.sse import SSEParser
 
+# Stream bytes parsed between two cooperative yields (time.sleep is gevent's under gunicorn).
+PARSE_SLICE_BYTES = 256 * 1024
 RATE_LIMIT_COLUMNS = (
     "organization_id", "requests_limit", "requests_remaining", "requests_reset", "tokens_limit",
     "tokens_remaining", "tokens_reset", "unified_status", "unified_5h_utilization",
@@ -54,6 +56,7 @@ class Exchange:
     _chunks: list = field(default_factory=list)
     _parser: SSEParser | None = None
     _assembler: MessageAssembler | None = None
+    _parsed: int = 0  # chunks fed to the parser so far
 
     @classmethod
     def begin(cls, method: str, endpoint: str, query: str, headers) -> "Exchange":
@@ -80,16 +83,30 @@ class Exchange:
             self.ttfb_ms = self.elapsed_ms()
 
     def body_chunk(self, chunk: bytes) -> None:
-        """Keep a copy of a relayed chunk and feed the stream parser."""
+        """Keep a copy of a relayed chunk (an event stream is parsed when it ends)."""
         self._chunks.append(chunk)
-        if self._parser is not None:
-            for event in self._parser.feed(chunk):
-                self._assembler.add(event)
 
     @property
     def mid_event(self) -> bool:
         """True when the relayed stream stopped inside an event."""
+        self._parse_stream()
         return self._parser is not None and self._parser.mid_event
+
+    def _parse_stream(self) -> None:
+        # Each event parsed as it passed cost ~60 µs of worker CPU at 300 open streams (every
+        # wake-up finds the parser's code and data out of the caches), against ~10 µs in one pass
+        # at the end; nothing needs the events sooner, and the relay's path per event stays short.
+        if self._parser is None:
+            return
+        since_yield = 0
+        for chunk in self._chunks[self._parsed:]:
+            for event in self._parser.feed(chunk):
+                self._assembler.add(event)
+            since_yield += len(chunk)
+            if since_yield > PARSE_SLICE_BYTES:
+                since_yield = 0
+                time.sleep(0)  # a long stream's parse must not hold up every other stream
+        self._parsed = len(self._chunks)
 
     def finish(self, outcome: str, error: str | None = None, status: int | None = None) -> None:
         """Settle the outcome and derive usage, stop reason and message from what was relayed."""
@@ -98,6 +115,7 @@ class Exchange:
         if status is not None:
             self.status_code = status
         if self._assembler is not None:
+            self._parse_stream()
             self.response_message = self._assembler.result()
             self.usage = self._assembler.usage
             self.stop_reason = self._assembler.stop_reason

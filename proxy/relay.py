@@ -103,7 +103,7 @@ class RelayBody:
                 if chunk:
                     exchange.mark_first_byte()
                     yield chunk
-                    exchange.body_chunk(chunk)  # parse the copy after the client has the bytes
+                    exchange.body_chunk(chunk)  # a copy for the record, after the client has the bytes
         except Exception as exc:
             if self._cut_reason is None and not isinstance(exc, (Urllib3Error, OSError)):
                 outcome, error = "proxy_error", f"{type(exc).__name__}: {exc}"
