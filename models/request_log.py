@@ -89,14 +89,14 @@ class RequestBody(BaseModel):
     response_message = peewee.TextField(null=True)
 
 
-def _upsert_sql(model, key_column: str) -> tuple[str, list[str]]:
-    """INSERT ... ON CONFLICT DO UPDATE for every column of `model` (SQLite 3.24+ and Postgres)."""
+def _upsert_sql(model, key_column: str, rows: int = 1) -> str:
+    """INSERT ... ON CONFLICT DO UPDATE of `rows` rows for every column of `model` (SQLite 3.24+
+    and Postgres); a later row for a key replaces an earlier one of the same statement on SQLite."""
     columns = [field.column_name for field in model._meta.sorted_fields]
-    placeholders = ", ".join([database.param] * len(columns))
+    group = "(" + ", ".join([database.param] * len(columns)) + ")"
     updates = ", ".join(f'"{c}" = EXCLUDED."{c}"' for c in columns if c != key_column)
-    sql = (f'INSERT INTO "{model._meta.table_name}" ({", ".join(f"{chr(34)}{c}{chr(34)}" for c in columns)}) '
-           f'VALUES ({placeholders}) ON CONFLICT ("{key_column}") DO UPDATE SET {updates}')
-    return sql, [field.name for field in model._meta.sorted_fields]
+    return (f'INSERT INTO "{model._meta.table_name}" ({", ".join(f"{chr(34)}{c}{chr(34)}" for c in columns)}) '
+            f'VALUES {", ".join([group] * rows)} ON CONFLICT ("{key_column}") DO UPDATE SET {updates}')
 
 
 # Clients choose several of these values (model, path, session and agent ids): one too long for
@@ -114,6 +114,12 @@ _DEFAULTS = {(model, field.name): field.default for model in (RequestLog, Reques
              for field in model._meta.sorted_fields}
 
 
+def _parameter_rows(model, rows: list[dict]) -> list[list]:
+    names = [field.name for field in model._meta.sorted_fields]
+    columns = [(name, _LIMITS.get((model, name)), _DEFAULTS.get((model, name))) for name in names]
+    return [[_clip(row.get(name, default), limit) for name, limit, default in columns] for row in rows]
+
+
 def save_records(logs: list[dict], bodies: list[dict]) -> None:
     """Write a batch of records in one transaction; a later row for an id replaces the earlier one;
     a column a row leaves out gets the model's default."""
@@ -124,8 +130,16 @@ def save_records(logs: list[dict], bodies: list[dict]) -> None:
         cursor = database.cursor()
         for model, key, rows in ((RequestLog, "id", logs), (RequestBody, "request_id", bodies)):
             if rows:
-                sql, names = _upsert_sql(model, key)
-                columns = [(name, _LIMITS.get((model, name)), _DEFAULTS.get((model, name)))
-                           for name in names]
-                cursor.executemany(sql, [[_clip(row.get(name, default), limit)
-                                          for name, limit, default in columns] for row in rows])
+                cursor.executemany(_upsert_sql(model, key), _parameter_rows(model, rows))
+
+
+def record_statements(logs: list[dict], bodies: list[dict], max_parameters: int) -> list[tuple[str, list]]:
+    """The same batch as a few multi-row upserts (SQL, parameters), each binding at most
+    `max_parameters` values: for an SQLite writer that should run few statements."""
+    statements = []
+    for model, key, rows in ((RequestLog, "id", logs), (RequestBody, "request_id", bodies)):
+        per_statement = max(1, max_parameters // len(model._meta.sorted_fields))
+        for start in range(0, len(rows), per_statement):
+            part = _parameter_rows(model, rows[start:start + per_statement])
+            statements.append((_upsert_sql(model, key, len(part)), [value for row in part for value in row]))
+    return statements

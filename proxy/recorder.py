@@ -11,6 +11,7 @@ from models.instances import HEARTBEAT_INTERVAL
 from proxy import metrics
 from proxy.heartbeat import Heartbeat
 from proxy.record_budget import MIB, RecordBudget, body_bytes
+from proxy.sqlite_writer import sqlite_writer_for
 from proxy.wal_checkpointer import checkpointer_for
 
 log = logging.getLogger(__name__)
@@ -26,11 +27,12 @@ _IN_FLIGHT = object()  # marks a queued row as the in-flight one
 class Recorder:
     """Takes records without waiting for the database; a slow or broken database only delays them."""
 
-    def __init__(self, save=save_records, capacity: int = 20000, max_bytes: int = 256 * MIB,
+    def __init__(self, save=None, capacity: int = 20000, max_bytes: int = 256 * MIB,
                  batch_size: int = 200, give_up_after: float = 60.0, in_flight_after: float = 1.0,
                  batch_window: float = 0.02, heartbeat_every: float = HEARTBEAT_INTERVAL,
                  part_bytes: int = PART_BYTES):
-        self._save = save
+        self._save = save  # None: the database's own (see `start`)
+        self._writer = None
         self._part_bytes = part_bytes
         self._in_flight_after = in_flight_after
         self._batch_window = batch_window
@@ -56,6 +58,11 @@ class Recorder:
             self._checkpointer = checkpointer_for(database)
             if self._checkpointer is not None:
                 self._checkpointer.start()
+            if self._save is None:
+                self._writer = sqlite_writer_for(database)  # a gevent worker's SQLite file
+                if self._writer is not None:
+                    self._writer.start()
+                self._save = self._writer.save if self._writer is not None else save_records
             self._thread = threading.Thread(target=self._run, name="recorder", daemon=True)
             self._thread.start()
 
@@ -116,6 +123,10 @@ class Recorder:
         if self._checkpointer is not None:
             self._checkpointer.stop()
             self._checkpointer = None
+        if self._writer is not None:
+            self._writer.stop()
+            self._writer = None
+            self._save = None
 
     def _run(self) -> None:
         while True:

@@ -89,12 +89,18 @@ def reserve_fd_table(size: int) -> None:
         os.close(fd)
 
 
-def checkpointer_for(database) -> WalCheckpointer | None:
-    """A checkpointer for a gevent worker's SQLite file; None elsewhere (a native recorder thread, or
-    another database, has no hub to block)."""
+def hub_sqlite_file(database) -> str | None:
+    """The SQLite file a gevent worker writes through `database`; None elsewhere (a native recorder
+    thread, or another database, has no hub to block)."""
     db = getattr(database, "obj", database)  # the DatabaseProxy's bound database
     if not isinstance(db, peewee.SqliteDatabase) or db.database in ("", ":memory:"):
         return None
     if not monkey.is_module_patched("threading"):
         return None
-    return WalCheckpointer(db.database)
+    return db.database
+
+
+def checkpointer_for(database) -> WalCheckpointer | None:
+    """A checkpointer for a gevent worker's SQLite file; None elsewhere (see `hub_sqlite_file`)."""
+    path = hub_sqlite_file(database)
+    return WalCheckpointer(path) if path else None
