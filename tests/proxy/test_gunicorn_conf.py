@@ -14,14 +14,17 @@ def load_conf(monkeypatch) -> dict:
     return runpy.run_path(str(CONF))
 
 
-def test_worker_freezes_the_loaded_app_out_of_the_collectors_sight(monkeypatch):
+def test_worker_freezes_the_loaded_app_and_spaces_out_full_collections(monkeypatch):
     hook = load_conf(monkeypatch)["post_worker_init"]
     taken_over = []
     # The SIGTERM take-over needs a real worker (and would replace this process's handler).
     hook.__globals__["_take_over_sigterm"] = taken_over.append
+    thresholds = gc.get_threshold()
     try:
         hook("worker")
         assert gc.get_freeze_count() > 0, "objects loaded before serving must be frozen"
+        assert gc.get_threshold() == (*thresholds[:2], 100), "full collections wait for 100 younger ones"
         assert taken_over == ["worker"]
     finally:
         gc.unfreeze()
+        gc.set_threshold(*thresholds)
