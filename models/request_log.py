@@ -114,10 +114,30 @@ _DEFAULTS = {(model, field.name): field.default for model in (RequestLog, Reques
              for field in model._meta.sorted_fields}
 
 
+# Values bound per multi-row statement (SQLite allows 32,766 since 3.32).
+MAX_PARAMETERS = 30_000
+
+
 def _parameter_rows(model, rows: list[dict]) -> list[list]:
     names = [field.name for field in model._meta.sorted_fields]
     columns = [(name, _LIMITS.get((model, name)), _DEFAULTS.get((model, name))) for name in names]
     return [[_clip(row.get(name, default), limit) for name, limit, default in columns] for row in rows]
+
+
+def record_statements(logs: list[dict], bodies: list[dict]) -> list[tuple[str, list]]:
+    """The same batch as a few multi-row upserts (SQL, parameters), the last row given for an id
+    winning: for the SQLite writer, to which each statement costs a hand-over of the GIL."""
+    # Not for Postgres: psycopg parses a statement this long anew each time (it caches only short
+    # ones), which cost a worker more than the rows saved.
+    statements = []
+    for model, key, rows in ((RequestLog, "id", logs), (RequestBody, "request", bodies)):
+        rows = list({row[key]: row for row in rows}.values())
+        per_statement = max(1, MAX_PARAMETERS // len(model._meta.sorted_fields))
+        for start in range(0, len(rows), per_statement):
+            part = _parameter_rows(model, rows[start:start + per_statement])
+            statements.append((_upsert_sql(model, model._meta.primary_key.column_name, len(part)),
+                               [value for row in part for value in row]))
+    return statements
 
 
 def save_records(logs: list[dict], bodies: list[dict]) -> None:
@@ -131,15 +151,3 @@ def save_records(logs: list[dict], bodies: list[dict]) -> None:
         for model, key, rows in ((RequestLog, "id", logs), (RequestBody, "request_id", bodies)):
             if rows:
                 cursor.executemany(_upsert_sql(model, key), _parameter_rows(model, rows))
-
-
-def record_statements(logs: list[dict], bodies: list[dict], max_parameters: int) -> list[tuple[str, list]]:
-    """The same batch as a few multi-row upserts (SQL, parameters), each binding at most
-    `max_parameters` values: for an SQLite writer that should run few statements."""
-    statements = []
-    for model, key, rows in ((RequestLog, "id", logs), (RequestBody, "request_id", bodies)):
-        per_statement = max(1, max_parameters // len(model._meta.sorted_fields))
-        for start in range(0, len(rows), per_statement):
-            part = _parameter_rows(model, rows[start:start + per_statement])
-            statements.append((_upsert_sql(model, key, len(part)), [value for row in part for value in row]))
-    return statements

@@ -18,9 +18,6 @@ from proxy.wal_checkpointer import FD_TABLE_SIZE, hub_sqlite_file, reserve_fd_ta
 
 # Waiting for a lock here blocks no stream, so it may wait longer than the hub's connections do.
 BUSY_TIMEOUT = 5.0
-# Values bound per statement (SQLite allows 32,766 since 3.32): a batch is a few multi-row
-# statements, because each statement hands the GIL back and forth with the hub once more.
-MAX_PARAMETERS = 30_000
 
 
 class SqliteWriter:
@@ -40,7 +37,9 @@ class SqliteWriter:
 
     def save(self, logs: list[dict], bodies: list[dict]) -> None:
         """Write a batch in one transaction; the calling greenlet waits, the other greenlets run."""
-        statements = record_statements(logs, bodies, MAX_PARAMETERS)  # Python work: here, under the GIL anyway
+        # Python work, done here under the GIL anyway; a few multi-row statements, because each
+        # statement hands the GIL back and forth with the hub once more.
+        statements = record_statements(logs, bodies)
         with peewee.__exception_wrapper__:  # sqlite3's errors as peewee's, which the recorder handles
             self._pool.apply(self._commit, (statements,))
 

@@ -67,7 +67,7 @@ def test_only_a_gevent_worker_on_an_sqlite_file_gets_one(tmp_path, monkeypatch):
 
 
 def test_a_batch_larger_than_one_statement_binds_is_written_whole(app, writer, monkeypatch):
-    monkeypatch.setattr("proxy.sqlite_writer.MAX_PARAMETERS", 120)  # two log rows per statement
+    monkeypatch.setattr("models.request_log.MAX_PARAMETERS", 120)  # two log rows per statement
     logs = [log_row(f"r{n}", output_tokens=n) for n in range(5)] + [log_row("r0", output_tokens=99)]
     writer.save(logs, [body_row(f"r{n}", response_body=f"reply {n}") for n in range(5)])
     rows = {row.id: row.output_tokens for row in models.RequestLog.select()}
