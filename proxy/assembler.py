@@ -4,6 +4,8 @@ import json
 from proxy.sse import Event
 
 USAGE_KEYS = ("input_tokens", "output_tokens", "cache_creation_input_tokens", "cache_read_input_tokens")
+# Delta type -> the block field its string is appended to.
+TEXT_DELTAS = {"text_delta": "text", "thinking_delta": "thinking", "signature_delta": "signature"}
 
 
 class MessageAssembler:
@@ -16,6 +18,9 @@ class MessageAssembler:
         self.stopped = False
         self._blocks: dict[int, dict] = {}
         self._json_parts: dict[int, list[str]] = {}
+        # (block index, field) -> the deltas' strings, joined once in `result`: adding each one
+        # to the string so far copied a long reply thousands of times over.
+        self._text_parts: dict[tuple[int, str], list[str]] = {}
 
     def add(self, event: Event) -> None:
         """Apply one event; malformed data is ignored (the client got it verbatim anyway)."""
@@ -46,15 +51,16 @@ class MessageAssembler:
         self._blocks[index] = dict(data.get("content_block") or {})
 
     def _on_content_block_delta(self, data):
-        block = self._blocks.setdefault(data.get("index", 0), {})
+        index = data.get("index", 0)
+        block = self._blocks.setdefault(index, {})
         delta = data.get("delta") or {}
         kind = delta.get("type")
-        if kind == "text_delta":
-            block["text"] = block.get("text", "") + delta.get("text", "")
-        elif kind == "thinking_delta":
-            block["thinking"] = block.get("thinking", "") + delta.get("thinking", "")
-        elif kind == "signature_delta":
-            block["signature"] = block.get("signature", "") + delta.get("signature", "")
+        field = TEXT_DELTAS.get(kind)
+        if field is not None:
+            text = delta.get(field, "")
+            if not isinstance(text, str):
+                raise TypeError(f"{kind} without a string {field}")
+            self._text_parts.setdefault((index, field), []).append(text)
         elif kind == "input_json_delta":
             self._json_parts.setdefault(data.get("index", 0), []).append(delta.get("partial_json", ""))
         elif kind == "citations_delta":
@@ -98,6 +104,11 @@ class MessageAssembler:
             return None
         for index in list(self._json_parts):  # tool input cut off before content_block_stop
             self._on_content_block_stop({"index": index})
+        for (index, field), parts in self._text_parts.items():
+            block = self._blocks.setdefault(index, {})
+            start = block.get(field)  # what content_block_start said, normally ""
+            block[field] = (start if isinstance(start, str) else "") + "".join(parts)
+        self._text_parts.clear()
         message = dict(self.message)
         message["content"] = [self._blocks[i] for i in sorted(self._blocks)]
         message["usage"] = dict(self.usage)

@@ -68,3 +68,15 @@ def test_tool_input_cut_before_block_stop_is_kept_as_text():
     message = assemble(start + partial).result()
     assert message["content"][0]["input"] == '{"comm'
     json.dumps(message)  # still serialisable for the record
+
+
+def test_deltas_join_what_the_block_started_with_and_a_wrong_typed_one_is_skipped():
+    start = [sse("message_start", {"type": "message_start", "message": {"id": "m", "role": "assistant"}}),
+             sse("content_block_start", {"type": "content_block_start", "index": 0,
+                                         "content_block": {"type": "text", "text": "Hel"}})]
+    deltas = [sse("content_block_delta", {"type": "content_block_delta", "index": 0,
+                                          "delta": {"type": "text_delta", "text": text}})
+              for text in ("lo", None, 5, ", world")]
+    assembler = assemble(start + deltas)
+    assert assembler.result()["content"] == [{"type": "text", "text": "Hello, world"}]
+    assert assembler.result()["content"][0]["text"] == "Hello, world", "a second call adds nothing twice"
