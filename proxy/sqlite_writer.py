@@ -32,7 +32,7 @@ class SqliteWriter:
     def start(self) -> None:
         """Start the thread that writes (it waits for work)."""
         if self._pool is None:
-            reserve_fd_table(FD_TABLE_SIZE)  # before the process has a second thread (see there)
+            reserve_fd_table(FD_TABLE_SIZE)  # before the process has a second thread: see wal_checkpointer
             self._pool = ThreadPool(1)
 
     def save(self, logs: list[dict], bodies: list[dict]) -> None:
