@@ -89,9 +89,10 @@ class RequestBody(BaseModel):
     response_message = peewee.TextField(null=True)
 
 
-def _upsert_sql(model, key_column: str, rows: int = 1) -> str:
-    """INSERT ... ON CONFLICT DO UPDATE of `rows` rows for every column of `model` (SQLite 3.24+
-    and Postgres); a later row for a key replaces an earlier one of the same statement on SQLite."""
+def _upsert_sql(model, rows: int = 1) -> str:
+    """INSERT ... ON CONFLICT (primary key) DO UPDATE of `rows` rows for every column of `model`
+    (SQLite 3.24+ and Postgres)."""
+    key_column = model._meta.primary_key.column_name
     columns = [field.column_name for field in model._meta.sorted_fields]
     group = "(" + ", ".join([database.param] * len(columns)) + ")"
     updates = ", ".join(f'"{c}" = EXCLUDED."{c}"' for c in columns if c != key_column)
@@ -130,13 +131,13 @@ def record_statements(logs: list[dict], bodies: list[dict]) -> list[tuple[str, l
     # Not for Postgres: psycopg parses a statement this long anew each time (it caches only short
     # ones), which cost a worker more than the rows saved.
     statements = []
-    for model, key, rows in ((RequestLog, "id", logs), (RequestBody, "request", bodies)):
+    for model, rows in ((RequestLog, logs), (RequestBody, bodies)):
+        key = model._meta.primary_key.name
         rows = list({row[key]: row for row in rows}.values())
         per_statement = max(1, MAX_PARAMETERS // len(model._meta.sorted_fields))
         for start in range(0, len(rows), per_statement):
             part = _parameter_rows(model, rows[start:start + per_statement])
-            statements.append((_upsert_sql(model, model._meta.primary_key.column_name, len(part)),
-                               [value for row in part for value in row]))
+            statements.append((_upsert_sql(model, len(part)), [value for row in part for value in row]))
     return statements
 
 
@@ -148,6 +149,6 @@ def save_records(logs: list[dict], bodies: list[dict]) -> None:
     # The wrapper turns driver errors into peewee's, which the recorder retries.
     with peewee.__exception_wrapper__, database.atomic():
         cursor = database.cursor()
-        for model, key, rows in ((RequestLog, "id", logs), (RequestBody, "request_id", bodies)):
+        for model, rows in ((RequestLog, logs), (RequestBody, bodies)):
             if rows:
-                cursor.executemany(_upsert_sql(model, key), _parameter_rows(model, rows))
+                cursor.executemany(_upsert_sql(model), _parameter_rows(model, rows))
