@@ -60,10 +60,10 @@ class Exchange:
     _parsed: int = 0  # chunks fed to the parser so far
 
     @classmethod
-    def begin(cls, method: str, endpoint: str, query: str, headers) -> "Exchange":
-        """Start an exchange from the client's request line and headers (secrets redacted)."""
+    def begin(cls, method: str, endpoint: str, query: str, headers: list[tuple[str, str]]) -> "Exchange":
+        """Start an exchange from the client's request line and header pairs (secrets redacted)."""
         return cls(method=method, endpoint=endpoint, query=query,
-                   request_headers=redacted(headers.items()), key_fingerprint=api_key_fingerprint(headers))
+                   request_headers=redacted(headers), key_fingerprint=api_key_fingerprint(headers))
 
     def elapsed_ms(self) -> int:
         """Milliseconds since the request arrived."""

@@ -9,6 +9,7 @@ HOP_BY_HOP = frozenset({
 SET_BY_CLIENT = frozenset({"host", "content-length", "accept-encoding"})
 # gunicorn writes its own Date and Server; relaying upstream's would duplicate them.
 SET_BY_SERVER = frozenset({"date", "server"})
+CREDENTIAL_HEADERS = ("x-api-key", "authorization")
 SECRET_HEADERS = frozenset({"x-api-key", "authorization", "proxy-authorization", "cookie", "set-cookie"})
 
 
@@ -55,10 +56,12 @@ def fingerprint(secret: str) -> str:
     return hashlib.sha256(secret.strip().encode()).hexdigest()[:12]
 
 
-def api_key_fingerprint(headers) -> str | None:
-    """The fingerprint of the client's Anthropic credential, from x-api-key or Authorization."""
-    for name in ("x-api-key", "authorization"):
-        value = headers.get(name)
-        if value:
-            return fingerprint(value)
-    return None
+def api_key_fingerprint(headers: list[tuple[str, str]]) -> str | None:
+    """The fingerprint of the client's Anthropic credential, from x-api-key or else Authorization."""
+    credentials = {}
+    for name, value in headers:
+        key = name.lower()
+        if key in CREDENTIAL_HEADERS and value and key not in credentials:
+            credentials[key] = value  # the first occurrence, as a header lookup gives
+    value = credentials.get("x-api-key") or credentials.get("authorization")
+    return fingerprint(value) if value else None

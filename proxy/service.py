@@ -75,8 +75,9 @@ class ProxyService:
     def forward(self, request):
         """Relay a Flask request upstream and return the streaming response (or raise an HTTP error)."""
         path = raw_path(request)
-        exchange = Exchange.begin(request.method, path,
-                                  request.query_string.decode("latin-1"), request.headers)
+        # One pass over the headers: werkzeug rebuilds them from the WSGI environ on every pass.
+        incoming = list(request.headers.items())
+        exchange = Exchange.begin(request.method, path, request.query_string.decode("latin-1"), incoming)
         self.traffic.enter()
         try:
             if has_dot_segments(path):
@@ -87,7 +88,7 @@ class ProxyService:
             exchange.info = request_info(body, request.headers.get(SESSION_HEADER),
                                          len(exchange.request_body) if routed else None)
             rules = self.settings.current  # one snapshot for both directions; in memory, never the database
-            headers = apply_rules(upstream_request_headers(request.headers.items()), rules.request)
+            headers = apply_rules(upstream_request_headers(incoming), rules.request)
             prepared = self.dispatch.prepare(exchange, request.headers, headers, body) if routed else None
             del body  # the parsed body (~2x its bytes) is not kept while the response streams
         except InvalidBody as exc:

@@ -1,7 +1,8 @@
 """Header filtering at both edges, redaction of secrets, key fingerprints."""
 from requests.structures import CaseInsensitiveDict
 
-from proxy.headers import client_response_headers, fingerprint, redacted, upstream_request_headers
+from proxy.headers import (api_key_fingerprint, client_response_headers, fingerprint, redacted,
+                           upstream_request_headers)
 
 
 def test_end_to_end_headers_go_upstream_and_hop_by_hop_do_not():
@@ -30,3 +31,10 @@ def test_secrets_are_redacted_to_fingerprints():
     assert headers["x-api-key"] == headers["authorization"] == f"[redacted {fingerprint('sk-ant-secret')}]"
     assert headers["user-agent"] == "claude-cli/2.1"
     assert fingerprint("key-a") != fingerprint("key-b")
+
+
+def test_the_key_fingerprint_prefers_x_api_key_and_takes_a_names_first_value():
+    assert api_key_fingerprint([("Authorization", "Bearer sk-b"), ("X-API-KEY", "sk-a"),
+                                ("x-api-key", "sk-c")]) == fingerprint("sk-a")
+    assert api_key_fingerprint([("x-api-key", ""), ("authorization", "Bearer sk-b")]) == fingerprint("sk-b")
+    assert api_key_fingerprint([("User-Agent", "claude-cli/2.1")]) is None
