@@ -1,25 +1,13 @@
-"""The upstream's pooled connections: a small read buffer each, and a cheap check that one is still open."""
-import http.client
+"""The upstream's pooled connections: lean heads (proxy.upstream_wire), a cheap check that one is still open."""
 import select
 
 import urllib3
 from gevent import monkey
 from urllib3.connection import HTTPConnection, HTTPSConnection
 
-# An SSE event is a few hundred bytes: a 1 KB read buffer holds one, and a larger chunk is read
-# past it. http.client's default of 8 KB stayed allocated for every open stream (7 KB of the
-# ~100 KB each one cost).
-RESPONSE_BUFFER = 1024
+from proxy.upstream_wire import PlainHeadResponse, PlainHeaderWriting
+
 _native_poll = monkey.get_original("select", "poll")  # the original even after gevent's patching
-
-
-class SmallBufferResponse(http.client.HTTPResponse):
-    """http.client's response, reading the socket through a RESPONSE_BUFFER-sized buffer."""
-
-    def __init__(self, sock, *args, **kwargs):
-        super().__init__(sock, *args, **kwargs)
-        self.fp.close()  # the default buffer, unused yet (closing it leaves the socket open)
-        self.fp = sock.makefile("rb", RESPONSE_BUFFER)
 
 
 class PooledCheck:
@@ -36,16 +24,16 @@ class PooledCheck:
         return not poller.poll(0)  # readable while idle: the server closed it (or sent junk)
 
 
-class PooledConnection(PooledCheck, HTTPConnection):
+class PooledConnection(PooledCheck, PlainHeaderWriting, HTTPConnection):
     """A plain HTTP upstream connection."""
 
-    response_class = SmallBufferResponse
+    response_class = PlainHeadResponse
 
 
-class PooledTLSConnection(PooledCheck, HTTPSConnection):
+class PooledTLSConnection(PooledCheck, PlainHeaderWriting, HTTPSConnection):
     """A TLS upstream connection."""
 
-    response_class = SmallBufferResponse
+    response_class = PlainHeadResponse
 
 
 class Pool(urllib3.HTTPConnectionPool):
