@@ -18,7 +18,7 @@ from proxy.header_rules import apply_rules
 from proxy.headers import upstream_request_headers
 from proxy.recorder import Recorder
 from proxy.relay import relay_response
-from proxy.request_info import InvalidBody, parse_json_body, request_info
+from proxy.request_info import InvalidBody, parse_json_body, parse_json_head, request_info
 from proxy.settings_poller import SettingsPoller
 from proxy.traffic import Traffic
 from proxy.upstream import UpstreamClient, UpstreamTimeout, UpstreamUnreachable
@@ -84,7 +84,9 @@ class ProxyService:
                 raise proxy_error(BadRequest, "Invalid path", "paths may not contain . or .. segments")
             exchange.request_body = self._read_body(request)
             routed = self.dispatch is not None and self.dispatch.routable(request.method, path)
-            body = parse_json_body(exchange.request_body, required=self._json_required(request))
+            # Routing rewrites the body, so it needs all of it; otherwise only the recorded facts.
+            parse = parse_json_body if routed else parse_json_head
+            body = parse(exchange.request_body, required=self._json_required(request))
             exchange.info = request_info(body, request.headers.get(SESSION_HEADER),
                                          len(exchange.request_body) if routed else None)
             rules = self.settings.current  # one snapshot for both directions; in memory, never the database

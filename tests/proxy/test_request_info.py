@@ -1,9 +1,10 @@
 """What the proxy reads from a request body: model, stream, counts, conversation and session."""
 import json
 
+import msgspec
 import pytest
 
-from proxy.request_info import InvalidBody, conversation_hash, parse_json_body, request_info
+from proxy.request_info import InvalidBody, conversation_hash, parse_json_body, parse_json_head, request_info
 
 SESSION = "3f2a9c1e-8b7d-4e6f-9a0b-1c2d3e4f5a6b"
 
@@ -53,3 +54,45 @@ def test_conversation_hash_is_stable_when_cache_control_moves():
 def test_bodies_that_need_not_be_json_yield_no_facts():
     assert parse_json_body(b"--boundary\r\nContent-Disposition: form-data", required=False) is None
     assert parse_json_body(b"[1]", required=False) is None
+
+
+CLAUDE_CODE_BODY = json.dumps({
+    "model": "claude-sonnet-4-5", "max_tokens": 32000, "stream": True,
+    "system": [{"type": "text", "text": "You are Claude Code."}],
+    "messages": [{"role": "user", "content": [{"type": "text", "text": "Fix the bug \u00e9 \U0001f600"}]},
+                 {"role": "assistant", "content": [{"type": "tool_use", "id": "t1", "name": "Read",
+                                                    "input": {"file_path": "/src/a.py", "n": 1.5e300}}]},
+                 {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "t1", "content": "x"}]}],
+    "metadata": {"user_id": json.dumps({"device_id": "d", "session_id": SESSION})},
+    "tools": [{"name": "Read", "input_schema": {"type": "object"}}],
+}, ensure_ascii=False).encode()
+HEAD_CASES = [
+    CLAUDE_CODE_BODY,
+    b'{"model": "a", "model": "b", "messages": [{"role": "assistant", "content": "x"}]}',
+    b'{"messages": {"role": "user"}}', b'{"messages": null, "stream": "yes"}', b'{"model": 7}',
+    b'{"x": NaN, "model": "m"}', b'\xef\xbb\xbf{"model": "bom"}', b'{"x": "\\ud800", "model": "m"}',
+    b'{"x": "\xed\xa0\x80", "model": "m"}',  # an encoded lone surrogate: json accepts it
+    b'{"x": "\xff", "model": "m"}', b'{"model": "m"} trailing', b'{"x": [1, 2,]}', b"[1]", b"", b"  ",
+    b'{"x": ' + b"[" * 5000 + b"]" * 5000 + b"}", b'{"messages": [' + b"[" * 5000 + b"]" * 5000 + b"]}",
+]
+
+
+def outcome(parse, raw: bytes):
+    try:
+        body = parse(raw, required=True)
+    except InvalidBody as exc:
+        return "invalid", str(exc).split(":")[0]
+    return request_info(body, None)
+
+
+@pytest.mark.parametrize("raw", HEAD_CASES)
+def test_the_head_gives_what_the_whole_body_gives(raw):
+    assert outcome(parse_json_head, raw) == outcome(parse_json_body, raw)
+
+
+def test_the_head_leaves_the_messages_encoded_until_one_is_needed():
+    head = parse_json_head(CLAUDE_CODE_BODY, required=True)
+    assert len(head["messages"]) == 3 and all(isinstance(m, msgspec.Raw) for m in head["messages"])
+    assert set(head) == {"model", "stream", "messages", "metadata"}  # tools, system... never decoded
+    info = request_info(head)
+    assert (info.model, info.stream, info.message_count, info.session_id) == ("claude-sonnet-4-5", True, 3, SESSION)
