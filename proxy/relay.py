@@ -48,21 +48,33 @@ class RelayBody:
     """The WSGI body of a relayed response; calls `finish(exchange)` exactly once, whatever happens."""
 
     def __init__(self, exchange: Exchange, upstream: UpstreamResponse,
-                 finish: Callable[[Exchange], None], streams: set | None = None):
+                 finish: Callable[[Exchange], None], streams: set | None = None, watched: bool = False):
         self.exchange = exchange
+        self.watched = watched  # read without a socket timeout: proxy.stall_watch times its reads
         self._upstream = upstream
         self._finish = finish
         self._started = False
         self._finished = False
-        self._cut_reason: str | None = None
+        self._cut: tuple[str, str] | None = None  # (outcome, reason) when ended early
         self._streams = streams if streams is not None else set()
         self._streams.add(self)
         self._body = self._relay()
 
-    def cut(self, reason: str) -> None:
-        """End this relay early (shutdown): the upstream read waiting in the relay wakes and ends."""
-        self._cut_reason = reason
-        self._upstream.interrupt()
+    @property
+    def progress(self) -> int:
+        """Chunks relayed so far."""
+        return len(self.exchange.response_chunks)
+
+    @property
+    def waiting_upstream(self) -> bool:
+        """True while the relay is inside a read from its upstream (not while the client is written to)."""
+        return self._body.gi_running
+
+    def cut(self, outcome: str, reason: str) -> None:
+        """End this relay early (shutdown, stall): the upstream read waiting in the relay wakes and ends."""
+        if self._cut is None:
+            self._cut = (outcome, reason)
+            self._upstream.interrupt()
 
     def __iter__(self):
         return self
@@ -104,12 +116,14 @@ class RelayBody:
                     exchange.mark_first_byte()
                     yield chunk
                     exchange.body_chunk(chunk)  # a copy for the record, after the client has the bytes
+            if self._cut is not None:  # a body delimited by the connection's close ends quietly when cut
+                raise ConnectionAbortedError(self._cut[1])
         except Exception as exc:
-            if self._cut_reason is None and not isinstance(exc, (Urllib3Error, OSError)):
+            if self._cut is None and not isinstance(exc, (Urllib3Error, OSError)):
                 outcome, error = "proxy_error", f"{type(exc).__name__}: {exc}"
                 raise
-            # The upstream dropped or stalled mid-body, or a shutdown cut the relay.
-            outcome, error = ("shutdown", self._cut_reason) if self._cut_reason else upstream_cut(exc)
+            # The upstream dropped or stalled mid-body, or a shutdown or the stall watch cut the relay.
+            outcome, error = self._cut or upstream_cut(exc)
             log.warning("%s: %s", exchange.id, error)
             if not exchange.is_sse:
                 raise  # abort the connection: a truncated JSON body must not look complete
@@ -131,8 +145,8 @@ def relay_response(exchange: Exchange, upstream: UpstreamResponse, finish: Calla
     encoding = upstream.headers.get("content-encoding", "identity").lower()
     headers = client_response_headers(upstream.headers, body_decoded=encoding != "identity")
     headers = apply_rules(headers, rules)
-    response = Response(RelayBody(exchange, upstream, finish, streams), status=upstream.status_code,
-                        headers=headers, direct_passthrough=True)
+    body = RelayBody(exchange, upstream, finish, streams, watched=upstream.release_read_timeout())
+    response = Response(body, status=upstream.status_code, headers=headers, direct_passthrough=True)
     if upstream.headers.get("content-type") is None:
         del response.headers["Content-Type"]  # werkzeug's text/html default is not what upstream said
     return response

@@ -20,6 +20,7 @@ from proxy.recorder import Recorder
 from proxy.relay import relay_response
 from proxy.request_info import InvalidBody, parse_json_body, parse_json_head, request_info
 from proxy.settings_poller import SettingsPoller
+from proxy.stall_watch import StallWatch
 from proxy.traffic import Traffic
 from proxy.upstream import UpstreamClient, UpstreamTimeout, UpstreamUnreachable
 
@@ -60,13 +61,18 @@ class ProxyService:
         self.dispatch = dispatch  # None without routing rules: requests go straight upstream
         self.recorder = recorder
         self.traffic = Traffic()
+        # Relayed bodies are read without socket timeouts; this applies UPSTREAM_READ_TIMEOUT to them.
+        self.stall_watch = StallWatch(self.traffic.streams, upstream.timeout.read_timeout)
+        self.stall_watch.start()
         self.max_body = max_body
         self.settings = settings or SettingsPoller()
         self.settings.start()
 
     def close(self, timeout: float = 10.0) -> None:
-        """Stop the settings poller and the recorder (writing what is queued), close upstream connections."""
+        """Stop the settings poller, the stall watch and the recorder (writing what is queued), close
+        upstream connections."""
         self.settings.stop()
+        self.stall_watch.stop()
         self.recorder.stop(timeout)
         self.upstream.close()
         if self.dispatch is not None:

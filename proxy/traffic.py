@@ -17,7 +17,7 @@ class Traffic:
         """End every body still being relayed (each tells its client why); returns how many."""
         streams = list(self.streams)
         for stream in streams:
-            stream.cut(reason)
+            stream.cut("shutdown", reason)
         return len(streams)
 
     def enter(self) -> None:

@@ -58,17 +58,33 @@ class UpstreamResponse:
         """Close the body: a fully read one already went back to the pool, any other is dropped."""
         self.raw.close()
 
+    def release_read_timeout(self) -> bool:
+        """Read the rest of the body without a socket timeout (proxy.stall_watch times the relay
+        instead); False when there is no body left to read."""
+        sock = self._body_socket()
+        if sock is None:
+            return False
+        sock.settimeout(None)  # the next request on this pooled connection sets its own again
+        return True
+
     def interrupt(self) -> None:
         """End the body from another greenlet: a read waiting on it wakes to an early end."""
         # Closing the buffered reader under a reader raises "reentrant call"; shutting the socket
         # down wakes that reader instead, and the relay then closes the response itself.
-        connection = getattr(self.raw, "_connection", None)
-        sock = getattr(connection, "sock", None)
+        sock = self._body_socket()
         if sock is not None:
             try:
                 sock.shutdown(socket.SHUT_RDWR)
             except OSError:
                 pass
+
+    def _body_socket(self):
+        # The response's own socket: urllib3's connection lets go of it when the body is delimited
+        # by the connection's close. None once the body is read: the socket may be back in the pool.
+        response = getattr(self.raw, "_fp", None)  # http.client's response inside urllib3's
+        if getattr(response, "fp", None) is None:
+            return None
+        return getattr(response, "socket", None)
 
 
 class UpstreamRequest(requests.PreparedRequest):

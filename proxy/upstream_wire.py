@@ -47,6 +47,7 @@ class PlainHeadResponse(http.client.HTTPResponse):
         super().__init__(sock, *args, **kwargs)
         self.fp.close()  # the default buffer, unused yet (closing it leaves the socket open)
         self.fp = sock.makefile("rb", RESPONSE_BUFFER)
+        self.socket = sock  # the relay's way to the socket, which outlives the connection's hold on it
 
     def begin(self):
         """Read the status line and headers, and work out the body's framing, as http.client does."""

@@ -87,6 +87,11 @@ class TranslatedResponse:
         """Close the provider's response."""
         self._upstream.close()
 
+    def release_read_timeout(self) -> bool:
+        """Keep timing the provider's socket reads: one of its chunks may translate into nothing
+        for the client, so the relay's own progress says nothing about the provider's."""
+        return False
+
     def interrupt(self) -> None:
         """End the body from another greenlet (shutdown)."""
         self._upstream.interrupt()

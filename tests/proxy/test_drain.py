@@ -7,10 +7,10 @@ from proxy.traffic import Traffic
 
 class FakeStream:
     def __init__(self):
-        self.reason = None
+        self.outcome = self.reason = None
 
-    def cut(self, reason):
-        self.reason = reason
+    def cut(self, outcome, reason):
+        self.outcome, self.reason = outcome, reason
 
 
 def test_draining_at_once_then_stop_accepting_after_the_delay_then_cut_leftovers():
@@ -26,7 +26,7 @@ def test_draining_at_once_then_stop_accepting_after_the_delay_then_cut_leftovers
     while stream.reason is None and time.monotonic() < deadline:
         time.sleep(0.05)
     assert len(stopped) == 1 and 0.2 <= stopped[0] < 0.5
-    assert "shutting down" in stream.reason
+    assert "shutting down" in stream.reason and stream.outcome == "shutdown"
     assert drain.cut == 1
     assert 0.45 <= time.monotonic() - began < 1.5
 

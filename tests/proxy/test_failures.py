@@ -100,6 +100,27 @@ def test_upstream_stalling_mid_stream_ends_with_an_sse_error(live_proxy, upstrea
     assert "stalled" in row["stream_error"]
 
 
+def test_a_stalled_stream_without_chunked_framing_is_not_taken_for_a_complete_one(live_proxy, upstream, records):
+    # Such a body ends when the connection does, so the cut itself looks like a clean end.
+    upstream.reply(Reply(chunks=message_events("m"), content_type="text/event-stream", framing="close",
+                         stall_after=3, stall_for=4))
+    raw = b"".join(post_stream(live_proxy).iter_content(None))
+    assert sse_events(raw)[-1] == "error"
+    [row] = records()
+    assert row["outcome"] == "upstream_timeout"
+
+
+def test_relayed_bodies_are_read_without_a_socket_timeout(app, client, upstream):
+    # gevent times each read of a socket with a timeout at a third of the cost of relaying an event;
+    # the stall watch applies the read timeout instead (the tests above).
+    upstream.reply(Reply(chunks=message_events("m"), content_type="text/event-stream", delay_between=0.05))
+    response = client.post("/v1/messages", data=json.dumps(STREAM_BODY), headers=HEADERS, buffered=False)
+    [relay] = app.extensions["proxy"].traffic.streams
+    assert relay.watched
+    assert relay._upstream.raw._connection.sock.gettimeout() is None
+    response.close()
+
+
 def test_upstream_dropping_a_json_body_aborts_the_connection(live_proxy, upstream, records):
     upstream.reply(Reply(chunks=[b'{"id": "msg", ', b'"content": []}'], content_type="application/json",
                          framing="length", drop_after=1))
