@@ -5,7 +5,7 @@ import urllib3
 from gevent import monkey
 from urllib3.connection import HTTPConnection, HTTPSConnection
 
-from proxy.upstream_wire import PlainHeadResponse, PlainHeaderWriting
+from proxy.upstream_wire import PlainHeadResponse, RequestHeadWriting
 
 _native_poll = monkey.get_original("select", "poll")  # the original even after gevent's patching
 
@@ -24,13 +24,13 @@ class PooledCheck:
         return not poller.poll(0)  # readable while idle: the server closed it (or sent junk)
 
 
-class PooledConnection(PooledCheck, PlainHeaderWriting, HTTPConnection):
+class PooledConnection(PooledCheck, RequestHeadWriting, HTTPConnection):
     """A plain HTTP upstream connection."""
 
     response_class = PlainHeadResponse
 
 
-class PooledTLSConnection(PooledCheck, PlainHeaderWriting, HTTPSConnection):
+class PooledTLSConnection(PooledCheck, RequestHeadWriting, HTTPSConnection):
     """A TLS upstream connection."""
 
     response_class = PlainHeadResponse

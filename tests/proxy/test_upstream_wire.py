@@ -98,3 +98,37 @@ def test_a_plain_head_is_parsed_without_the_email_package(monkeypatch):
     monkeypatch.setattr(http.client, "parse_headers", None)  # any call would fail
     message = head_message([b"content-type: text/event-stream\r\n", b"request-id: req_1\r\n"])
     assert message.items() == [("content-type", "text/event-stream"), ("request-id", "req_1")]
+
+
+class WriteRecordingSocket(RecordedSocket):
+    """A connected socket that records each write and replays a canned response."""
+
+    def __init__(self, response: bytes):
+        super().__init__(response)
+        self.writes = []
+
+    def sendall(self, data):
+        self.writes.append(bytes(data))
+
+    def settimeout(self, timeout):
+        pass
+
+
+def sent_writes(body) -> list[bytes]:
+    connection = PooledConnection("upstream.test", 8080)
+    connection.sock = WriteRecordingSocket(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n")
+    connection.request("POST", "/v1/messages", body=body, headers={"X-Api-Key": "sk-1"})
+    connection.getresponse()
+    return connection.sock.writes
+
+
+def test_the_head_and_the_body_go_out_in_one_write():
+    [write] = sent_writes(b'{"model": "m"}')
+    head, body = write.split(b"\r\n\r\n", 1)
+    assert head.startswith(b"POST /v1/messages HTTP/1.1\r\n") and b"\r\nX-Api-Key: sk-1" in head
+    assert body == b'{"model": "m"}'
+
+
+def test_a_request_without_a_body_sends_its_head_before_reading_the_response():
+    [write] = sent_writes(None)
+    assert write.startswith(b"POST /v1/messages HTTP/1.1\r\n") and write.endswith(b"\r\n\r\n")
