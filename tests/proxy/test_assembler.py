@@ -1,7 +1,9 @@
 """Reassembling a streamed message: blocks, tool input, usage merge, stop reason, errors."""
 import json
 
-from proxy.assembler import MessageAssembler
+import pytest
+
+from proxy.assembler import MessageAssembler, json_value
 from proxy.sse import SSEParser
 from tests.fake_upstream import FINAL_OUTPUT_TOKENS, USAGE, message_events, sse
 
@@ -80,3 +82,15 @@ def test_deltas_join_what_the_block_started_with_and_a_wrong_typed_one_is_skippe
     assembler = assemble(start + deltas)
     assert assembler.result()["content"] == [{"type": "text", "text": "Hello, world"}]
     assert assembler.result()["content"][0]["text"] == "Hello, world", "a second call adds nothing twice"
+
+
+@pytest.mark.parametrize("text", ['{"a": [1, 2.5, -0.0, 1e300, 123456789012345678901234567890]}', '{"a": 1, "a": 2}',
+                                  '{"t": "\\ud83d\\ude00 caf\\u00e9"}', '{"x": NaN}', '{"s": "\\ud800"}', '"plain"'])
+def test_event_json_reads_as_json_loads_reads_it(text):
+    assert json.dumps(json_value(text)) == json.dumps(json.loads(text))  # dumps: NaN equals itself
+
+
+@pytest.mark.parametrize("text", ['{"a": 1,}', "{", '{"a": 1} x', ""])
+def test_malformed_event_json_is_a_value_error(text):
+    with pytest.raises(ValueError):
+        json_value(text)

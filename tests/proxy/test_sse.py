@@ -66,3 +66,12 @@ def test_mid_event_tracks_unfinished_events():
     assert not parser.mid_event
     parser.feed(b"data: {\"par")
     assert parser.mid_event
+
+
+def test_plain_blocks_read_the_same_as_line_by_line():
+    # Two-line blocks take a fast path; these spellings must read as the SSE rules say.
+    stream = (b"event:\ndata: x\n\n" b"event:tight\ndata:y\n\n" b"event:  two\ndata:  spaced\n\n"
+              b"event: e\ndata: \n\n" b"\n\n\n" b"data: only\n\n" b"event: e\nid: 7\ndata: z\n\n")
+    assert parse([stream]) == [Event("message", "x"), Event("tight", "y"), Event(" two", " spaced"),
+                               Event("e", ""), Event("message", "only"), Event("e", "z")]
+    assert parse([bytes([b]) for b in stream]) == parse([stream])
