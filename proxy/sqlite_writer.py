@@ -14,7 +14,8 @@ from gevent.threadpool import ThreadPool
 
 from models import record_statements
 from models.db import SQLITE_PRAGMAS
-from proxy.wal_checkpointer import FD_TABLE_SIZE, hub_sqlite_file, reserve_fd_table
+from proxy.fd_table import FD_TABLE_SIZE, reserve_fd_table
+from proxy.wal_checkpointer import hub_sqlite_file
 
 # Waiting for a lock here blocks no stream, so it may wait longer than the hub's connections do.
 BUSY_TIMEOUT = 5.0
@@ -32,7 +33,7 @@ class SqliteWriter:
     def start(self) -> None:
         """Start the thread that writes (it waits for work)."""
         if self._pool is None:
-            reserve_fd_table(FD_TABLE_SIZE)  # before the process has a second thread: see wal_checkpointer
+            reserve_fd_table(FD_TABLE_SIZE)  # before the process has a second thread: see fd_table
             self._pool = ThreadPool(1)
 
     def save(self, logs: list[dict], bodies: list[dict]) -> None:

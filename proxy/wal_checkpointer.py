@@ -5,21 +5,17 @@ write-ahead log past 1000 pages, SQLite copied it into the database file right t
 nothing relayed. Checkpointing after each batch from a native thread (SQLite releases the GIL while
 it works) keeps the log short, so the recorder's own commits no longer trigger that copy.
 """
-import os
-import resource
 import sqlite3
 
 import peewee
 from gevent import monkey
 
+from proxy.fd_table import FD_TABLE_SIZE, reserve_fd_table
+
 # The originals even under monkey patching: a patched thread would be a greenlet on the hub.
 _start_native_thread = monkey.get_original("_thread", "start_new_thread")
 _native_lock = monkey.get_original("_thread", "allocate_lock")
 _native_sleep = monkey.get_original("time", "sleep")
-# Once a process has a second thread, Linux waits for an RCU grace period each time the table of
-# open files doubles: 10-20 ms with every stream blocked, at 64, 128, 256 and 512 descriptors.
-# Growing it once, before the thread starts, costs a few KB.
-FD_TABLE_SIZE = 4096
 
 
 class WalCheckpointer:
@@ -69,24 +65,6 @@ class WalCheckpointer:
             except sqlite3.Error:
                 self.failures += 1  # the commits' own automatic checkpoints still bound the log
             _native_sleep(self.min_interval)  # requests meanwhile are served by the next one
-
-
-def reserve_fd_table(size: int) -> None:
-    """Grow this process's table of open files to `size` slots (at most the limit) while it has one thread."""
-    limit = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
-    highest = (size if limit == resource.RLIM_INFINITY else min(size, limit)) - 1
-    try:
-        os.fstat(highest)
-        return  # that descriptor is open: the table is already this large (and dup2 would close it)
-    except OSError:
-        pass
-    fd = os.open(os.devnull, os.O_RDONLY)
-    try:
-        if highest > fd:
-            os.dup2(fd, highest)  # the kernel never shrinks the table again
-            os.close(highest)
-    finally:
-        os.close(fd)
 
 
 def hub_sqlite_file(database) -> str | None:

@@ -2,7 +2,6 @@
 import json
 
 import models
-from tests.dashboard.conftest import until
 from tests.records import body_row, log_row
 from tests.dashboard.seed import at
 

@@ -1,12 +1,10 @@
 """The WAL checkpointer: SQLite's log copied into the database file from a native thread, on request."""
-import os
-import resource
 import sqlite3
 import time
 
 import peewee
 
-from proxy.wal_checkpointer import WalCheckpointer, checkpointer_for, reserve_fd_table
+from proxy.wal_checkpointer import WalCheckpointer, checkpointer_for
 
 
 def _wal_database(path) -> sqlite3.Connection:
@@ -56,28 +54,6 @@ def test_only_a_gevent_worker_on_an_sqlite_file_gets_one(tmp_path, monkeypatch):
     assert checkpointer_for(peewee.SqliteDatabase(path)).path == path
     assert checkpointer_for(peewee.SqliteDatabase(":memory:")) is None
     assert checkpointer_for(peewee.PostgresqlDatabase("records")) is None
-
-
-def _fd_table_size() -> int:
-    with open("/proc/self/status") as status:
-        return next(int(line.split()[1]) for line in status if line.startswith("FDSize:"))
-
-
-def test_the_table_of_open_files_is_grown_in_advance():
-    reserve_fd_table(2048)
-    assert _fd_table_size() >= 2048
-
-
-def test_the_table_is_grown_no_further_than_the_limit_on_open_files(monkeypatch):
-    with open(os.devnull) as busy:
-        limit = busy.fileno() + 1
-        monkeypatch.setattr("proxy.wal_checkpointer.resource.getrlimit", lambda which: (limit, limit))
-        reserve_fd_table(1_000_000)  # stops at the (pretended) limit, and leaves an open file there alone
-        assert os.fstat(busy.fileno())
-    monkeypatch.setattr("proxy.wal_checkpointer.resource.getrlimit",
-                        lambda which: (resource.RLIM_INFINITY, resource.RLIM_INFINITY))
-    reserve_fd_table(4096)
-    assert _fd_table_size() >= 4096
 
 
 def test_requests_close_together_are_served_by_one_checkpoint(tmp_path):
