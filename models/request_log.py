@@ -1,4 +1,6 @@
 """The record of one proxied request: typed columns for everything filtered or summed, bodies apart."""
+import functools
+
 import peewee
 
 from models.db import database
@@ -89,15 +91,29 @@ class RequestBody(BaseModel):
     response_message = peewee.TextField(null=True)
 
 
-def _upsert_sql(model, rows: int = 1) -> str:
+def _upsert_sql(model, rows: int = 1, numbered: bool = False) -> str:
     """INSERT ... ON CONFLICT (primary key) DO UPDATE of `rows` rows for every column of `model`
-    (SQLite 3.24+ and Postgres)."""
+    (SQLite 3.24+ and Postgres); `numbered` writes libpq's $1, $2... instead of the driver's marker."""
+    if numbered:
+        return _numbered_upsert_sql(model, rows)
+    width = len(model._meta.sorted_fields)
+    return _upsert_sql_with(model, ["(" + ", ".join([database.param] * width) + ")"] * rows)
+
+
+@functools.lru_cache(maxsize=512)
+def _numbered_upsert_sql(model, rows: int) -> str:
+    # Cached: a batch's statement numbers thousands of markers, all on the gevent hub.
+    width = len(model._meta.sorted_fields)
+    return _upsert_sql_with(model, ["(" + ", ".join(f"${row * width + n}" for n in range(1, width + 1)) + ")"
+                                    for row in range(rows)])
+
+
+def _upsert_sql_with(model, groups: list[str]) -> str:
     key_column = model._meta.primary_key.column_name
     columns = [field.column_name for field in model._meta.sorted_fields]
-    group = "(" + ", ".join([database.param] * len(columns)) + ")"
     updates = ", ".join(f'"{c}" = EXCLUDED."{c}"' for c in columns if c != key_column)
     return (f'INSERT INTO "{model._meta.table_name}" ({", ".join(f"{chr(34)}{c}{chr(34)}" for c in columns)}) '
-            f'VALUES {", ".join([group] * rows)} ON CONFLICT ("{key_column}") DO UPDATE SET {updates}')
+            f'VALUES {", ".join(groups)} ON CONFLICT ("{key_column}") DO UPDATE SET {updates}')
 
 
 # Clients choose several of these values (model, path, session and agent ids): one too long for
@@ -125,11 +141,12 @@ def _parameter_rows(model, rows: list[dict]) -> list[list]:
     return [[_clip(row.get(name, default), limit) for name, limit, default in columns] for row in rows]
 
 
-def record_statements(logs: list[dict], bodies: list[dict]) -> list[tuple[str, list]]:
+def record_statements(logs: list[dict], bodies: list[dict], numbered: bool = False) -> list[tuple[str, list]]:
     """The same batch as a few multi-row upserts (SQL, parameters), the last row given for an id
-    winning: for the SQLite writer, to which each statement costs a hand-over of the GIL."""
-    # Not for Postgres: psycopg parses a statement this long anew each time (it caches only short
-    # ones), which cost a worker more than the rows saved.
+    winning: for the native writers, to which each statement costs a hand-over of the GIL;
+    `numbered` for libpq's $n markers (the Postgres writer)."""
+    # Not through psycopg's cursors: psycopg parses a statement this long anew each time (it caches
+    # only short ones), which cost a worker more than the rows saved.
     statements = []
     for model, rows in ((RequestLog, logs), (RequestBody, bodies)):
         key = model._meta.primary_key.name
@@ -137,7 +154,8 @@ def record_statements(logs: list[dict], bodies: list[dict]) -> list[tuple[str, l
         per_statement = max(1, MAX_PARAMETERS // len(model._meta.sorted_fields))
         for start in range(0, len(rows), per_statement):
             part = _parameter_rows(model, rows[start:start + per_statement])
-            statements.append((_upsert_sql(model, len(part)), [value for row in part for value in row]))
+            statements.append((_upsert_sql(model, len(part), numbered),
+                               [value for row in part for value in row]))
     return statements
 
 

@@ -10,31 +10,23 @@ thread pool deadlocked).
 import sqlite3
 
 import peewee
-from gevent.threadpool import ThreadPool
 
 from models import record_statements
 from models.db import SQLITE_PRAGMAS
-from proxy.fd_table import FD_TABLE_SIZE, reserve_fd_table
+from proxy.native_writer import NativeWriter
 from proxy.wal_checkpointer import hub_sqlite_file
 
 # Waiting for a lock here blocks no stream, so it may wait longer than the hub's connections do.
 BUSY_TIMEOUT = 5.0
 
 
-class SqliteWriter:
+class SqliteWriter(NativeWriter):
     """Writes batches of records to one SQLite file from its own native thread and connection."""
 
     def __init__(self, path: str, busy_timeout: float = BUSY_TIMEOUT):
+        super().__init__()
         self.path = path
         self.busy_timeout = busy_timeout
-        self._pool: ThreadPool | None = None
-        self._connection: sqlite3.Connection | None = None  # used by the pool's one thread only
-
-    def start(self) -> None:
-        """Start the thread that writes (it waits for work)."""
-        if self._pool is None:
-            reserve_fd_table(FD_TABLE_SIZE)  # before the process has a second thread: see fd_table
-            self._pool = ThreadPool(1)
 
     def save(self, logs: list[dict], bodies: list[dict]) -> None:
         """Write a batch in one transaction; the calling greenlet waits, the other greenlets run."""
@@ -42,41 +34,26 @@ class SqliteWriter:
         # statement hands the GIL back and forth with the hub once more.
         statements = record_statements(logs, bodies)
         with peewee.__exception_wrapper__:  # sqlite3's errors as peewee's, which the recorder handles
-            self._pool.apply(self._commit, (statements,))
-
-    def stop(self) -> None:
-        """Close the connection and end the thread."""
-        if self._pool is not None:
-            self._pool.apply(self._close)
-            self._pool.kill()
-            self._pool = None
-
-    def _commit(self, statements: list[tuple[str, list]]) -> None:
-        connection = self._connection or self._connect()
-        try:
-            connection.execute("BEGIN")
-            for sql, parameters in statements:
-                connection.execute(sql, parameters)
-            connection.execute("COMMIT")
-        except BaseException:
-            self._close()  # the next batch starts on a fresh connection, as the recorder's retries expect
-            raise
+            self.commit(statements)
 
     def _connect(self) -> sqlite3.Connection:
         connection = sqlite3.connect(self.path, timeout=self.busy_timeout, isolation_level=None,
                                      check_same_thread=False)
         for name, value in SQLITE_PRAGMAS.items():
             connection.execute(f"PRAGMA {name} = {value}")
-        self._connection = connection
         return connection
 
-    def _close(self) -> None:
-        connection, self._connection = self._connection, None
-        if connection is not None:
-            try:
-                connection.close()  # an open transaction is rolled back
-            except sqlite3.Error:
-                pass
+    def _write(self, connection: sqlite3.Connection, statements: list[tuple[str, list]]) -> None:
+        connection.execute("BEGIN")
+        for sql, parameters in statements:
+            connection.execute(sql, parameters)
+        connection.execute("COMMIT")
+
+    def _disconnect(self, connection: sqlite3.Connection) -> None:
+        try:
+            connection.close()
+        except sqlite3.Error:
+            pass
 
 
 def sqlite_writer_for(database) -> SqliteWriter | None:

@@ -2,12 +2,12 @@
 import sqlite3
 import threading
 
-import gevent
 import peewee
 import pytest
 
 import models
 from proxy.sqlite_writer import SqliteWriter, sqlite_writer_for
+from tests.hub import ticks_while
 from tests.records import body_row, log_row
 
 pytestmark = pytest.mark.sqlite_only
@@ -35,13 +35,10 @@ def test_the_hub_keeps_running_while_a_commit_waits_for_the_database(app, writer
     holder = sqlite3.connect(models.database.obj.database, check_same_thread=False)
     holder.execute("BEGIN IMMEDIATE")  # another writer holds the lock for a while
     threading.Timer(0.2, holder.rollback).start()  # a native timer: the hub may be the one stuck
-    ticks = []
-    ticker = gevent.spawn(lambda: [ticks.append(gevent.sleep(0.01)) for _ in range(100)])
-    writer.save([log_row("waited")], [])
-    ticker.kill()
+    ticks = ticks_while(lambda: writer.save([log_row("waited")], []))
     holder.close()
     assert models.RequestLog.get_by_id("waited").outcome == "complete"
-    assert len(ticks) >= 10, "greenlets ran while the commit waited for the lock"
+    assert ticks >= 10, "greenlets ran while the commit waited for the lock"
 
 
 def test_a_failed_commit_raises_peewee_errors_and_the_next_batch_starts_afresh(app, writer):
