@@ -96,7 +96,8 @@ class Client:
 
     def one(self, sock, started_ns: int) -> tuple[dict, bool]:
         """Send one request on `sock` and read its whole response; returns (sample, keep_alive)."""
-        result = {"ttfb_us": None, "total_us": None, "error": None}
+        # started_ns places a slow first byte in time, beside a probe's record of the server's stalls.
+        result = {"ttfb_us": None, "total_us": None, "error": None, "started_ns": started_ns}
         reader = Reader(sock)
         sock.sendall(self.request)
         reader.fill()

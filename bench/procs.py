@@ -153,7 +153,8 @@ class ProxyServer:
                     "UPSTREAM_URL": upstream_url, "DATABASE_URL": f"sqlite:///{database_path}"}
         self.process: subprocess.Popen | None = None
         self.worker_pid = 0
-        self.config = "gunicorn.conf.py"  # an investigation may point this at a wrapper with hooks
+        # An investigation may point this at a wrapper of gunicorn.conf.py that adds probes.
+        self.config = os.environ.get("BENCH_GUNICORN_CONF", "gunicorn.conf.py")
 
     def __enter__(self) -> "ProxyServer":
         subprocess.run([str(BIN / "python"), "app.py", "init-db"], cwd=ROOT, env=self.env,
