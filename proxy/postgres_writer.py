@@ -80,12 +80,13 @@ def text_parameter(value) -> bytes | None:
     """A column value in Postgres's text format (the server reads it as the column's type)."""
     if value is None:
         return None
-    if isinstance(value, bool):
-        return b"t" if value else b"f"
-    if isinstance(value, str):
+    kind = type(value)
+    if kind is str:
         # Postgres text cannot hold NUL; psycopg refused the whole record (a binary upload's body).
         return (value.replace("\x00", "\ufffd") if "\x00" in value else value).encode()
-    if isinstance(value, float):
+    if kind is bool:
+        return b"t" if value else b"f"
+    if kind is float:
         return repr(value).encode()  # round-trips exactly; nan and inf as Postgres spells them too
     return str(value).encode()
 
