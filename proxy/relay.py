@@ -8,6 +8,7 @@ from flask import Response
 from urllib3.exceptions import HTTPError as Urllib3Error
 from urllib3.exceptions import ReadTimeoutError
 
+from proxy.client_cork import HeadCork
 from proxy.exchange import Exchange
 from proxy.header_rules import HeaderRule, apply_rules
 from proxy.headers import client_response_headers
@@ -48,9 +49,11 @@ class RelayBody:
     """The WSGI body of a relayed response; calls `finish(exchange)` exactly once, whatever happens."""
 
     def __init__(self, exchange: Exchange, upstream: UpstreamResponse,
-                 finish: Callable[[Exchange], None], streams: set | None = None, watched: bool = False):
+                 finish: Callable[[Exchange], None], streams: set | None = None, watched: bool = False,
+                 cork: HeadCork | None = None):
         self.exchange = exchange
         self.watched = watched  # read without a socket timeout: proxy.stall_watch times its reads
+        self._cork = cork or HeadCork()
         self._upstream = upstream
         self._finish = finish
         self._started = False
@@ -80,11 +83,16 @@ class RelayBody:
         return self
 
     def __next__(self) -> bytes:
-        self._started = True
+        if not self._started:
+            self._started = True
+            self._cork.hold()  # the server writes the head, then the chunk returned now
+        else:
+            self._cork.release()  # both are written: one segment, before waiting for more
         return next(self._body)
 
     def close(self) -> None:
         """Called by the server when the response ends or the client went away."""
+        self._cork.release()
         self._body.close()
         if not self._started:  # closed before the first read: the generator's finally never ran
             if self.exchange.status_code in (204, 304) or (self.exchange.status_code or 0) < 200:
@@ -139,13 +147,15 @@ class RelayBody:
 
 
 def relay_response(exchange: Exchange, upstream: UpstreamResponse, finish: Callable[[Exchange], None],
-                   rules: tuple[HeaderRule, ...] = (), streams: set | None = None) -> Response:
+                   rules: tuple[HeaderRule, ...] = (), streams: set | None = None,
+                   client_socket=None) -> Response:
     """A Flask response relaying the upstream status, headers (after the response rules) and body."""
     exchange.response_started(upstream.status_code, upstream.headers)
     encoding = upstream.headers.get("content-encoding", "identity").lower()
     headers = client_response_headers(upstream.headers, body_decoded=encoding != "identity")
     headers = apply_rules(headers, rules)
-    body = RelayBody(exchange, upstream, finish, streams, watched=upstream.release_read_timeout())
+    body = RelayBody(exchange, upstream, finish, streams, watched=upstream.release_read_timeout(),
+                     cork=HeadCork(client_socket))
     response = Response(body, status=upstream.status_code, headers=headers, direct_passthrough=True)
     if upstream.headers.get("content-type") is None:
         del response.headers["Content-Type"]  # werkzeug's text/html default is not what upstream said

@@ -119,7 +119,8 @@ class ProxyService:
                 GatewayTimeout, "Upstream sent no response within the timeout", str(exc)))
         except Exception as exc:
             raise self._fail(exchange, self._unexpected(exchange, exc)) from None
-        return relay_response(exchange, upstream, self._finished, rules.response, self.traffic.streams)
+        return relay_response(exchange, upstream, self._finished, rules.response, self.traffic.streams,
+                              request.environ.get("gunicorn.socket"))
 
     def list_models(self, request):
         """The upstream's model list plus the routing targets; unreachable upstream: the targets alone."""

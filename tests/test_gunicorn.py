@@ -1,4 +1,5 @@
 """The real server: gunicorn's gevent worker relays streams and records them."""
+import socket
 import sqlite3
 import threading
 import time
@@ -71,6 +72,24 @@ def test_gunicorn_relays_the_first_event_before_the_last_is_sent(server, upstrea
     assert not upstream.finished.is_set()
     assert first + b"".join(chunks) == b"".join(events)
     assert response.headers["transfer-encoding"] == "chunked"
+
+
+def test_the_head_and_first_event_arrive_together_and_at_once(server, upstream):
+    # The proxy corks the client's socket around them; a cork left on would hold them 200 ms.
+    upstream.reply(Reply(chunks=message_events("claude-test"), content_type="text/event-stream", stall_after=1,
+                         stall_for=1.5))
+    body = b'{"model": "m", "stream": true, "messages": []}'
+    with socket.create_connection(("127.0.0.1", server.port), timeout=5) as sock:
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        sent = time.monotonic()
+        sock.sendall(b"POST /v1/messages HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                     b"Content-Length: %d\r\n\r\n%s" % (len(body), body))
+        received = b""
+        while b"event: message_start" not in received:
+            received += sock.recv(65536)
+        waited = time.monotonic() - sent
+    assert received.startswith(b"HTTP/1.1 200 OK\r\n")
+    assert waited < 0.15, f"the first event took {waited:.3f} s"
 
 
 def test_client_disconnect_under_gevent_is_recorded(server, upstream):
