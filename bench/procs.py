@@ -56,6 +56,19 @@ def wait_for_quiet(max_busy_cores: float = 0.2, timeout: float = 10.0,
             return busy, waited
 
 
+def host_loop_ms(iterations: int = 500_000) -> float:
+    """CPU ms a fixed pure-Python loop takes on this thread now.
+
+    On a VM the same work takes up to twice as long while the host is busy elsewhere (seen here:
+    63 ms in a fast phase, 110-130 ms in a slow one, switching within seconds or lasting minutes),
+    and every CPU-bound figure of a run stretches with it. Read before and after each run."""
+    started = time.thread_time()
+    total = 0
+    for number in range(iterations):
+        total += number
+    return (time.thread_time() - started) * 1000
+
+
 def raise_priority(niceness: int = -10) -> int:
     """Run this process, and every process it starts, ahead of the machine's other work when allowed.
 

@@ -29,6 +29,7 @@ def summarise(scenario, mode: str, raw: dict, idle_rss_kb: int | None) -> dict:
         "host_busy": raw["host_busy"],
         "other_cpu": raw["other_cpu"],
         "busy_before": raw["busy_before"], "quiet_wait_s": raw["quiet_wait_s"],
+        "host_loop_ms": raw.get("host_loop_ms") or [],
         "worker_cpu_ms_per_request": (1000 * raw["worker_cpu_with_records_s"] / len(requests)
                                       if mode == "proxy" and requests else None),
         "records": raw["records"],
@@ -103,10 +104,15 @@ def evaluate(runs: list[dict], records: dict, proxied: int) -> list[dict]:
 def harness_notes(runs: list[dict]) -> list[str]:
     """Warnings that the load client, the upstream or the machine, not the proxy, may limit a figure."""
     notes = []
+    fastest = min((ms for run in runs for mode in MODES for ms in run[mode]["host_loop_ms"]), default=None)
     for run in runs:
         for mode in MODES:
             figures = run[mode]
             where = f"{run['scenario']} ({mode})"
+            slowest = max(figures["host_loop_ms"], default=None)
+            if fastest and slowest and slowest > 1.4 * fastest:
+                notes.append(f"{where}: the host ran slow (a fixed loop took {slowest:.0f} ms against "
+                             f"{fastest:.0f} at best in this suite) - CPU-bound figures stretch with it")
             if figures["client_cpu"] > 0.8:
                 notes.append(f"{where}: the load client used {figures['client_cpu']:.0%} of a core "
                              "(CPU-bound)")
@@ -139,6 +145,10 @@ def _pct(value) -> str:
     return "-" if value is None else f"{value:.0%}"
 
 
+def _span(values: list) -> str:
+    return f"{min(values):.0f}-{max(values):.0f}" if values else "-"
+
+
 def render(runs: list[dict], targets: list[dict], notes: list[str], records: dict,
            log_lines: list[str]) -> str:
     """The report as text: latency, the proxy's costs, the harness's health, records, targets."""
@@ -161,7 +171,7 @@ def render(runs: list[dict], targets: list[dict], notes: list[str], records: dic
             health_rows.append([run["scenario"] if mode == "direct" else "", mode,
                                 f"{f['ok']}/{f['requests']}", f["errors"], report.fmt(f["wall_s"]),
                                 _pct(f["client_cpu"]), _pct(f["upstream_cpu"]), _pct(f["host_busy"]),
-                                _pct(f["other_cpu"]), report.fmt(f["start_lag_ms"]["p99"]),
+                                _pct(f["other_cpu"]), _span(f["host_loop_ms"]), report.fmt(f["start_lag_ms"]["p99"]),
                                 report.fmt(f["client_loop_lag_ms"]["max"])])
     lines = [
         "Latency in ms, p50 / p95 / p99 (added = proxy - direct, percentile by percentile)",
@@ -177,9 +187,9 @@ def render(runs: list[dict], targets: list[dict], notes: list[str], records: dic
                       "RSS KB per open stream"], cost_rows),
         "",
         "Harness health (client/upstream: share of one core; host: all cores busy; others: CPU of"
-        " processes not ours, in cores)",
+        " processes not ours, in cores; host loop: CPU ms of a fixed loop before and after each run)",
         report.table(["scenario", "mode", "ok", "errors", "wall s", "client", "upstream", "host", "others",
-                      "start lag p99 ms", "client stall max ms"], health_rows),
+                      "host loop ms", "start lag p99 ms", "client stall max ms"], health_rows),
         "",
         f"Records in request_log by outcome: {json.dumps(records)}",
     ]

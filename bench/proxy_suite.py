@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from urllib.parse import urlparse
 
-from bench.procs import (CLOCK_TICKS, ROOT, FakeUpstream, ProxyServer, cpu_seconds, host_times,
+from bench.procs import (CLOCK_TICKS, ROOT, FakeUpstream, ProxyServer, cpu_seconds, host_loop_ms, host_times,
                          raise_priority, rss_kb, wait_for_quiet)
 from bench.proxy_figures import MODES, compare, evaluate, harness_notes, render, summarise
 from bench.rounds import pooled, round_figures
@@ -124,6 +124,7 @@ class Bench:
                 "interval_ms": scenario.interval_ms, "ramp_s": scenario.ramp_s,
                 "run_timeout_s": CLIENT_RUN_TIMEOUT, "watch_pid": worker if mode == "proxy" else None}
         quiet = wait_for_quiet() if measured else (0.0, 0.0)
+        speed_before = host_loop_ms() if measured else None
         cpu_before = {"upstream": cpu_seconds(self.upstream.pid), "worker": self.worker_cpu()}
         host_before, upstream_before = host_times(), self.upstream.stats()
         children_before, began = _own_cpu(), time.monotonic()
@@ -141,6 +142,7 @@ class Bench:
                                                       for name in cpu_before)
         raw["other_cpu"] = max(0.0, busy / CLOCK_TICKS - ours) / window
         raw["busy_before"], raw["quiet_wait_s"] = quiet
+        raw["host_loop_ms"] = [speed_before, host_loop_ms()] if measured else []
         raw["records"] = None
         if mode == "proxy":
             self.proxied += scenario.count

@@ -6,7 +6,7 @@ proxy in turn (drifting machine load falls on both), and summarises the pooled s
 """
 from bench import report
 
-POOLED = ("requests", "delays_us", "start_lag_us", "loop_lag")
+POOLED = ("requests", "delays_us", "start_lag_us", "loop_lag", "host_loop_ms")
 SUMMED = ("wall_s", "cpu_s", "worker_cpu_with_records_s", "quiet_wait_s")
 
 
@@ -35,7 +35,8 @@ def pooled(raws: list[dict]) -> dict:
 
 def round_figures(figures: dict) -> dict:
     """The few figures of one round worth showing beside the pooled ones (a bad round stands out)."""
-    return {key: figures[key] for key in ("ttfb_ms", "event_delay_ms", "other_cpu", "worker_cpu_ms_per_request")}
+    return {key: figures[key] for key in ("ttfb_ms", "event_delay_ms", "other_cpu", "worker_cpu_ms_per_request",
+                                          "host_loop_ms")}
 
 
 def rounds_table(runs: list[dict]) -> str | None:
@@ -46,7 +47,9 @@ def rounds_table(runs: list[dict]) -> str | None:
             for mode, f in figures.items():
                 rows.append([run["scenario"] if number == 1 and mode == "direct" else "",
                              f"{number} {mode}", report.triple(f["ttfb_ms"]), report.triple(f["event_delay_ms"]),
-                             f"{f['other_cpu']:.0%}", report.fmt(f["worker_cpu_ms_per_request"])])
+                             f"{f['other_cpu']:.0%}", report.fmt(f["worker_cpu_ms_per_request"]),
+                             " ".join(f"{ms:.0f}" for ms in f.get("host_loop_ms") or []) or "-"])
     if not rows:
         return None
-    return report.table(["scenario", "round", "TTFB", "per-event delay", "others", "CPU ms/request"], rows)
+    return report.table(["scenario", "round", "TTFB", "per-event delay", "others", "CPU ms/request",
+                         "host loop ms"], rows)

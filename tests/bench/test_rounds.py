@@ -9,7 +9,7 @@ def _raw(requests, delays, wall, cpu, rss_peak, other=0.1, busy=0.5):
         "upstream": {"connections": 3, "requests": len(requests)},
         "cpu_s_by_process": {"upstream": 0.1, "worker": 0.2},
         "host_busy": busy, "other_cpu": other, "busy_before": wall / 10, "records": {"complete": len(requests)},
-        "rss_samples": [(0.0, 0, 1000, 0), (0.5, 2, rss_peak, 10)],
+        "rss_samples": [(0.0, 0, 1000, 0), (0.5, 2, rss_peak, 10)], "host_loop_ms": [wall * 60, wall * 61],
     }
 
 
@@ -24,6 +24,7 @@ def test_rounds_pool_samples_sum_costs_and_keep_the_worst_memory():
     merged = pooled([first, second])
     assert merged["requests"] == first["requests"] + second["requests"]
     assert merged["delays_us"] == [5, 6, 7] and len(merged["loop_lag"]) == 2
+    assert merged["host_loop_ms"] == [60.0, 61.0, 180.0, 183.0]
     assert merged["wall_s"] == 4.0 and abs(merged["cpu_s"] - 0.6) < 1e-9
     assert merged["upstream"] == {"connections": 6, "requests": 3}
     assert merged["other_cpu"] == (0.0 * 1.0 + 0.4 * 3.0) / 4.0  # weighted by each round's wall time
