@@ -14,10 +14,11 @@ def run(name, direct, proxy):
 
 def test_a_run_while_the_host_was_slow_is_named():
     notes = harness_notes([run("sequential", [63, 64], [65, 66]), run("300 streams", [64, 70], [66, 118])])
-    assert notes == ["300 streams (proxy): the host ran slow (a fixed loop took 118 ms against 63 at best "
-                     "in this suite) - CPU-bound figures stretch with it"]
+    assert notes == ["300 streams (proxy): the host ran slow (a fixed loop took 118 ms, 66 for most of this "
+                     "suite) - CPU-bound figures stretch with it"]
 
 
 def test_a_steady_host_and_runs_without_readings_give_no_note():
-    assert harness_notes([run("300 streams", [110, 112], [115, 120])]) == []
+    # A fast moment now and then is not the norm the other runs are held to.
+    assert harness_notes([run("sequential", [40, 110], [112, 110]), run("300 streams", [110, 112], [115, 120])]) == []
     assert harness_notes([run("warm", [], [])]) == []
