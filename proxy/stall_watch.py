@@ -19,7 +19,7 @@ class StallWatch:
         self.relays = relays  # the relays in progress (Traffic.streams); each says if it is watched
         self.idle_timeout = idle_timeout
         # The cut comes between idle_timeout and idle_timeout + interval after the last byte.
-        self.interval = min(1.0, idle_timeout / 4)
+        self.interval = max(0.05, min(1.0, idle_timeout / 4))
         self._since: dict = {}  # relay -> (chunks relayed when last seen moving, when)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
