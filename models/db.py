@@ -1,5 +1,5 @@
 """The database handle: one DatabaseProxy, bound once at start-up from a URL."""
-from urllib.parse import unquote, urlparse
+from urllib.parse import parse_qsl, unquote, urlparse
 
 import peewee
 from playhouse.pool import PooledPostgresqlDatabase
@@ -23,14 +23,14 @@ def open_database(url: str, pool_size: int = 8) -> peewee.Database:
             check_same_thread=False,
         )
     if parsed.scheme in ("postgres", "postgresql"):
-        return PooledPostgresqlDatabase(
-            unquote(parsed.path[1:]),
-            user=unquote(parsed.username) if parsed.username else None,
-            password=unquote(parsed.password) if parsed.password else None,
-            host=parsed.hostname, port=parsed.port,
-            max_connections=pool_size, stale_timeout=300, timeout=10,
-            connect_timeout=5,
-        )
+        # Query parameters are libpq settings (sslmode=require, sslrootcert, application_name...):
+        # managed databases need them, and they override the defaults here.
+        settings = {"user": unquote(parsed.username) if parsed.username else None,
+                    "password": unquote(parsed.password) if parsed.password else None,
+                    "host": parsed.hostname, "port": parsed.port, "connect_timeout": 5,
+                    **dict(parse_qsl(parsed.query))}
+        return PooledPostgresqlDatabase(unquote(parsed.path[1:]), max_connections=pool_size,
+                                        stale_timeout=300, timeout=10, **settings)
     raise ValueError(f"unsupported DATABASE_URL scheme {parsed.scheme!r}: use sqlite:/// or postgres://")
 
 

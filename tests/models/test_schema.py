@@ -39,6 +39,14 @@ def test_heroku_style_postgres_url_is_accepted():
     assert database.connect_params["port"] == 5433
 
 
+def test_url_query_parameters_are_libpq_settings():
+    database = models.open_database("postgres://u@db.example/app?sslmode=require&connect_timeout=12"
+                                    "&host=/var/run/postgresql")
+    assert database.connect_params["sslmode"] == "require"
+    assert database.connect_params["connect_timeout"] == "12"  # the URL's own overrides the default
+    assert database.connect_params["host"] == "/var/run/postgresql"
+
+
 def test_unknown_scheme_is_a_clear_error():
     with pytest.raises(ValueError, match="unsupported DATABASE_URL scheme 'mysql'"):
         models.open_database("mysql://x/y")

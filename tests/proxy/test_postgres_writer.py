@@ -88,6 +88,22 @@ def test_a_batch_larger_than_one_statement_binds_is_written_whole(writer, monkey
     assert models.RequestBody.get_by_id("r4").response_body == "reply 4"
 
 
+def test_url_settings_reach_both_connections(schema, monkeypatch):
+    url = f"{schema}{'&' if '?' in schema else '?'}application_name=ccp-url-test"
+    database = models.open_database(url)
+    try:
+        assert database.execute_sql("SHOW application_name").fetchone() == ("ccp-url-test",)
+    finally:
+        database.close_all()
+    monkeypatch.setattr("proxy.postgres_writer.monkey.is_module_patched", lambda name: True)
+    writer = postgres_writer_for(database)
+    connection = writer._connect()
+    try:
+        assert connection.parameter_status(b"application_name") == b"ccp-url-test"
+    finally:
+        writer._disconnect(connection)
+
+
 def test_values_in_postgres_text_format():
     assert [text_parameter(v) for v in (None, True, False, 0, 12345678901234, 0.42, "é")] == \
         [None, b"t", b"f", b"0", b"12345678901234", b"0.42", "é".encode()]
