@@ -4,6 +4,7 @@ import logging
 import threading
 
 import models
+from proxy.background import BackgroundLoop
 from proxy.body_capture import BodyCapture
 from proxy.header_rules import HeaderRules
 
@@ -12,7 +13,7 @@ log = logging.getLogger(__name__)
 POLL_INTERVAL = 0.5
 
 
-class SettingsPoller:
+class SettingsPoller(BackgroundLoop):
     """Holds the current settings; a background thread reloads them within `interval` of a saved change.
 
     Every worker and process runs one, so a change saved anywhere applies everywhere without
@@ -20,34 +21,23 @@ class SettingsPoller:
     touched by the thread alone.
     """
 
+    thread_name = "settings-poller"
+
     def __init__(self, interval: float = POLL_INTERVAL):
+        super().__init__()
         self.current = HeaderRules()
         self.capture = BodyCapture()
         self.interval = interval
         self.failures = 0
         self._versions: dict | None = None
-        self._stopping = threading.Event()
         self._first_poll = threading.Event()
-        self._thread: threading.Thread | None = None
 
     def start(self, wait: float = 2.0) -> None:
         """Start polling (a greenlet under gevent); wait up to `wait` s for the first load."""
-        if self._thread is not None:
-            return
-        self._stopping.clear()
-        self._thread = threading.Thread(target=self._run, name="settings-poller", daemon=True)
-        self._thread.start()
+        super().start()
         # Rules saved before this process started should apply to its first request; a
         # database that is down must not hold up start-up for long, though.
         self._first_poll.wait(wait)
-
-    def stop(self, timeout: float = 5.0) -> None:
-        """End the polling thread."""
-        if self._thread is None:
-            return
-        self._stopping.set()
-        self._thread.join(timeout)
-        self._thread = None
 
     def refresh(self) -> bool:
         """Reload the settings if a saved version moved; True when they were reloaded."""

@@ -6,40 +6,28 @@ event, measured). Relayed bodies are read without one (`UpstreamResponse.release
 this watch ends the relays that waited on their upstream for the whole timeout with nothing new.
 """
 import logging
-import threading
 import time
+
+from proxy.background import BackgroundLoop
 
 log = logging.getLogger(__name__)
 
 
-class StallWatch:
+class StallWatch(BackgroundLoop):
     """Every `interval`, cuts each watched relay that has waited `idle_timeout` seconds on its upstream."""
 
+    thread_name = "stall-watch"
+
     def __init__(self, relays: set, idle_timeout: float):
+        super().__init__()
         self.relays = relays  # the relays in progress (Traffic.streams); each says if it is watched
         self.idle_timeout = idle_timeout
         # The cut comes between idle_timeout and idle_timeout + interval after the last byte.
         self.interval = max(0.05, min(1.0, idle_timeout / 4))
         self._since: dict = {}  # relay -> (chunks relayed when last seen moving, when)
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-
-    def start(self) -> None:
-        """Start sweeping (a greenlet under gevent's patched threading)."""
-        if self._thread is None:
-            self._stop.clear()
-            self._thread = threading.Thread(target=self._run, name="stall-watch", daemon=True)
-            self._thread.start()
-
-    def stop(self) -> None:
-        """Stop sweeping."""
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(2 * self.interval + 1)
-            self._thread = None
 
     def _run(self) -> None:
-        while not self._stop.wait(self.interval):
+        while not self._stopping.wait(self.interval):
             try:
                 self.sweep(time.monotonic())
             except Exception:  # a bug here must not leave every later stall unbounded
