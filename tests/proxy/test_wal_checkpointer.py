@@ -77,3 +77,26 @@ def test_requests_close_together_are_served_by_one_checkpoint(tmp_path):
     finally:
         checkpointer.stop()
         writer.close()
+
+
+def _wait_for(condition, timeout: float = 5.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition() and time.monotonic() < deadline:
+        time.sleep(0.01)
+
+
+def test_after_a_failure_the_next_checkpoint_starts_on_a_fresh_connection(tmp_path):
+    path = tmp_path / "later" / "records.db"
+    checkpointer = WalCheckpointer(str(path), min_interval=0.01)
+    checkpointer.start()
+    try:
+        checkpointer.request()
+        _wait_for(lambda: checkpointer.failures == 1)
+        path.parent.mkdir()
+        writer = _wal_database(path)
+        checkpointer.request()
+        _wait_for(lambda: checkpointer.checkpoints == 1)
+        writer.close()
+    finally:
+        checkpointer.stop()
+    assert (checkpointer.checkpoints, checkpointer.failures) == (1, 1)
