@@ -11,6 +11,7 @@ from requests.auth import HTTPBasicAuth
 from requests.models import RequestEncodingMixin
 from requests.utils import get_auth_from_url
 
+from proxy.address_cache import ADDRESSES
 from proxy.upstream_pool import Pool, TLSPool
 
 # A request target (path and query) made only of characters that requests' URL preparation leaves
@@ -184,6 +185,8 @@ class UpstreamClient:
         session.mount("https://", adapter)
         self.session = session
         self._adapter = adapter
+        if base.host:
+            ADDRESSES.refresh(base.host)  # looked up now, in the background, not by the first request
 
     def prepare(self, method: str, path: str, query: str, headers, body: bytes) -> UpstreamRequest:
         """The request as requests' `prepare()` would build it: the same target, headers and body."""

@@ -1,10 +1,14 @@
-"""The upstream's pooled connections: lean heads (proxy.upstream_wire), a cheap check that one is still open."""
+"""The upstream's pooled connections: lean heads (proxy.upstream_wire), a cheap check that one is
+still open, remembered addresses (proxy.address_cache)."""
 import select
+import socket
 
 import urllib3
 from gevent import monkey
 from urllib3.connection import HTTPConnection, HTTPSConnection
+from urllib3.exceptions import ConnectTimeoutError, NameResolutionError, NewConnectionError
 
+from proxy.address_cache import ADDRESSES
 from proxy.upstream_wire import PlainHeadResponse, RequestHeadWriting
 
 _native_poll = monkey.get_original("select", "poll")  # the original even after gevent's patching
@@ -24,13 +28,38 @@ class PooledCheck:
         return not poller.poll(0)  # readable while idle: the server closed it (or sent junk)
 
 
-class PooledConnection(PooledCheck, RequestHeadWriting, HTTPConnection):
+class RememberedAddress:
+    """Connects to the host's remembered addresses, tried in order as urllib3 tries a fresh lookup's;
+    the Host header and TLS's server name still say the host."""
+
+    address_cache = ADDRESSES
+
+    def _new_conn(self):
+        host = self._dns_host
+        try:
+            addresses = self.address_cache.addresses(host)
+        except socket.gaierror as exc:
+            raise NameResolutionError(self.host, self, exc) from exc
+        try:
+            for remaining, address in enumerate(addresses, 1 - len(addresses)):
+                self._dns_host = address
+                try:
+                    return super()._new_conn()
+                except (NewConnectionError, ConnectTimeoutError):
+                    if not remaining:
+                        self.address_cache.forget(host)  # the host may have moved: look it up again
+                        raise
+        finally:
+            self._dns_host = host
+
+
+class PooledConnection(PooledCheck, RememberedAddress, RequestHeadWriting, HTTPConnection):
     """A plain HTTP upstream connection."""
 
     response_class = PlainHeadResponse
 
 
-class PooledTLSConnection(PooledCheck, RequestHeadWriting, HTTPSConnection):
+class PooledTLSConnection(PooledCheck, RememberedAddress, RequestHeadWriting, HTTPSConnection):
     """A TLS upstream connection."""
 
     response_class = PlainHeadResponse

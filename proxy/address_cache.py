@@ -1,0 +1,86 @@
+"""The upstream hosts' addresses, remembered, and looked up again off the request path.
+
+gunicorn.conf.py makes gevent resolve names inline (its thread-pool resolver waited for the GIL
+for up to 400 ms under load). Inline, a lookup stops every stream of the worker until the DNS
+answer comes: a millisecond on a good day, seconds when a resolver struggles. So a new upstream
+connection asks here: a known host is answered from memory, a stale answer still serves while a
+native thread looks the host up again, and only the first connection to a host waits for DNS.
+"""
+import ipaddress
+import socket
+import time
+
+from gevent import monkey
+
+from proxy.fd_table import FD_TABLE_SIZE, reserve_fd_table
+
+_start_native_thread = monkey.get_original("_thread", "start_new_thread")
+# The C lookup, whatever gevent patched: in a native thread it waits without holding the GIL.
+_getaddrinfo = monkey.get_original("socket", "getaddrinfo")
+
+REFRESH_AFTER = 60.0  # seconds an answer is used before it is looked up again (in the background)
+
+
+def lookup(host: str) -> list[str]:
+    """The addresses of `host` in getaddrinfo's order of preference."""
+    answers = _getaddrinfo(host, None, 0, socket.SOCK_STREAM)
+    return list(dict.fromkeys(sockaddr[0] for *_, sockaddr in answers))
+
+
+def is_address(host: str) -> bool:
+    """True for an IP literal, which needs no lookup."""
+    try:
+        ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return False
+    return True
+
+
+class AddressCache:
+    """Addresses per host name; an answer older than `refresh_after` is renewed in the background."""
+
+    def __init__(self, refresh_after: float = REFRESH_AFTER, resolve=lookup):
+        self.refresh_after = refresh_after
+        self.refresh_failures = 0  # counted, not logged: logging's locks are gevent's, unusable from a native thread
+        self._resolve = resolve
+        self._known: dict[str, tuple[list[str], float]] = {}
+        self._refreshing: set[str] = set()
+
+    def addresses(self, host: str) -> list[str]:
+        """Where to connect for `host`: from memory when known, else looked up now (this waits)."""
+        if is_address(host):
+            return [host]
+        known = self._known.get(host)
+        if known is None:
+            addresses = self._resolve(host)
+            self._known[host] = (addresses, time.monotonic())
+            return addresses
+        addresses, looked_up = known
+        if time.monotonic() - looked_up > self.refresh_after:
+            self.refresh(host)
+        return addresses
+
+    def refresh(self, host: str) -> None:
+        """Look `host` up again in a native thread; the hub goes on meanwhile."""
+        if not is_address(host) and host not in self._refreshing:
+            self._refreshing.add(host)
+            reserve_fd_table(FD_TABLE_SIZE)  # before the process has a second thread: see fd_table
+            _start_native_thread(self._refresh, (host,))
+
+    def forget(self, host: str) -> None:
+        """Drop the addresses of `host` (none of them answered): the next connection looks it up."""
+        self._known.pop(host, None)
+
+    def _refresh(self, host: str) -> None:
+        try:
+            self._known[host] = (self._resolve(host), time.monotonic())
+        except OSError:
+            self.refresh_failures += 1
+            known = self._known.get(host)
+            if known is not None:  # the old answer stays, and is tried again after refresh_after
+                self._known[host] = (known[0], time.monotonic())
+        finally:
+            self._refreshing.discard(host)
+
+
+ADDRESSES = AddressCache()  # one per process: each gunicorn worker fills its own
