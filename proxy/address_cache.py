@@ -41,7 +41,8 @@ class AddressCache:
 
     def __init__(self, refresh_after: float = REFRESH_AFTER, resolve=lookup):
         self.refresh_after = refresh_after
-        self.refresh_failures = 0  # counted, not logged: logging's locks are gevent's, unusable from a native thread
+        # Counted, not logged: logging's locks are gevent's, unusable from a native thread.
+        self.refresh_failures = 0
         self._resolve = resolve
         self._known: dict[str, tuple[list[str], float]] = {}
         self._refreshing: set[str] = set()
@@ -74,7 +75,7 @@ class AddressCache:
     def _refresh(self, host: str) -> None:
         try:
             self._known[host] = (self._resolve(host), time.monotonic())
-        except OSError:
+        except Exception:  # nothing may escape a native thread; the next renewal tries again
             self.refresh_failures += 1
             known = self._known.get(host)
             if known is not None:  # the old answer stays, and is tried again after refresh_after
