@@ -23,15 +23,28 @@ def open_database(url: str, pool_size: int = 8) -> peewee.Database:
             check_same_thread=False,
         )
     if parsed.scheme in ("postgres", "postgresql"):
-        # Query parameters are libpq settings (sslmode=require, sslrootcert, application_name...):
-        # managed databases need them, and they override the defaults here.
         settings = {"user": unquote(parsed.username) if parsed.username else None,
                     "password": unquote(parsed.password) if parsed.password else None,
                     "host": parsed.hostname, "port": parsed.port, "connect_timeout": 5,
-                    **dict(parse_qsl(parsed.query))}
-        return PooledPostgresqlDatabase(unquote(parsed.path[1:]), max_connections=pool_size,
-                                        stale_timeout=300, timeout=10, **settings)
+                    **libpq_settings(parsed.query)}
+        name = settings.pop("dbname", None) or unquote(parsed.path[1:])
+        return PooledPostgresqlDatabase(name, max_connections=pool_size, stale_timeout=300, timeout=10,
+                                        **settings)
     raise ValueError(f"unsupported DATABASE_URL scheme {parsed.scheme!r}: use sqlite:/// or postgres://")
+
+
+def libpq_settings(query: str) -> dict[str, str]:
+    """A Postgres URL's query parameters: libpq settings (sslmode=require, application_name...)."""
+    from psycopg import pq  # Postgres users only
+
+    settings = dict(parse_qsl(query))
+    known = {option.keyword.decode() for option in pq.Conninfo.get_defaults()}
+    # Anything else would reach the pool as one of its own arguments, or fail later, in one
+    # connection and not the other: a typo is an error at start-up.
+    unknown = sorted(set(settings) - known)
+    if unknown:
+        raise ValueError(f"DATABASE_URL has parameters libpq does not know: {', '.join(unknown)}")
+    return settings
 
 
 def init_db(url: str, pool_size: int = 8) -> peewee.Database:

@@ -38,7 +38,9 @@ class RememberedAddress:
         host = self._dns_host
         try:
             addresses = self.address_cache.addresses(host)
-        except socket.gaierror as exc:
+            if not addresses:
+                raise socket.gaierror(socket.EAI_NONAME, "no addresses")
+        except (socket.gaierror, UnicodeError) as exc:
             raise NameResolutionError(self.host, self, exc) from exc
         try:
             for remaining, address in enumerate(addresses, 1 - len(addresses)):
@@ -47,7 +49,7 @@ class RememberedAddress:
                     return super()._new_conn()
                 except (NewConnectionError, ConnectTimeoutError):
                     if not remaining:
-                        self.address_cache.forget(host)  # the host may have moved: look it up again
+                        self.address_cache.expire(host)  # the host may have moved: look it up again
                         raise
         finally:
             self._dns_host = host

@@ -47,6 +47,13 @@ def test_url_query_parameters_are_libpq_settings():
     assert database.connect_params["host"] == "/var/run/postgresql"
 
 
+def test_a_url_may_name_the_database_in_its_query_but_not_set_the_pools_arguments():
+    assert models.open_database("postgres://u@db.example/?dbname=app").database == "app"
+    for query in ("timeout=1", "max_connections=3", "sslmod=require"):
+        with pytest.raises(ValueError, match="parameters libpq does not know"):
+            models.open_database(f"postgres://u@db.example/app?{query}")
+
+
 def test_unknown_scheme_is_a_clear_error():
     with pytest.raises(ValueError, match="unsupported DATABASE_URL scheme 'mysql'"):
         models.open_database("mysql://x/y")

@@ -65,7 +65,7 @@ def test_a_stale_answer_serves_at_once_while_the_host_is_looked_up_again():
     assert cache.addresses("api.example") == ["10.0.0.9"]
 
 
-def test_a_failed_renewal_keeps_the_old_answer():
+def test_a_failed_renewal_keeps_the_old_answer_and_is_logged_from_the_hub(caplog):
     resolver = Resolver(["10.0.0.1"], socket.gaierror(-3, "Temporary failure in name resolution"))
     cache = AddressCache(refresh_after=0.0, resolve=resolver)
     cache.addresses("api.example")
@@ -73,36 +73,51 @@ def test_a_failed_renewal_keeps_the_old_answer():
     _wait_for(lambda: cache.refresh_failures == 1)
     assert cache.refresh_failures == 1
     assert cache.addresses("api.example") == ["10.0.0.1"]
+    assert "could not look api.example up again" in caplog.text
+    assert "Temporary failure in name resolution" in caplog.text
 
 
-def test_a_forgotten_host_is_looked_up_again():
+def test_an_expired_host_keeps_its_addresses_until_the_new_answer_comes():
     resolver = Resolver(["10.0.0.1"], ["10.0.0.2"])
     cache = AddressCache(resolve=resolver)
     cache.addresses("api.example")
-    cache.forget("api.example")
+    resolver.release.clear()
+    cache.expire("api.example")  # none of its addresses answered
+    assert cache.addresses("api.example") == ["10.0.0.1"], "an outage must not put a lookup on every connection"
+    resolver.release.set()
+    _wait_for(lambda: cache.addresses("api.example") == ["10.0.0.2"])
     assert cache.addresses("api.example") == ["10.0.0.2"]
+    assert len(resolver.calls) == 2
 
 
 def test_the_system_lookup_answers_for_localhost():
     assert "127.0.0.1" in lookup("localhost")
 
 
+def _use_cache(monkeypatch, cache: AddressCache) -> None:
+    """The client's start-up lookup and its pool's connections use `cache`."""
+    monkeypatch.setattr(RememberedAddress, "address_cache", cache)
+    monkeypatch.setattr("proxy.upstream.ADDRESSES", cache)
+
+
 @pytest.fixture
 def resolver(monkeypatch):
-    """The pool's connections ask a fresh cache that counts real lookups."""
+    """A fresh cache that counts real lookups."""
     calls = []
 
     def counted(host):
         calls.append(host)
         return lookup(host)
 
-    monkeypatch.setattr(RememberedAddress, "address_cache", AddressCache(resolve=counted))
+    _use_cache(monkeypatch, AddressCache(resolve=counted))
     return calls
 
 
-def test_new_connections_to_a_named_upstream_look_its_name_up_once(upstream, resolver):
+def test_a_named_upstream_is_looked_up_once_at_start_and_never_by_a_connection(upstream, resolver):
     port = upstream.url.rsplit(":", 1)[1]
     client = UpstreamClient(f"http://localhost:{port}", connect_timeout=2, read_timeout=2)
+    # In the background, from the client's start:
+    _wait_for(lambda: RememberedAddress.address_cache.remembered("localhost"))
     for _ in range(3):
         client.send("POST", "/v1/messages", "", [], b"{}").raw.read()
         client.close()  # the next request needs a new connection
@@ -110,13 +125,16 @@ def test_new_connections_to_a_named_upstream_look_its_name_up_once(upstream, res
     assert [seen.headers["host"] for seen in upstream.seen] == [f"localhost:{port}"] * 3
 
 
-def test_when_no_remembered_address_answers_the_next_connection_looks_the_host_up(upstream, monkeypatch):
+def test_when_no_remembered_address_answers_the_host_is_looked_up_again(upstream, monkeypatch):
     port = upstream.url.rsplit(":", 1)[1]
-    moved = Resolver(["127.0.0.2"], ["127.0.0.1"])  # nothing of ours listens on 127.0.0.2
-    monkeypatch.setattr(RememberedAddress, "address_cache", AddressCache(resolve=moved))
+    moved = Resolver(["127.0.0.2"], ["127.0.0.1"])  # nothing of ours listens on 127.0.0.2 (Linux)
+    cache = AddressCache(resolve=moved)
+    _use_cache(monkeypatch, cache)
     client = UpstreamClient(f"http://upstream.test:{port}", connect_timeout=2, read_timeout=2)
+    _wait_for(lambda: cache.remembered("upstream.test") == ["127.0.0.2"])
     with pytest.raises(UpstreamUnreachable):
         client.send("POST", "/v1/messages", "", [], b"{}")
+    _wait_for(lambda: cache.remembered("upstream.test") == ["127.0.0.1"])  # looked up again, off the hub
     response = client.send("POST", "/v1/messages", "", [], b"{}")
     assert response.status_code == 200 and response.raw.read()
     assert moved.calls == ["upstream.test", "upstream.test"]
@@ -140,6 +158,7 @@ def test_tls_still_names_the_host_when_connecting_to_its_remembered_address(reso
     thread = threading.Thread(target=handshake, daemon=True)
     thread.start()
     client = UpstreamClient(f"https://localhost:{server.getsockname()[1]}", connect_timeout=2, read_timeout=2)
+    _wait_for(lambda: RememberedAddress.address_cache.remembered("localhost"))
     try:
         with pytest.raises(UpstreamUnreachable):
             client.send("POST", "/v1/messages", "", [], b"{}")

@@ -1,6 +1,8 @@
 """The WAL checkpointer: SQLite's log copied into the database file from a native thread, on request."""
+import os
 import sqlite3
 import time
+from pathlib import Path
 
 import peewee
 
@@ -85,18 +87,65 @@ def _wait_for(condition, timeout: float = 5.0) -> None:
         time.sleep(0.01)
 
 
-def test_after_a_failure_the_next_checkpoint_starts_on_a_fresh_connection(tmp_path):
-    path = tmp_path / "later" / "records.db"
+def _open_on(path) -> int:
+    """How many of this process's descriptors have the file at `path` open."""
+    fds = Path("/proc/self/fd")
+    return sum(1 for fd in fds.iterdir() if os.path.realpath(fd) == str(path))
+
+
+def test_the_connection_is_kept_between_checkpoints(tmp_path):
+    path = tmp_path / "records.db"
+    writer = _wal_database(path)
+    before = _open_on(path)
+    checkpointer = WalCheckpointer(str(path), min_interval=0.01)
+    checkpointer.start()
+    try:
+        for count in (1, 2):
+            checkpointer.request()
+            _wait_for(lambda: checkpointer.checkpoints == count)
+            assert _open_on(path) == before + 1, "the checkpointer's own connection stays open"
+    finally:
+        checkpointer.stop()
+        writer.close()
+    assert checkpointer.checkpoints == 2
+
+
+class FailingOnce:
+    """A connection whose first statement fails, as a checkpoint on a broken connection would."""
+
+    def __init__(self, connection: sqlite3.Connection, failures: list):
+        self.connection, self.failures, self.closed = connection, failures, False
+
+    def execute(self, sql: str):
+        if not self.failures:
+            self.failures.append(sql)
+            raise sqlite3.OperationalError("disk I/O error")
+        return self.connection.execute(sql)
+
+    def close(self) -> None:
+        self.closed = True
+        self.connection.close()
+
+
+def test_after_a_failure_the_next_checkpoint_starts_on_a_fresh_connection(tmp_path, monkeypatch):
+    path = tmp_path / "records.db"
+    writer = _wal_database(path)
+    real_connect, opened, failures = sqlite3.connect, [], []
+
+    def connect(*args, **kwargs):
+        opened.append(FailingOnce(real_connect(*args, **kwargs), failures))
+        return opened[-1]
+
+    monkeypatch.setattr(sqlite3, "connect", connect)
     checkpointer = WalCheckpointer(str(path), min_interval=0.01)
     checkpointer.start()
     try:
         checkpointer.request()
         _wait_for(lambda: checkpointer.failures == 1)
-        path.parent.mkdir()
-        writer = _wal_database(path)
         checkpointer.request()
         _wait_for(lambda: checkpointer.checkpoints == 1)
-        writer.close()
     finally:
         checkpointer.stop()
+        writer.close()
     assert (checkpointer.checkpoints, checkpointer.failures) == (1, 1)
+    assert len(opened) == 2 and opened[0].closed, "the failed connection is closed and replaced"
