@@ -55,8 +55,10 @@ def test_a_body_holding_nul_bytes_is_kept_instead_of_refused(writer):
 def test_the_hub_keeps_running_while_a_commit_waits_for_the_database(schema, writer):
     holder = psycopg.connect(schema)
     holder.execute("LOCK TABLE request_log IN EXCLUSIVE MODE")  # another writer holds the table
-    threading.Timer(0.3, holder.rollback).start()  # a native timer: the hub may be the one stuck
+    release = threading.Timer(0.3, holder.rollback)  # a native timer: the hub may be the one stuck
+    release.start()
     ticks = ticks_while(lambda: writer.save([log_row("waited")], []))
+    release.join()  # the rollback may still be reading its reply: closing under it crashed libpq
     holder.close()
     assert models.RequestLog.get_by_id("waited").outcome == "complete"
     assert ticks >= 10, "greenlets ran while the commit waited for the lock"

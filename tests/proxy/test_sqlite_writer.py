@@ -34,8 +34,10 @@ def test_a_batch_is_written_and_a_later_row_for_an_id_replaces_the_earlier(app, 
 def test_the_hub_keeps_running_while_a_commit_waits_for_the_database(app, writer):
     holder = sqlite3.connect(models.database.obj.database, check_same_thread=False)
     holder.execute("BEGIN IMMEDIATE")  # another writer holds the lock for a while
-    threading.Timer(0.2, holder.rollback).start()  # a native timer: the hub may be the one stuck
+    release = threading.Timer(0.2, holder.rollback)  # a native timer: the hub may be the one stuck
+    release.start()
     ticks = ticks_while(lambda: writer.save([log_row("waited")], []))
+    release.join()  # never close the connection under the rollback
     holder.close()
     assert models.RequestLog.get_by_id("waited").outcome == "complete"
     assert ticks >= 10, "greenlets ran while the commit waited for the lock"
