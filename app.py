@@ -160,9 +160,9 @@ def init_db_command():
     """Create or migrate the schema, and mark rows a dead process left in flight as interrupted."""
     try:
         config = Config.from_env()
+        database = models.init_db(config.database_url)  # a DATABASE_URL it cannot use is a ValueError
     except (ConfigError, ValueError) as exc:  # the Procfile runs this first: fail with the reason alone
         raise click.ClickException(str(exc)) from None
-    database = models.init_db(config.database_url)
     version = models.migrate()
     interrupted = models.mark_interrupted()
     database.close()

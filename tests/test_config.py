@@ -1,4 +1,9 @@
 """Configuration comes from the environment, with defaults and clear errors."""
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 
 from app import Config
@@ -36,3 +41,16 @@ def test_an_upstream_path_prefix_is_kept(upstream, make_app):
 def test_the_transcript_folder_defaults_to_claude_codes_own():
     assert Config.from_env({}).claude_projects_dir == "~/.claude/projects"
     assert Config.from_env({"CLAUDE_PROJECTS_DIR": "/srv/transcripts"}).claude_projects_dir == "/srv/transcripts"
+
+
+@pytest.mark.parametrize("url, reason", [
+    ("mysql://x/y", "unsupported DATABASE_URL scheme 'mysql'"),
+    ("postgres://u@127.0.0.1:1/db?sslmod=require", "parameters libpq does not know: sslmod"),
+])
+def test_init_db_refuses_a_database_url_it_cannot_use_with_the_reason_alone(tmp_path, url, reason):
+    root = Path(__file__).resolve().parent.parent
+    done = subprocess.run([sys.executable, "app.py", "init-db"], cwd=root, capture_output=True, text=True,
+                          env={**os.environ, "DATABASE_URL": url, "CONFIG_PATH": ""}, timeout=60)
+    assert done.returncode == 1
+    assert reason in done.stderr
+    assert "Traceback" not in done.stderr
