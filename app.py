@@ -27,6 +27,7 @@ log = logging.getLogger(__name__)
 
 MIB = 1024 * 1024
 DEFAULT_CONFIG_PATH = Path(__file__).resolve().parent / "proxy.yaml"
+LOG_LEVELS = ("debug", "info", "warning", "error", "critical")  # gunicorn's names
 
 
 @dataclass(frozen=True)
@@ -49,6 +50,7 @@ class Config:
     record_queue_bytes: int = 256 * MIB
     routing: RoutingConfig | None = None  # providers and rules from CONFIG_PATH (proxy.yaml)
     claude_projects_dir: str = "~/.claude/projects"
+    log_level: str = "info"  # gunicorn.conf.py reads the same variable for gunicorn's own lines
 
     @classmethod
     def from_env(cls, env=None) -> "Config":
@@ -83,13 +85,14 @@ class Config:
             routing=load_routing_config(get("CONFIG_PATH", str, str(DEFAULT_CONFIG_PATH)), env,
                                         required=bool(env.get("CONFIG_PATH"))),
             claude_projects_dir=get("CLAUDE_PROJECTS_DIR", str, defaults.claude_projects_dir),
+            log_level=_log_level(get("LOG_LEVEL", str, defaults.log_level)),
         )
 
 
 def create_app(config: Config | None = None) -> Flask:
     """Build the Flask app: database, upstream client, recorder, blueprints, error handlers."""
     config = config or Config.from_env()
-    _configure_logging()
+    _configure_logging(config.log_level)
     app = Flask(__name__, static_folder=None)
     app.config["PROXY"] = config
     database = models.init_db(config.database_url, config.database_pool_size)
@@ -128,11 +131,17 @@ def _dispatcher(config: Config, upstream: UpstreamClient) -> Dispatcher | None:
         url, config.upstream_connect_timeout, config.upstream_read_timeout, config.upstream_pool_size))
 
 
-def _configure_logging() -> None:
+def _log_level(value: str) -> str:
+    if value.lower() not in LOG_LEVELS:
+        raise ValueError(f"LOG_LEVEL={value!r} is not one of {', '.join(LOG_LEVELS)}")
+    return value.lower()
+
+
+def _configure_logging(level: str) -> None:
     # Under gunicorn nothing routes the app's own loggers anywhere: send them (and the one
-    # JSON line per request from proxy.access) to stdout, unless someone configured logging.
+    # JSON line per request from proxy.access, at info) to stdout, unless someone configured logging.
     if not logging.getLogger().handlers:
-        logging.basicConfig(level=logging.INFO, stream=sys.stdout,
+        logging.basicConfig(level=level.upper(), stream=sys.stdout,
                             format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
 

@@ -54,3 +54,22 @@ def test_init_db_refuses_a_database_url_it_cannot_use_with_the_reason_alone(tmp_
     assert done.returncode == 1
     assert reason in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_log_level_names_are_gunicorns_in_any_case():
+    assert Config.from_env({"LOG_LEVEL": "WARNING"}).log_level == "warning"
+    assert Config.from_env({}).log_level == "info"
+    with pytest.raises(ValueError, match="LOG_LEVEL='loud' is not one of debug, info"):
+        Config.from_env({"LOG_LEVEL": "loud"})
+
+
+@pytest.mark.parametrize("level, per_request_lines", [("", True), ("warning", False)])
+def test_log_level_decides_whether_each_request_is_logged(tmp_path, level, per_request_lines):
+    root = Path(__file__).resolve().parent.parent
+    check = ("import logging, app; app.create_app(); "
+             "print(logging.getLogger('proxy.access').isEnabledFor(logging.INFO))")
+    done = subprocess.run([sys.executable, "-c", check], cwd=root, capture_output=True, text=True, timeout=60,
+                          env={**os.environ, "LOG_LEVEL": level, "CONFIG_PATH": os.devnull,
+                               "DATABASE_URL": f"sqlite:///{tmp_path / 'records.db'}"})
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().splitlines()[-1] == str(per_request_lines)
