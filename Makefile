@@ -17,8 +17,10 @@ run: $(STAMP)
 	$(BIN)/python app.py init-db
 	exec $(BIN)/gunicorn -c gunicorn.conf.py 'app:create_app()'
 
-# The suite runs on SQLite, then again on a throwaway PostgreSQL (see tests/conftest.py).
+# The suite runs on SQLite, then again on a throwaway PostgreSQL (see tests/conftest.py);
+# .ci/test-deps first installs PostgreSQL and Chromium if they are missing.
 test: $(STAMP)
+	.ci/test-deps
 	$(BIN)/lint-imports
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 	TEST_DATABASE=postgres $(BIN)/python -m pytest -m "not sqlite_only" $(PYTEST_ARGS)
