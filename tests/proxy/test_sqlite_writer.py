@@ -8,6 +8,7 @@ import pytest
 import models
 from proxy.sqlite_writer import SqliteWriter, sqlite_writer_for
 from tests.hub import ticks_while
+from tests.native_writers import check_a_batch_over_several_statements_is_written_whole
 from tests.records import body_row, log_row
 
 pytestmark = pytest.mark.sqlite_only
@@ -66,9 +67,4 @@ def test_only_a_gevent_worker_on_an_sqlite_file_gets_one(tmp_path, monkeypatch):
 
 
 def test_a_batch_larger_than_one_statement_binds_is_written_whole(app, writer, monkeypatch):
-    monkeypatch.setattr("models.request_log.MAX_PARAMETERS", 120)  # two log rows per statement
-    logs = [log_row(f"r{n}", output_tokens=n) for n in range(5)] + [log_row("r0", output_tokens=99)]
-    writer.save(logs, [body_row(f"r{n}", response_body=f"reply {n}") for n in range(5)])
-    rows = {row.id: row.output_tokens for row in models.RequestLog.select()}
-    assert rows == {"r0": 99, "r1": 1, "r2": 2, "r3": 3, "r4": 4}, "a later row for an id wins"
-    assert models.RequestBody.get_by_id("r4").response_body == "reply 4"
+    check_a_batch_over_several_statements_is_written_whole(writer, monkeypatch)

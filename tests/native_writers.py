@@ -1,0 +1,13 @@
+"""Checks every native writer (proxy/sqlite_writer, proxy/postgres_writer) must pass the same way."""
+import models
+from tests.records import body_row, log_row
+
+
+def check_a_batch_over_several_statements_is_written_whole(writer, monkeypatch) -> None:
+    """A batch split over several statements keeps every row, and a later row for an id wins."""
+    monkeypatch.setattr("models.request_log.MAX_PARAMETERS", 120)  # two log rows per statement
+    logs = [log_row(f"r{n}", output_tokens=n) for n in range(5)] + [log_row("r0", output_tokens=99)]
+    writer.save(logs, [body_row(f"r{n}", response_body=f"reply {n}") for n in range(5)])
+    rows = {row.id: row.output_tokens for row in models.RequestLog.select()}
+    assert rows == {"r0": 99, "r1": 1, "r2": 2, "r3": 3, "r4": 4}, "a later row for an id wins"
+    assert models.RequestBody.get_by_id("r4").response_body == "reply 4"
