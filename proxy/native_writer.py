@@ -1,5 +1,8 @@
 """What the recorder's native writers share: one thread of gevent's pool with its own connection,
-one transaction a batch, while the calling greenlet waits and the hub keeps relaying."""
+one transaction a batch, while the calling greenlet waits and the hub keeps relaying; and the test
+of when a database needs one (or the WAL checkpointer's native thread)."""
+import peewee
+from gevent import monkey
 from gevent.threadpool import ThreadPool
 
 from proxy.fd_table import FD_TABLE_SIZE, reserve_fd_table
@@ -51,3 +54,19 @@ class NativeWriter:
 
     def _disconnect(self, connection) -> None:
         raise NotImplementedError
+
+
+def gevent_worker_database(database) -> peewee.Database | None:
+    """The database bound behind `database` in a gevent worker, whose hub must not wait on it;
+    None elsewhere (a plain recorder thread may block on its own)."""
+    if not monkey.is_module_patched("threading"):
+        return None
+    return getattr(database, "obj", database)  # a DatabaseProxy's bound database
+
+
+def hub_sqlite_file(database) -> str | None:
+    """The SQLite file a gevent worker writes through `database`; None for any other database."""
+    db = gevent_worker_database(database)
+    if not isinstance(db, peewee.SqliteDatabase) or db.database in ("", ":memory:"):
+        return None
+    return db.database

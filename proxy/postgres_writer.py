@@ -8,16 +8,16 @@ psycopg.Connection and logging take locks that are gevent's under the patch, and
 must not touch those (see proxy/sqlite_writer.py).
 """
 import peewee
-from gevent import monkey
 from psycopg import pq
 from psycopg.conninfo import make_conninfo
 
 from models import record_statements
-from proxy.native_writer import NativeWriter
+from proxy.native_writer import NativeWriter, gevent_worker_database
 
 # What the recorder does next depends on the kind of error (see Recorder._write): it retries an
 # OperationalError and writes the records one by one after the others.
-_ERRORS_BY_SQLSTATE_CLASS = {"22": peewee.DataError, "23": peewee.IntegrityError, "42": peewee.ProgrammingError}
+_ERRORS_BY_SQLSTATE_CLASS = {"22": peewee.DataError, "23": peewee.IntegrityError,
+                             "42": peewee.ProgrammingError}
 _DONE = (pq.ExecStatus.COMMAND_OK, pq.ExecStatus.TUPLES_OK)
 
 
@@ -93,7 +93,7 @@ def text_parameter(value) -> bytes | None:
 
 def postgres_writer_for(database) -> PostgresWriter | None:
     """A native writer for a gevent worker's Postgres database; None elsewhere."""
-    db = getattr(database, "obj", database)  # the DatabaseProxy's bound database
-    if not isinstance(db, peewee.PostgresqlDatabase) or not monkey.is_module_patched("threading"):
+    db = gevent_worker_database(database)
+    if not isinstance(db, peewee.PostgresqlDatabase):
         return None
     return PostgresWriter(make_conninfo(dbname=db.database, **db.connect_params))

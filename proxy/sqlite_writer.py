@@ -13,8 +13,7 @@ import peewee
 
 from models import record_statements
 from models.db import SQLITE_PRAGMAS
-from proxy.native_writer import NativeWriter
-from proxy.wal_checkpointer import hub_sqlite_file
+from proxy.native_writer import NativeWriter, hub_sqlite_file
 
 # Waiting for a lock here blocks no stream, so it may wait longer than the hub's connections do.
 BUSY_TIMEOUT = 5.0

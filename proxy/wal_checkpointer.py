@@ -7,10 +7,10 @@ it works) keeps the log short, so the recorder's own commits no longer trigger t
 """
 import sqlite3
 
-import peewee
 from gevent import monkey
 
 from proxy.fd_table import FD_TABLE_SIZE, reserve_fd_table
+from proxy.native_writer import hub_sqlite_file
 
 # The originals even under monkey patching: a patched thread would be a greenlet on the hub.
 _start_native_thread = monkey.get_original("_thread", "start_new_thread")
@@ -50,7 +50,8 @@ class WalCheckpointer:
         self.request()
 
     def _run(self) -> None:
-        connection = None  # kept: opening the file for each checkpoint more than doubled its CPU (291 vs 122 µs)
+        # Kept between checkpoints: opening the file for each one more than doubled its CPU (291 vs 122 µs).
+        connection = None
         try:
             while True:
                 self._wake.acquire()
@@ -70,17 +71,6 @@ class WalCheckpointer:
         finally:
             if connection is not None:
                 connection.close()
-
-
-def hub_sqlite_file(database) -> str | None:
-    """The SQLite file a gevent worker writes through `database`; None elsewhere (a native recorder
-    thread, or another database, has no hub to block)."""
-    db = getattr(database, "obj", database)  # the DatabaseProxy's bound database
-    if not isinstance(db, peewee.SqliteDatabase) or db.database in ("", ":memory:"):
-        return None
-    if not monkey.is_module_patched("threading"):
-        return None
-    return db.database
 
 
 def checkpointer_for(database) -> WalCheckpointer | None:

@@ -93,7 +93,7 @@ def test_url_settings_reach_both_connections(schema, monkeypatch):
         assert database.execute_sql("SHOW application_name").fetchone() == ("ccp-url-test",)
     finally:
         database.close_all()
-    monkeypatch.setattr("proxy.postgres_writer.monkey.is_module_patched", lambda name: True)
+    monkeypatch.setattr("proxy.native_writer.monkey.is_module_patched", lambda name: True)
     writer = postgres_writer_for(database)
     connection = writer._connect()
     try:
@@ -110,7 +110,7 @@ def test_values_in_postgres_text_format():
 def test_only_a_gevent_worker_on_postgres_gets_one(monkeypatch):
     database = models.open_database("postgres://user:p%40ss@db.example:5433/app")
     assert postgres_writer_for(database) is None  # unpatched: a native recorder thread writes
-    monkeypatch.setattr("proxy.postgres_writer.monkey.is_module_patched", lambda name: True)
+    monkeypatch.setattr("proxy.native_writer.monkey.is_module_patched", lambda name: True)
     assert postgres_writer_for(database).conninfo == \
         "dbname=app user=user password=p@ss host=db.example port=5433 connect_timeout=5"
     assert postgres_writer_for(peewee.SqliteDatabase(":memory:")) is None

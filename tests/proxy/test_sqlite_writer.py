@@ -60,7 +60,7 @@ def test_a_failed_commit_raises_peewee_errors_and_the_next_batch_starts_afresh(a
 def test_only_a_gevent_worker_on_an_sqlite_file_gets_one(tmp_path, monkeypatch):
     path = str(tmp_path / "records.db")
     assert sqlite_writer_for(peewee.SqliteDatabase(path)) is None  # unpatched: a native recorder thread
-    monkeypatch.setattr("proxy.wal_checkpointer.monkey.is_module_patched", lambda name: True)
+    monkeypatch.setattr("proxy.native_writer.monkey.is_module_patched", lambda name: True)
     assert sqlite_writer_for(peewee.SqliteDatabase(path)).path == path
     assert sqlite_writer_for(peewee.SqliteDatabase(":memory:")) is None
     assert sqlite_writer_for(peewee.PostgresqlDatabase("records")) is None

@@ -52,7 +52,7 @@ def test_only_a_gevent_worker_on_an_sqlite_file_gets_one(tmp_path, monkeypatch):
     path = str(tmp_path / "records.db")
     # The tests run unpatched: the recorder is a native thread there and may block on SQLite.
     assert checkpointer_for(peewee.SqliteDatabase(path)) is None
-    monkeypatch.setattr("proxy.wal_checkpointer.monkey.is_module_patched", lambda name: True)
+    monkeypatch.setattr("proxy.native_writer.monkey.is_module_patched", lambda name: True)
     assert checkpointer_for(peewee.SqliteDatabase(path)).path == path
     assert checkpointer_for(peewee.SqliteDatabase(":memory:")) is None
     assert checkpointer_for(peewee.PostgresqlDatabase("records")) is None
