@@ -14,9 +14,8 @@ import time
 from gevent import monkey
 from urllib3.util.connection import allowed_gai_family
 
-from proxy.fd_table import FD_TABLE_SIZE, reserve_fd_table
+from proxy.native_threads import start_native_thread
 
-_start_native_thread = monkey.get_original("_thread", "start_new_thread")
 # The C lookup, whatever gevent patched: in a native thread it waits without holding the GIL.
 _getaddrinfo = monkey.get_original("socket", "getaddrinfo")
 
@@ -80,8 +79,7 @@ class AddressCache:
         """Look `host` up again in a native thread; the hub goes on meanwhile."""
         if not is_address(host) and host not in self._refreshing:
             self._refreshing.add(host)
-            reserve_fd_table(FD_TABLE_SIZE)  # before the process has a second thread: see fd_table
-            _start_native_thread(self._refresh, (host,))
+            start_native_thread(self._refresh, host)
 
     def expire(self, host: str) -> None:
         """None of the addresses of `host` answered: look it up again now, in the background (the host

@@ -5,7 +5,7 @@ import peewee
 from gevent import monkey
 from gevent.threadpool import ThreadPool
 
-from proxy.fd_table import FD_TABLE_SIZE, reserve_fd_table
+from proxy.native_threads import FD_TABLE_SIZE, reserve_fd_table
 
 
 class NativeWriter:
@@ -18,7 +18,7 @@ class NativeWriter:
     def start(self) -> None:
         """Start the thread that writes (it waits for work)."""
         if self._pool is None:
-            reserve_fd_table(FD_TABLE_SIZE)  # before the process has a second thread: see fd_table
+            reserve_fd_table(FD_TABLE_SIZE)  # before the process has a second thread: see native_threads
             self._pool = ThreadPool(1)
 
     def stop(self) -> None:

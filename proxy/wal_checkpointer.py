@@ -9,11 +9,10 @@ import sqlite3
 
 from gevent import monkey
 
-from proxy.fd_table import FD_TABLE_SIZE, reserve_fd_table
+from proxy.native_threads import start_native_thread
 from proxy.native_writer import hub_sqlite_file
 
-# The originals even under monkey patching: a patched thread would be a greenlet on the hub.
-_start_native_thread = monkey.get_original("_thread", "start_new_thread")
+# The originals even under monkey patching: the native thread must not touch the hub's primitives.
 _native_lock = monkey.get_original("_thread", "allocate_lock")
 _native_sleep = monkey.get_original("time", "sleep")
 
@@ -34,8 +33,7 @@ class WalCheckpointer:
 
     def start(self) -> None:
         """Start the native thread; it sleeps until `request`."""
-        reserve_fd_table(FD_TABLE_SIZE)
-        _start_native_thread(self._run, ())
+        start_native_thread(self._run)
 
     def request(self) -> None:
         """Ask for a checkpoint soon; never blocks, so it is safe on the hub."""

@@ -1,6 +1,11 @@
-"""The table of open files, grown once before a process starts its first native thread."""
+"""Native threads (real ones, not greenlets, even under gevent's patch), and the table of open
+files grown once before a process starts its first one."""
 import os
 import resource
+
+from gevent import monkey
+
+_start_new_thread = monkey.get_original("_thread", "start_new_thread")  # the original, even when patched
 
 # Once a process has a second thread, Linux waits for an RCU grace period each time the table of
 # open files doubles: 10-20 ms with every stream blocked, at 64, 128, 256 and 512 descriptors.
@@ -24,3 +29,9 @@ def reserve_fd_table(size: int) -> None:
             os.close(highest)
     finally:
         os.close(fd)
+
+
+def start_native_thread(function, *args) -> None:
+    """Run `function(*args)` on a new native thread, the table of open files grown first."""
+    reserve_fd_table(FD_TABLE_SIZE)
+    _start_new_thread(function, args)

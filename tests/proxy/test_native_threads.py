@@ -1,8 +1,9 @@
-"""Growing the table of open files before native threads start."""
+"""Native threads, and growing the table of open files before they start."""
 import os
 import resource
+import threading
 
-from proxy.fd_table import reserve_fd_table
+from proxy.native_threads import reserve_fd_table, start_native_thread
 
 
 def _fd_table_size() -> int:
@@ -18,10 +19,19 @@ def test_the_table_of_open_files_is_grown_in_advance():
 def test_the_table_is_grown_no_further_than_the_limit_on_open_files(monkeypatch):
     with open(os.devnull) as busy:
         limit = busy.fileno() + 1
-        monkeypatch.setattr("proxy.fd_table.resource.getrlimit", lambda which: (limit, limit))
+        monkeypatch.setattr("proxy.native_threads.resource.getrlimit", lambda which: (limit, limit))
         reserve_fd_table(1_000_000)  # stops at the (pretended) limit, and leaves an open file there alone
         assert os.fstat(busy.fileno())
-    monkeypatch.setattr("proxy.fd_table.resource.getrlimit",
+    monkeypatch.setattr("proxy.native_threads.resource.getrlimit",
                         lambda which: (resource.RLIM_INFINITY, resource.RLIM_INFINITY))
     reserve_fd_table(4096)
     assert _fd_table_size() >= 4096
+
+
+def test_a_native_thread_runs_its_function_after_the_table_is_grown():
+    ran = threading.Event()
+    seen = []
+    start_native_thread(lambda first, second: (seen.append((first, second)), ran.set()), "a", "b")
+    assert ran.wait(5)
+    assert seen == [("a", "b")]
+    assert _fd_table_size() >= min(4096, resource.getrlimit(resource.RLIMIT_NOFILE)[0])
