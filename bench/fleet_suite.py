@@ -24,6 +24,7 @@ from bench import proxy_suite
 from bench.procs import ROOT, FakeUpstream, ProxyServer, children, cpu_seconds, raise_priority
 from bench.proxy_figures import MODES, compare, evaluate, harness_notes, render, summarise
 from bench.proxy_suite import RESULTS, Bench, Scenario
+from bench.rounds import pooled
 from bench.workload import USAGE
 from tests.postgres import ThrowawayPostgres, create_database
 
@@ -93,27 +94,8 @@ def plan(total: int, quick: bool) -> tuple[Scenario, list[Scenario], int]:
 
 def merged(raws: list[dict]) -> dict:
     """One scenario's raw figures over several rounds, as if it had run once: samples joined, costs added."""
-    first, last = raws[0], raws[-1]
-    joined = {key: [sample for raw in raws for sample in raw[key]]
-              for key in ("requests", "delays_us", "start_lag_us", "loop_lag")}
-    added = {key: sum(raw[key] for raw in raws) for key in ("wall_s", "cpu_s", "quiet_wait_s",
-                                                            "worker_cpu_with_records_s")}
-    weights = [raw["wall_s"] for raw in raws]
-    return {
-        **first, **joined, **added, "records": last["records"], "rss_samples": [],
-        "cpu_s_by_process": {key: sum(raw["cpu_s_by_process"][key] for raw in raws)
-                             for key in first["cpu_s_by_process"]},
-        "upstream": {key: sum(raw["upstream"][key] for raw in raws) for key in first["upstream"]},
-        "busy_before": max(raw["busy_before"] for raw in raws),
-        "host_busy": _weighted([raw["host_busy"] for raw in raws], weights),
-        "other_cpu": _weighted([raw["other_cpu"] for raw in raws], weights),
-    }
-
-
-def _weighted(values: list, weights: list) -> float | None:
-    pairs = [(value, weight) for value, weight in zip(values, weights) if value is not None]
-    total = sum(weight for _, weight in pairs)
-    return sum(value * weight for value, weight in pairs) / total if total else None
+    # Without the watched worker's RSS and CPU samples: one worker's would pass for all four's.
+    return {**pooled(raws), "rss_samples": []}
 
 
 def expected_output_tokens(scenarios: list[Scenario]) -> collections.Counter:
