@@ -86,7 +86,9 @@ def test_the_head_and_first_event_arrive_together_and_at_once(server, upstream):
                      b"Content-Length: %d\r\n\r\n%s" % (len(body), body))
         received = b""
         while b"event: message_start" not in received:
-            received += sock.recv(65536)
+            data = sock.recv(65536)
+            assert data, f"the connection closed before the first event: {received!r}"
+            received += data
         waited = time.monotonic() - sent
     assert received.startswith(b"HTTP/1.1 200 OK\r\n")
     assert waited < 0.15, f"the first event took {waited:.3f} s"
