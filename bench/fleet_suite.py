@@ -28,7 +28,8 @@ from bench.rounds import pooled
 from bench.workload import USAGE
 from tests.postgres import ThrowawayPostgres, create_database
 
-WORKERS = 4
+# The fleet; BENCH_FLEET_WORKERS runs the same suite with another count, for comparison.
+WORKERS = int(os.environ.get("BENCH_FLEET_WORKERS", "4"))
 TOTAL = 10_000
 QUICK_TOTAL = 300
 RECORDS_TIMEOUT = 120.0     # seconds to wait for four recorders to write a scenario's records
