@@ -12,10 +12,6 @@ worker_class = "gevent"
 # One worker suits SQLite (two writers on one file slow every stream); use Postgres for more.
 workers = int(os.environ.get("WEB_CONCURRENCY", "1"))
 worker_connections = int(os.environ.get("WORKER_CONNECTIONS", "1000"))
-# Several workers listen on a socket each (SO_REUSEPORT) and the kernel gives each new connection
-# to one of them. On one shared socket, every idle worker woke for every new connection and all
-# but one found nothing to accept: 2.9 wasted wake-ups per connection with 4 workers.
-reuse_port = workers > 1
 preload_app = False
 # gevent's default resolver runs getaddrinfo in a thread that waits for the GIL while the worker
 # is busy: 4-40 ms (up to 400 ms) per new upstream connection under load. The proxy resolves a
@@ -35,33 +31,6 @@ control_socket_disable = True
 accesslog = "-" if os.environ.get("ACCESS_LOG") else None
 errorlog = "-"
 loglevel = os.environ.get("LOG_LEVEL", "info")
-
-
-def on_starting(server):
-    """Share one listening socket where a socket per worker would misbehave."""
-    if server.cfg.reuse_port and not _may_listen_per_worker(server.cfg.address):
-        server.cfg.set("reuse_port", False)
-    if server.cfg.reuse_port:  # gunicorn's own "Listening at" line names only the master's sockets
-        server.log.info("Each worker listens at %s on a socket of its own", ", ".join(server.cfg.bind))
-
-
-def _may_listen_per_worker(addresses) -> bool:
-    """Fixed TCP ports only, none held by another server, and no listeners handed down."""
-    if "GUNICORN_FD" in os.environ or "LISTEN_FDS" in os.environ:
-        return False  # a re-exec's or systemd's sockets: the workers must serve those
-    for address in addresses:
-        if not isinstance(address, tuple) or address[1] == 0:
-            return False  # a Unix socket (each worker would unlink the last one's) or a random port
-        # Two servers whose sockets both allow SO_REUSEPORT would silently split the port's
-        # traffic; a plain bind fails if anything listens there, and gunicorn then says so.
-        family = socket.AF_INET6 if ":" in address[0] else socket.AF_INET
-        with socket.socket(family, socket.SOCK_STREAM) as probe:
-            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # past connections' TIME_WAIT
-            try:
-                probe.bind(address)
-            except OSError:
-                return False
-    return True
 
 
 def when_ready(server):

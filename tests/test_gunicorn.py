@@ -1,8 +1,6 @@
 """The real server: gunicorn's gevent worker relays streams and records them."""
-import os
 import socket
 import sqlite3
-import subprocess
 import threading
 import time
 
@@ -11,7 +9,7 @@ import pytest
 import requests
 
 from tests.fake_upstream import FINAL_OUTPUT_TOKENS, Reply, message_events
-from tests.gunicorn_server import BIN, ROOT, GunicornServer
+from tests.gunicorn_server import GunicornServer
 
 pytestmark = pytest.mark.sqlite_only  # the server's database is an SQLite file read directly
 
@@ -125,75 +123,3 @@ def test_metrics_add_up_every_worker(_upstream_server, tmp_path):
     counted = [line for line in text.splitlines()
                if line.startswith("proxy_requests_total{") and 'model="claude-counted"' in line]
     assert counted and float(counted[0].rsplit(" ", 1)[1]) == 8.0
-
-
-def server_sockets(port: int) -> dict[str, set[int]]:
-    """Inodes of the TCP sockets bound to `port` on this machine: listening and connected."""
-    found = {"listening": set(), "connected": set()}
-    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
-        with open(table) as lines:
-            for line in list(lines)[1:]:
-                fields = line.split()
-                if int(fields[1].rsplit(":", 1)[1], 16) == port:
-                    kind = "listening" if fields[3] == "0A" else "connected" if fields[3] == "01" else None
-                    if kind:
-                        found[kind].add(int(fields[9]))
-    return found
-
-
-def socket_inodes(pid: int) -> set[int]:
-    """Inodes of the sockets a process holds open."""
-    inodes = set()
-    for fd in os.listdir(f"/proc/{pid}/fd"):
-        try:
-            target = os.readlink(f"/proc/{pid}/fd/{fd}")
-        except OSError:
-            continue  # closed while we looked
-        if target.startswith("socket:["):
-            inodes.add(int(target[8:-1]))
-    return inodes
-
-
-def worker_pids(master: int) -> list[int]:
-    """The gunicorn master's worker processes."""
-    return [int(task) for task in open(f"/proc/{master}/task/{master}/children").read().split()]
-
-
-def test_each_worker_accepts_on_a_socket_of_its_own(_upstream_server, tmp_path):
-    env = {"UPSTREAM_URL": _upstream_server.url, "DATABASE_URL": f"sqlite:///{tmp_path}/own.db"}
-    two = GunicornServer(env, workers=2).start()
-    clients = []
-    try:
-        for _ in range(24):  # held open, so each shows up as the accepting worker's connection
-            client = socket.create_connection(("127.0.0.1", two.port), timeout=10)
-            client.sendall(b"GET /livez HTTP/1.1\r\nHost: proxy\r\n\r\n")
-            assert client.recv(65536).startswith(b"HTTP/1.1 200")
-            clients.append(client)
-        sockets = server_sockets(two.port)
-        master, workers = socket_inodes(two.process.pid), worker_pids(two.process.pid)
-        held = {pid: socket_inodes(pid) for pid in workers}
-    finally:
-        for client in clients:
-            client.close()
-        assert two.stop(timeout=45) == 0
-    assert len(workers) == 2 and not master & sockets["listening"]
-    listening = [held[pid] & sockets["listening"] for pid in workers]
-    assert all(len(own) == 1 for own in listening) and listening[0] != listening[1]
-    # The kernel spreads new connections over the two sockets: 24 on one worker has odds of 2^-23.
-    assert all(held[pid] & sockets["connected"] for pid in workers)
-
-
-def test_a_second_server_on_a_taken_port_does_not_start(_upstream_server, tmp_path):
-    env = {"UPSTREAM_URL": _upstream_server.url, "DATABASE_URL": f"sqlite:///{tmp_path}/first.db"}
-    first = GunicornServer(env, workers=2).start()
-    try:
-        second = subprocess.run([str(BIN / "gunicorn"), "-c", "gunicorn.conf.py", "app:create_app()"],
-                                cwd=ROOT, env={**first.env, "DATABASE_URL": f"sqlite:///{tmp_path}/second.db"},
-                                capture_output=True, timeout=60)
-        assert second.returncode != 0
-        assert b"Connection in use" in second.stderr + second.stdout
-        # Had both listened with SO_REUSEPORT, the kernel would hand some of these to the second.
-        for _ in range(20):
-            assert requests.get(first.url + "/livez", headers={"Connection": "close"}, timeout=5).ok
-    finally:
-        assert first.stop(timeout=45) == 0
