@@ -40,10 +40,11 @@ def outcomes(path) -> list[str]:
         return [row[0] for row in db.execute("SELECT outcome FROM request_log ORDER BY original_model")]
 
 
-def test_sigterm_lets_twenty_slow_streams_finish_and_records_them(_upstream_server, tmp_path):
+@pytest.mark.parametrize("workers", [1, 2], ids=["one worker", "two workers"])
+def test_sigterm_lets_twenty_slow_streams_finish_and_records_them(_upstream_server, tmp_path, workers):
     db = tmp_path / "drain.db"
     server = GunicornServer({"UPSTREAM_URL": _upstream_server.url, "DATABASE_URL": f"sqlite:///{db}",
-                             "DRAIN_DELAY": "2", "DRAIN_TIMEOUT": "20"}).start()
+                             "DRAIN_DELAY": "2", "DRAIN_TIMEOUT": "20"}, workers=workers).start()
     _upstream_server.reset()
     events = message_events("claude-drain")
     _upstream_server.reply(*[Reply(chunks=events, content_type="text/event-stream", delay_between=0.25)
