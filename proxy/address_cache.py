@@ -62,7 +62,7 @@ class AddressCache:
                         failed, error)
         known = self._known.get(host)
         if known is None:
-            addresses = self._resolve(host)
+            addresses = self._look_up(host)
             self._known[host] = (addresses, time.monotonic())
             return addresses
         addresses, looked_up = known
@@ -89,13 +89,16 @@ class AddressCache:
             self._known[host] = (known[0], float("-inf"))
             self.refresh(host)
 
+    def _look_up(self, host: str) -> list[str]:
+        addresses = self._resolve(host)
+        if not addresses:  # never remembered: with nowhere to connect, the next caller asks again
+            raise socket.gaierror(socket.EAI_NONAME, "no addresses")
+        return addresses
+
     def _refresh(self, host: str) -> None:
         known = self._known.get(host)
         try:
-            addresses = self._resolve(host)
-            if not addresses:
-                raise socket.gaierror(socket.EAI_NONAME, "no addresses")
-            self._known[host] = (addresses, time.monotonic())
+            self._known[host] = (self._look_up(host), time.monotonic())
         except Exception as exc:  # nothing may escape a native thread; the next renewal tries again
             self.refresh_failures += 1
             self._unreported.append((host, str(exc)))

@@ -38,8 +38,6 @@ class RememberedAddress:
         host = self._dns_host
         try:
             addresses = self.address_cache.addresses(host)
-            if not addresses:
-                raise socket.gaierror(socket.EAI_NONAME, "no addresses")
         except (socket.gaierror, UnicodeError) as exc:
             raise NameResolutionError(self.host, self, exc) from exc
         try:

@@ -77,6 +77,16 @@ def test_a_failed_renewal_keeps_the_old_answer_and_is_logged_from_the_hub(caplog
     assert "Temporary failure in name resolution" in caplog.text
 
 
+def test_an_empty_answer_is_a_lookup_error_and_is_not_remembered():
+    resolver = Resolver([], ["10.0.0.1"])
+    cache = AddressCache(resolve=resolver)
+    with pytest.raises(socket.gaierror):
+        cache.addresses("api.example")
+    assert cache.remembered("api.example") is None
+    assert cache.addresses("api.example") == ["10.0.0.1"]
+    assert resolver.calls == ["api.example", "api.example"]
+
+
 def test_an_expired_host_keeps_its_addresses_until_the_new_answer_comes():
     resolver = Resolver(["10.0.0.1"], ["10.0.0.2"])
     cache = AddressCache(resolve=resolver)
