@@ -103,7 +103,8 @@ def create_app(config: Config | None = None) -> Flask:
     upstream = UpstreamClient(config.upstream_url, config.upstream_connect_timeout,
                               config.upstream_read_timeout, config.upstream_pool_size)
     app.extensions["proxy"] = ProxyService(upstream, recorder, config.max_request_body,
-                                           dispatch=_dispatcher(config, upstream))
+                                           dispatch=_dispatcher(config, upstream),
+                                           metrics_folder=config.prometheus_multiproc_dir)
     # gunicorn.conf.py starts it on SIGTERM (it may not import the app, so it looks it up here).
     app.extensions["drain"] = Drain(app.extensions["proxy"].traffic, config.drain_delay, config.drain_timeout)
     app.extensions["conversations"] = ConversationStore(config.claude_projects_dir)

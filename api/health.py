@@ -39,7 +39,7 @@ def health():
     """
     traffic = _traffic()
     if traffic.draining:
-        return jsonify(status="draining", timestamp=_now(), in_flight=traffic.in_flight), 503
+        return jsonify(status="draining", timestamp=_now(), in_flight=traffic.server_in_flight()), 503
     return jsonify(status="healthy", timestamp=_now())
 
 
@@ -60,7 +60,7 @@ def livez():
               schema: {$ref: "#/components/schemas/LivezResponse"}
     """
     traffic = _traffic()
-    return jsonify(status="ok", timestamp=_now(), in_flight=traffic.in_flight, draining=traffic.draining)
+    return jsonify(status="ok", timestamp=_now(), in_flight=traffic.server_in_flight(), draining=traffic.draining)
 
 
 @bp.get("/openapi.json")

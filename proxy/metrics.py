@@ -3,7 +3,11 @@
 With several gunicorn workers, gunicorn.conf.py points PROMETHEUS_MULTIPROC_DIR at a shared
 folder so that /metrics adds up every worker's figures.
 """
+import glob
+import os
+
 from prometheus_client import Counter, Gauge, Histogram
+from prometheus_client.multiprocess import MultiProcessCollector
 
 from proxy.assembler import USAGE_KEYS
 
@@ -31,6 +35,17 @@ RECORD_BACKLOG = Gauge("proxy_record_backlog", "Records waiting to be written", 
 _TOKEN_KINDS = dict(zip(USAGE_KEYS, ("input", "output", "cache_creation", "cache_read")))
 _UPSTREAM_FAILURES = {"upstream_error": "error_status", "upstream_dropped": "dropped",
                       "upstream_timeout": "timeout", "stream_error": "stream_error"}
+
+
+def server_in_flight(folder: str) -> int:
+    """Requests in flight in every live worker that writes its metrics to `folder`."""
+    # Only the live gauges' files (one per worker, removed when it exits): a health probe
+    # reads a few small files, not every worker's histograms.
+    files = glob.glob(os.path.join(folder, "gauge_livesum_*.db"))
+    for metric in MultiProcessCollector.merge(files, accumulate=False):
+        if metric.name == "proxy_requests_in_flight":
+            return round(sum(sample.value for sample in metric.samples))
+    return 0
 
 
 def observe(exchange) -> None:

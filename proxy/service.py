@@ -56,11 +56,12 @@ class ProxyService:
     """Everything one app needs to proxy: upstream client, recorder, traffic gauge, settings poller."""
 
     def __init__(self, upstream: UpstreamClient, recorder: Recorder, max_body: int,
-                 settings: SettingsPoller | None = None, dispatch: Dispatcher | None = None):
+                 settings: SettingsPoller | None = None, dispatch: Dispatcher | None = None,
+                 metrics_folder: str | None = None):
         self.upstream = upstream
         self.dispatch = dispatch  # None without routing rules: requests go straight upstream
         self.recorder = recorder
-        self.traffic = Traffic()
+        self.traffic = Traffic(metrics_folder)
         # Relayed bodies are read without socket timeouts; this applies UPSTREAM_READ_TIMEOUT to them.
         self.stall_watch = StallWatch(self.traffic.streams, upstream.timeout.read_timeout)
         self.stall_watch.start()

@@ -55,7 +55,8 @@ def test_sigterm_lets_twenty_slow_streams_finish_and_records_them(_upstream_serv
     time.sleep(0.3)
     health = requests.get(server.url + "/health", timeout=5)
     assert health.status_code == 503
-    assert health.json()["status"] == "draining" and health.json()["in_flight"] >= 1
+    # Every stream still has seconds to run; whichever worker answers counts the whole server's.
+    assert health.json()["status"] == "draining" and health.json()["in_flight"] == 20
     for thread in threads:
         thread.join(30)
     assert server.process.wait(30) == 0

@@ -1,5 +1,10 @@
 """Prometheus counters move once per finished exchange, by status, model, outcome and token kind."""
-from prometheus_client import REGISTRY
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from prometheus_client import REGISTRY, multiprocess
 
 from proxy.exchange import Exchange
 from proxy.metrics import observe
@@ -46,6 +51,33 @@ def test_in_flight_gauge_follows_the_traffic():
     assert value("proxy_requests_in_flight") == before + 1
     traffic.leave()
     assert value("proxy_requests_in_flight") == before
+
+
+def worker_with_requests_in_flight(folder, count) -> int:
+    """Run a process that starts `count` requests in multiprocess mode and exits; returns its pid."""
+    script = f"from proxy.traffic import Traffic\nt = Traffic()\nfor _ in range({count}): t.enter()\n" \
+             "import os; print(os.getpid())"
+    done = subprocess.run([sys.executable, "-c", script], cwd=Path(__file__).parents[2], check=True,
+                          env={**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(folder)},
+                          capture_output=True, text=True, timeout=60)
+    return int(done.stdout)
+
+
+def test_the_server_wide_in_flight_count_adds_up_the_live_workers(tmp_path):
+    # Each worker process leaves its live gauge in the shared folder until the master marks it dead.
+    first = worker_with_requests_in_flight(tmp_path, 3)
+    worker_with_requests_in_flight(tmp_path, 2)
+    traffic = Traffic(str(tmp_path))
+    assert (traffic.in_flight, traffic.server_in_flight()) == (0, 5)
+    multiprocess.mark_process_dead(first, str(tmp_path))
+    assert traffic.server_in_flight() == 2
+
+
+def test_without_a_shared_folder_the_in_flight_count_is_this_process_s():
+    traffic = Traffic()
+    traffic.enter()
+    assert traffic.server_in_flight() == 1
+    traffic.leave()
 
 
 def test_record_write_failures_and_drops_are_counted():
