@@ -15,7 +15,8 @@ REQUESTS = Counter("proxy_requests_total", "Proxied requests by status, model, p
                    ["status", "model", "provider", "outcome"])
 TOKENS = Counter("proxy_tokens_total", "Tokens by kind (input, output, cache_read, cache_creation) and model",
                  ["kind", "model"])
-IN_FLIGHT = Gauge("proxy_requests_in_flight", "Requests being proxied now", multiprocess_mode="livesum")
+_IN_FLIGHT_NAME = "proxy_requests_in_flight"
+IN_FLIGHT = Gauge(_IN_FLIGHT_NAME, "Requests being proxied now", multiprocess_mode="livesum")
 TIME_TO_FIRST_BYTE = Histogram(
     "proxy_time_to_first_byte_seconds", "From the request's arrival to its first relayed body byte",
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60))
@@ -43,7 +44,7 @@ def server_in_flight(folder: str) -> int:
     # reads a few small files, not every worker's histograms.
     files = glob.glob(os.path.join(folder, "gauge_livesum_*.db"))
     for metric in MultiProcessCollector.merge(files, accumulate=False):
-        if metric.name == "proxy_requests_in_flight":
+        if metric.name == _IN_FLIGHT_NAME:
             return round(sum(sample.value for sample in metric.samples))
     return 0
 
