@@ -12,9 +12,10 @@ OUTCOMES = (
     "in_flight", "complete", "upstream_error", "stream_error", "upstream_dropped",
     "upstream_timeout", "client_disconnected", "rejected", "proxy_error", "shutdown", "interrupted",
 )
-# Why a record has no bodies: the body capture setting left them out, or the record queue was
-# over its byte budget (a long database outage) and dropped them to keep the typed row.
-BODIES_OMITTED = ("capture", "backlog")
+# Why a record has no bodies: the body capture setting left them out, the record queue was over
+# its byte budget (a long database outage) and dropped them to keep the typed row, or the database
+# refused the record as it was and it was stored repaired (texts escaped to ASCII) without them.
+BODIES_OMITTED = ("capture", "backlog", "refused")
 
 
 class BaseModel(peewee.Model):
@@ -129,6 +130,10 @@ class _Columns:
         # for its column made Postgres refuse the whole batch.
         self.limits = [(index, field.max_length) for index, field in enumerate(fields)
                        if isinstance(field, peewee.CharField) and field.max_length]
+        # The narrow row's texts, many parsed from a client's JSON, are made storable (see
+        # `storable_text`); the bodies are decoded from bytes, which never yields a lone surrogate.
+        self.texts = [index for index, field in enumerate(fields)
+                      if isinstance(field, (peewee.CharField, peewee.TextField))] if model is RequestLog else []
 
 
 _COLUMNS = {model: _Columns(model) for model in (RequestLog, RequestBody)}
@@ -138,13 +143,30 @@ _COLUMNS = {model: _Columns(model) for model in (RequestLog, RequestBody)}
 MAX_PARAMETERS = 30_000
 
 
+def storable_text(value: str) -> str:
+    """`value` as every database stores it: a lone surrogate (JSON's "\\ud800") written as its escape,
+    NUL as U+FFFD. Either made a whole batch fail to encode, and with it other clients' records."""
+    if "\x00" in value:
+        value = value.replace("\x00", "\ufffd")
+    if not value.isascii():
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            value = value.encode("utf-8", "backslashreplace").decode("utf-8")
+    return value
+
+
 def _parameter_rows(model, rows: list[dict]) -> list[list]:
     # Every column of every row of a batch passes here on the gevent hub: one C-level lookup a row,
-    # then a look at the few columns that have a length limit.
+    # then a look at the text columns (short, in the narrow row) and the length limits.
     columns = _COLUMNS[model]
     parameters = []
     for row in rows:
         values = list(columns.values({**columns.defaults, **row}))
+        for index in columns.texts:
+            value = values[index]
+            if type(value) is str and (not value.isascii() or "\x00" in value):
+                values[index] = storable_text(value)
         for index, limit in columns.limits:
             value = values[index]
             if type(value) is str and len(value) > limit:

@@ -5,6 +5,7 @@ folder so that /metrics adds up every worker's figures.
 """
 import glob
 import os
+import re
 
 from prometheus_client import Counter, Gauge, Histogram
 from prometheus_client.multiprocess import MultiProcessCollector
@@ -38,6 +39,42 @@ _UPSTREAM_FAILURES = {"upstream_error": "error_status", "upstream_dropped": "dro
                       "upstream_timeout": "timeout", "stream_error": "stream_error"}
 
 
+OTHER_MODEL = "other"
+_LABEL_UNSAFE = re.compile(r"[^\x20-\x7e]")
+
+
+class ModelLabels:
+    """The model names used as metric labels: printable, at most `max_length` characters, and past
+    `limit` distinct names (beyond the routing config's) `other`: each name is a time series kept
+    forever, and the client chooses it."""
+
+    def __init__(self, limit: int = 100, max_length: int = 100):
+        self.limit = limit
+        self.max_length = max_length
+        self._known: set[str] = set()
+        self._seen: set[str] = set()
+
+    def know(self, models) -> None:
+        """Always label these models by name (the routing config's targets)."""
+        self._known.update(self._clean(model) for model in models)
+
+    def label(self, model: str) -> str:
+        """The label for `model`."""
+        model = self._clean(model)
+        if model in self._known or model in self._seen:
+            return model
+        if len(self._seen) >= self.limit:
+            return OTHER_MODEL
+        self._seen.add(model)
+        return model
+
+    def _clean(self, model: str) -> str:
+        return _LABEL_UNSAFE.sub("?", model[:self.max_length])
+
+
+MODEL_LABELS = ModelLabels()  # one per process, like the metrics themselves
+
+
 def server_in_flight(folder: str) -> int:
     """Requests in flight in every live worker that writes its metrics to `folder`."""
     # Only the live gauges' files (one per worker, removed when it exits): a health probe
@@ -51,7 +88,7 @@ def server_in_flight(folder: str) -> int:
 
 def observe(exchange) -> None:
     """Count a finished exchange: status, outcome, tokens, timings, upstream failure kind."""
-    model = exchange.routed_model or exchange.info.model or "unknown"
+    model = MODEL_LABELS.label(exchange.routed_model or exchange.info.model or "unknown")
     status = str(exchange.status_code or 0)
     REQUESTS.labels(status, model, exchange.provider, exchange.outcome).inc()
     for key, kind in _TOKEN_KINDS.items():

@@ -184,14 +184,23 @@ class Recorder:
         return [(self._waiting.pop(key)[1], None) for key in due]
 
     def _save_one_by_one(self, logs: dict, bodies: dict, cause: Exception) -> None:
+        # One record the database refuses must not cost the others theirs.
         for request_id, log_row in logs.items():
             body = bodies.get(request_id)
             try:
                 self._save([log_row], [body] if body else [])
-            except peewee.PeeweeException as exc:
+                continue
+            except Exception as exc:
+                refused = exc
                 _reset_connection()
-                self._drop_record(log_row, f"the database refused it ({exc})")
-        log.warning("a batch of %d records failed (%s); wrote them one by one", len(logs), cause)
+            try:  # stored all the same: its texts escaped to ASCII, its bodies left out, and flagged
+                self._save([repaired_row(log_row)], [])
+                log.warning("%s: the database refused its record (%s); stored it repaired, without bodies",
+                            request_id, _reason(refused))
+            except Exception as exc:
+                _reset_connection()
+                self._drop_record(log_row, f"the database refused it ({_reason(exc)})")
+        log.warning("a batch of %d records failed (%s); wrote them one by one", len(logs), _reason(cause))
 
     def _write(self, records) -> None:
         logs, bodies = {}, {}
@@ -207,8 +216,9 @@ class Recorder:
                 if self._checkpointer is not None:
                     self._checkpointer.request()
                 return
-            except (peewee.IntegrityError, peewee.DataError, peewee.ProgrammingError) as exc:
-                # Retrying cannot help these: save what can be saved, one record at a time.
+            except (peewee.IntegrityError, peewee.DataError, peewee.ProgrammingError, ValueError) as exc:
+                # Retrying cannot help these (a value a column or the driver refuses, such as a
+                # text that cannot be encoded): save what can be saved, one record at a time.
                 self.failed_writes += 1
                 metrics.RECORD_WRITE_FAILURES.inc()
                 _reset_connection()
@@ -226,10 +236,10 @@ class Recorder:
                 log.warning("writing %d records failed (%s); retrying in %.2fs", len(logs), exc, delay)
                 time.sleep(delay)  # cooperative under gevent: streams keep flowing
                 delay = min(delay * 2, 2.0)
-            except Exception:  # a bug must not kill the writer and lose every later record
-                self.dropped += len(logs)
-                metrics.RECORDS_DROPPED.labels("record").inc(len(logs))
-                log.exception("could not write %d records", len(logs))
+            except Exception as exc:  # a bug must not kill the writer, nor cost a batch its records
+                log.exception("could not write %d records at once", len(logs))
+                _reset_connection()
+                self._save_one_by_one(logs, bodies, exc)
                 return
 
 
@@ -245,6 +255,24 @@ def in_parts(records: list, max_bytes: int):
         size += weight
     if part:
         yield part
+
+
+def repaired_row(log_row: dict) -> dict:
+    """A record the database refused, made plain: every text as ASCII (escapes for the rest), no NUL,
+    flagged `bodies_omitted: refused`."""
+    row = {key: _ascii(value) if isinstance(value, str) else value for key, value in log_row.items()}
+    row["bodies_omitted"] = "refused"
+    return row
+
+
+def _ascii(text: str) -> str:
+    return text.encode("ascii", "backslashreplace").decode("ascii").replace("\x00", "\\x00")
+
+
+def _reason(exc: Exception) -> str:
+    # The type and the first line only: a driver's message may quote the refused value at length.
+    first_line = str(exc).split("\n", 1)[0][:300]
+    return f"{type(exc).__name__}: {first_line}"
 
 
 def _reset_connection() -> None:

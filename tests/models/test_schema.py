@@ -102,3 +102,13 @@ def test_a_row_that_leaves_columns_out_gets_their_defaults(migrated):
     models.save_records([row], [])
     saved = RequestLog.get_by_id("in-flight")
     assert (saved.request_body_truncated, saved.bodies_omitted, saved.query) == (False, None, "")
+
+
+def test_texts_no_database_can_encode_are_stored_escaped_and_the_batch_whole(db):
+    # A lone surrogate (JSON's "\\ud800") failed to encode and took the batch's other records with it.
+    models.migrate()
+    models.save_records([log_row("odd", original_model="x\ud800", session_id="s\x00\udfff",
+                                 stream_error="über \ud83d"), log_row("innocent")], [])
+    odd = RequestLog.get_by_id("odd")
+    assert (odd.original_model, odd.session_id, odd.stream_error) == ("x\\ud800", "s\ufffd\\udfff", "über \\ud83d")
+    assert RequestLog.get_by_id("innocent").outcome == "complete"

@@ -97,3 +97,16 @@ def test_record_write_failures_and_drops_are_counted():
     recorder.stop()
     assert value("proxy_record_write_failures_total") > failures
     assert value("proxy_records_dropped_total", part="record") == dropped + 1
+
+
+def test_model_labels_are_printable_short_and_bounded_in_number():
+    from proxy.metrics import OTHER_MODEL, ModelLabels
+
+    labels = ModelLabels(limit=3, max_length=10)
+    labels.know(["routed-target"])
+    assert labels.label("x\ud800\n") == "x??"
+    assert labels.label("m" * 50) == "m" * 10
+    assert labels.label("third") == "third"
+    assert labels.label("fourth") == OTHER_MODEL  # past the limit: one series for all the rest
+    assert labels.label("third") == "third"       # a name already seen keeps its own
+    assert labels.label("routed-target") == "routed-tar"  # the config's targets always pass, cut alike

@@ -4,6 +4,7 @@ import socket
 import sqlite3
 import time
 
+import peewee
 import pytest
 import requests
 
@@ -165,6 +166,43 @@ def test_a_record_the_database_refuses_is_dropped_alone():
     recorder.stop()
     assert saved == ["good1", "good2"]
     assert recorder.dropped == 1
+
+
+def test_a_batch_that_fails_for_any_reason_is_written_one_by_one():
+    # A driver's UnicodeEncodeError (a lone surrogate) once dropped the whole batch with the bad row.
+    saved = []
+
+    def save(logs, bodies):
+        if any(row["id"] == "bad" for row in logs):
+            raise UnicodeEncodeError("utf-8", "x\ud800", 1, 2, "surrogates not allowed")
+        saved.extend(row["id"] for row in logs)
+
+    recorder = Recorder(save=save, batch_window=0.2)
+    recorder.start()
+    for request_id in ("innocent1", "bad", "innocent2"):
+        recorder.submit(log_row(request_id), body_row(request_id))
+    assert recorder.flush(5)
+    recorder.stop()
+    assert saved == ["innocent1", "innocent2"]
+
+
+def test_a_record_refused_as_it_is_is_stored_repaired_and_flagged():
+    saved = []
+
+    def save(logs, bodies):
+        if any(not value.isascii() for row in logs for value in row.values() if isinstance(value, str)):
+            raise peewee.DataError("invalid byte sequence")
+        saved.extend((logs, bodies))
+
+    recorder = Recorder(save=save, batch_window=0.2)
+    recorder.start()
+    recorder.submit(log_row("odd", original_model="modèle\x00\ud800", outcome="complete"), body_row("odd"))
+    assert recorder.flush(5)
+    recorder.stop()
+    [[row], bodies] = saved
+    assert row["original_model"] == "mod\\xe8le\\x00\\ud800"  # every character kept, as its escape
+    assert (row["outcome"], row["bodies_omitted"], bodies) == ("complete", "refused", [])
+    assert recorder.dropped == 0
 
 
 def test_the_writer_beats_stamps_its_rows_and_unregisters_when_it_stops(app):
