@@ -51,6 +51,8 @@ class Config:
     routing: RoutingConfig | None = None  # providers and rules from CONFIG_PATH (proxy.yaml)
     claude_projects_dir: str = "~/.claude/projects"
     log_level: str = "info"  # gunicorn.conf.py reads the same variable for gunicorn's own lines
+    client_body_timeout: float = 60.0  # seconds for a request's whole body (headers: gunicorn.conf.py)
+    allowed_origins: frozenset[str] = frozenset()  # web origins whose pages may call /v1
 
     @classmethod
     def from_env(cls, env=None) -> "Config":
@@ -86,6 +88,9 @@ class Config:
                                         required=bool(env.get("CONFIG_PATH"))),
             claude_projects_dir=get("CLAUDE_PROJECTS_DIR", str, defaults.claude_projects_dir),
             log_level=_log_level(get("LOG_LEVEL", str, defaults.log_level)),
+            client_body_timeout=get("CLIENT_BODY_TIMEOUT", float, defaults.client_body_timeout),
+            allowed_origins=frozenset(origin.strip().rstrip("/") for origin in
+                                      get("ALLOWED_ORIGINS", str, "").split(",") if origin.strip()),
         )
 
 
@@ -104,7 +109,9 @@ def create_app(config: Config | None = None) -> Flask:
                               config.upstream_read_timeout, config.upstream_pool_size)
     app.extensions["proxy"] = ProxyService(upstream, recorder, config.max_request_body,
                                            dispatch=_dispatcher(config, upstream),
-                                           metrics_folder=config.prometheus_multiproc_dir)
+                                           metrics_folder=config.prometheus_multiproc_dir,
+                                           body_timeout=config.client_body_timeout,
+                                           allowed_origins=config.allowed_origins)
     # gunicorn.conf.py starts it on SIGTERM (it may not import the app, so it looks it up here).
     app.extensions["drain"] = Drain(app.extensions["proxy"].traffic, config.drain_delay, config.drain_timeout)
     app.extensions["conversations"] = ConversationStore(config.claude_projects_dir)

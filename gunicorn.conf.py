@@ -29,6 +29,12 @@ graceful_timeout = int(os.environ.get("DRAIN_TIMEOUT", "25")) + 5
 # gunicorn 27's control socket lives at one fixed path per user; several instances would collide.
 control_socket_disable = True
 accesslog = "-" if os.environ.get("ACCESS_LOG") else None
+# gunicorn's default format has the Basic-auth user (%(u)s), and all of a Basic value without a
+# colon: a credential in the log. The same line without it.
+access_log_format = '%(h)s %(l)s - %(t)s "%(r)s" %(s)s %(b)s "%(f)s" "%(a)s"'
+# Seconds a client has, from its request's first byte, to send the request line and headers. The
+# idle wait between two requests of a keep-alive connection stays `keepalive`.
+CLIENT_HEADER_TIMEOUT = float(os.environ.get("CLIENT_HEADER_TIMEOUT") or 10)
 errorlog = "-"
 loglevel = os.environ.get("LOG_LEVEL", "info")
 
@@ -66,7 +72,32 @@ def post_worker_init(worker):
     # every 10 s of such load. The streams make little cyclic garbage (tens of objects per
     # collection), so full collections may wait for 100 younger ones instead of 10.
     gc.set_threshold(*gc.get_threshold()[:2], 100)
+    _bound_header_time(CLIENT_HEADER_TIMEOUT)
     _take_over_sigterm(worker)
+
+
+def _bound_header_time(seconds):
+    """A request whose head takes longer than `seconds` from its first byte ends its connection.
+
+    gunicorn bounds only the whole wait for a request (keepalive, 95 s), so a client sending a
+    byte every few seconds held a connection that long: this sets the deadline from the first byte.
+    """
+    import gevent  # in the worker, after its monkey-patching
+    from gunicorn.http.parser import RequestParser
+
+    request_class = RequestParser.mesg_class
+
+    class DeadlineRequest(request_class):
+        def __init__(self, cfg, unreader, *args, **kwargs):
+            first = unreader.read(1)  # idle until the request begins, as long as keepalive allows
+            unreader.unread(first)
+            try:
+                with gevent.Timeout(seconds):
+                    super().__init__(cfg, unreader, *args, **kwargs)
+            except gevent.Timeout:
+                raise StopIteration("request head not received within CLIENT_HEADER_TIMEOUT") from None
+
+    RequestParser.mesg_class = DeadlineRequest
 
 
 def _take_over_sigterm(worker):

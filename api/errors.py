@@ -18,7 +18,9 @@ def error_response(status: int, error: str, details: str | None = None):
 
 
 def handle_http_error(exc: HTTPException):
-    """Render any HTTP error raised anywhere in the app as an ErrorResponse."""
+    """Render any HTTP error raised anywhere in the app as an ErrorResponse (or the response it carries)."""
+    if exc.response is not None:  # a shape chosen where it was raised (the Anthropic API's own, for /v1)
+        return exc.response
     details = getattr(exc, "details", None)
     if details is None:  # werkzeug's own errors: the name is the short part, the description the long
         response = error_response(exc.code or 500, exc.name, exc.description)

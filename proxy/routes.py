@@ -2,6 +2,7 @@
 from flask import Blueprint, Response, current_app, request
 from werkzeug.exceptions import BadRequest
 
+from proxy.request_target import ORIGIN_FORM_ONLY, is_origin_form, raw_target
 from proxy.service import proxy_error
 
 bp = Blueprint("proxy", __name__)
@@ -11,6 +12,16 @@ ALL_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 
 def _service():
     return current_app.extensions["proxy"]
+
+
+@bp.before_app_request
+def refuse_other_targets():
+    """A target that is not a path (`http://host/...`, `host:port`, `*`) is a recorded 400, whatever
+    route its path would match: nothing is relayed for it, nor any view run."""
+    target = raw_target(request.environ)
+    if is_origin_form(target):
+        return None
+    raise _service().refuse(request, "Invalid request target", ORIGIN_FORM_ONLY)
 
 
 @bp.before_app_request

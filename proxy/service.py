@@ -2,12 +2,11 @@
 import logging
 import traceback
 from contextlib import closing
-from urllib.parse import quote, unquote, urlsplit
 
 from flask import jsonify
 
-from werkzeug.exceptions import (BadGateway, BadRequest, GatewayTimeout, HTTPException, InternalServerError,
-                                 RequestEntityTooLarge)
+from werkzeug.exceptions import (BadGateway, BadRequest, Forbidden, GatewayTimeout, HTTPException,
+                                 InternalServerError, RequestEntityTooLarge, RequestTimeout)
 
 from proxy import metrics
 from proxy.access_log import log_exchange
@@ -18,11 +17,13 @@ from proxy.header_rules import apply_rules
 from proxy.headers import upstream_request_headers
 from proxy.recorder import Recorder
 from proxy.relay import relay_response
+from proxy.request_body import BodyIncomplete, BodyTimeout, BodyTooLarge, read_body
 from proxy.request_info import InvalidBody, parse_json_body, parse_json_head, request_info
+from proxy.request_target import InvalidTarget, raw_target, upstream_path
 from proxy.settings_poller import SettingsPoller
 from proxy.stall_watch import StallWatch
 from proxy.traffic import Traffic
-from proxy.upstream import UpstreamClient, UpstreamTimeout, UpstreamUnreachable
+from proxy.upstream import UpstreamClient, UpstreamRefused, UpstreamTimeout, UpstreamUnreachable
 
 log = logging.getLogger(__name__)
 
@@ -37,19 +38,24 @@ def proxy_error(exc_class, error: str, details: str | None = None) -> HTTPExcept
     return exc
 
 
-def raw_path(request) -> str:
-    """The path exactly as the client sent it: %2F, %3F and %FF stay encoded on their way upstream."""
-    raw = request.environ.get("RAW_URI") or request.environ.get("REQUEST_URI")
-    if not raw:
-        return quote(request.path)
-    if not raw.startswith("/"):  # absolute form, as sent to a forward proxy
-        raw = urlsplit(raw).path or "/"
-    return raw.split("?", 1)[0]
+def browser_refusal(headers, allowed_origins: frozenset[str]) -> str | None:
+    """Why a request that a web page made may not spend the proxy's credentials; None for a client
+    such as Claude Code or an SDK, which sends neither `Origin` nor `Sec-Fetch-Site`."""
+    origin = headers.get("origin")
+    if origin is not None and origin in allowed_origins:
+        return None
+    if headers.get("sec-fetch-site") in ("cross-site", "same-site"):
+        return "a web page on another site sent this request (Sec-Fetch-Site)"
+    if origin is not None:
+        return f"requests from the web origin {origin[:200]!r} are not allowed (ALLOWED_ORIGINS)"
+    return None
 
 
-def has_dot_segments(path: str) -> bool:
-    """True when the decoded path has a `.` or `..` segment (it would climb out of /v1)."""
-    return any(segment in (".", "..") for segment in unquote(path).split("/"))
+def anthropic_error(status: int, kind: str, message: str):
+    """A response in the Anthropic API's own error shape, which SDK clients show to their users."""
+    response = jsonify({"type": "error", "error": {"type": kind, "message": message}})
+    response.status_code = status
+    return response
 
 
 class ProxyService:
@@ -57,7 +63,8 @@ class ProxyService:
 
     def __init__(self, upstream: UpstreamClient, recorder: Recorder, max_body: int,
                  settings: SettingsPoller | None = None, dispatch: Dispatcher | None = None,
-                 metrics_folder: str | None = None):
+                 metrics_folder: str | None = None, body_timeout: float | None = None,
+                 allowed_origins: frozenset[str] = frozenset()):
         self.upstream = upstream
         self.dispatch = dispatch  # None without routing rules: requests go straight upstream
         self.recorder = recorder
@@ -66,6 +73,10 @@ class ProxyService:
         self.stall_watch = StallWatch(self.traffic.streams, upstream.timeout.read_timeout)
         self.stall_watch.start()
         self.max_body = max_body
+        self.body_timeout = body_timeout  # seconds for a client to send its whole body
+        self.allowed_origins = allowed_origins  # web origins whose pages may call /v1 (ALLOWED_ORIGINS)
+        if dispatch is not None:
+            metrics.MODEL_LABELS.know(model for model, _ in dispatch.target_models)
         self.settings = settings or SettingsPoller()
         self.settings.start()
 
@@ -81,14 +92,14 @@ class ProxyService:
 
     def forward(self, request):
         """Relay a Flask request upstream and return the streaming response (or raise an HTTP error)."""
-        path = raw_path(request)
-        # One pass over the headers: werkzeug rebuilds them from the WSGI environ on every pass.
-        incoming = list(request.headers.items())
-        exchange = Exchange.begin(request.method, path, request.query_string.decode("latin-1"), incoming)
-        self.traffic.enter()
+        target = raw_target(request.environ)
+        incoming = list(request.headers.items())  # one pass: werkzeug rebuilds them on every pass
+        exchange = self._begin(request, target, incoming)
         try:
-            if has_dot_segments(path):
-                raise proxy_error(BadRequest, "Invalid path", "paths may not contain . or .. segments")
+            path = upstream_path(target, request.path)
+            refusal = browser_refusal(request.headers, self.allowed_origins)
+            if refusal is not None:
+                raise Forbidden(response=anthropic_error(403, "permission_error", refusal))
             exchange.request_body = self._read_body(request)
             routed = self.dispatch is not None and self.dispatch.routable(request.method, path)
             # Routing rewrites the body, so it needs all of it; otherwise only the recorded facts.
@@ -100,6 +111,8 @@ class ProxyService:
             headers = apply_rules(upstream_request_headers(incoming), rules.request)
             prepared = self.dispatch.prepare(exchange, request.headers, headers, body) if routed else None
             del body  # the parsed body (~2x its bytes) is not kept while the response streams
+        except InvalidTarget as exc:
+            raise self._fail(exchange, proxy_error(BadRequest, exc.title, str(exc)))
         except InvalidBody as exc:
             raise self._fail(exchange, proxy_error(BadRequest, "Invalid request body", str(exc)))
         except HTTPException as exc:
@@ -113,6 +126,9 @@ class ProxyService:
                                               exchange.request_body)
             else:
                 upstream = self.dispatch.send(request.method, prepared, exchange.info.stream)
+        except UpstreamRefused as exc:  # the gate above let through what the client may not reach
+            log.error("%s: refused to connect: %s", exchange.id, exc)
+            raise self._fail(exchange, proxy_error(BadRequest, "Invalid request target", str(exc)))
         except UpstreamUnreachable as exc:
             raise self._fail(exchange, proxy_error(BadGateway, "Upstream unreachable", str(exc)))
         except UpstreamTimeout as exc:
@@ -143,15 +159,29 @@ class ProxyService:
         # Only the Messages API itself must be JSON; uploads and empty POSTs pass through.
         return request.method == "POST" and request.path in JSON_ENDPOINTS
 
+    def refuse(self, request, error: str, details: str) -> HTTPException:
+        """Record a request refused before any view (a target that is not a path) and return its 400."""
+        exchange = self._begin(request, raw_target(request.environ), list(request.headers.items()))
+        return self._fail(exchange, proxy_error(BadRequest, error, details))
+
+    def _begin(self, request, target: str, incoming: list) -> Exchange:
+        path, _, query = target.partition("?")
+        exchange = Exchange.begin(request.method, path, query, incoming)
+        self.traffic.enter()
+        return exchange
+
     def _read_body(self, request) -> bytes:
-        too_large = proxy_error(RequestEntityTooLarge, "Request body too large",
-                                f"The limit is {self.max_body} bytes (MAX_REQUEST_BODY)")
-        if (request.content_length or 0) > self.max_body:
-            raise too_large
-        body = request.stream.read(self.max_body + 1)
-        if len(body) > self.max_body:
-            raise too_large
-        return body
+        try:
+            return read_body(request, self.max_body, self.body_timeout)
+        except BodyTooLarge:
+            raise proxy_error(RequestEntityTooLarge, "Request body too large",
+                              f"The limit is {self.max_body} bytes (MAX_REQUEST_BODY)") from None
+        except BodyIncomplete as exc:
+            raise proxy_error(BadRequest, "Incomplete request body", str(exc)) from None
+        except BodyTimeout:
+            raise proxy_error(RequestTimeout, "Request body too slow",
+                              f"The body did not arrive within {self.body_timeout:g} s "
+                              "(CLIENT_BODY_TIMEOUT)") from None
 
     @staticmethod
     def _unexpected(exchange: Exchange, exc: Exception) -> HTTPException:

@@ -27,6 +27,10 @@ class UpstreamTimeout(Exception):
     """The upstream sent no response headers within the timeouts."""
 
 
+class UpstreamRefused(ValueError):
+    """A request would have gone to a host other than the client's configured upstream."""
+
+
 class MergedHeaders:
     """urllib3's response headers as requests showed them: any case, a repeated name's values joined."""
 
@@ -116,7 +120,10 @@ class _RelayAdapter(HTTPAdapter):
         self._verified = None
 
     def get_connection_with_tls_context(self, request, verify, proxies=None, cert=None):
-        if proxies or cert or verify is not True or not request.url.startswith(self.origin):
+        # The one place a connection is chosen: no URL, however it was built, reaches another host.
+        if not request.url.startswith(self.origin):
+            raise UpstreamRefused(f"not a URL of the configured upstream {self.origin}: {request.url[:200]!r}")
+        if proxies or cert or verify is not True:
             return super().get_connection_with_tls_context(request, verify, proxies, cert)
         if self._pool is None:
             self._pool = super().get_connection_with_tls_context(request, verify, proxies, cert)
@@ -192,7 +199,7 @@ class UpstreamClient:
         """The request as requests' `prepare()` would build it: the same target, headers and body."""
         request = UpstreamRequest()
         request.method = method.upper()
-        target = self._prefix + (f"{path}?{query}" if query else path)
+        target = self.request_target(path, query)
         if PLAIN_TARGET.fullmatch(target) and "/." not in target:
             request.path_url, request.url = target, self._origin + target  # what prepare() leaves as it is
         else:  # escapes, spaces, dot segments: requests quotes and normalises them, as it always did
@@ -211,6 +218,13 @@ class UpstreamClient:
         # request, and a dict copies in C (the adapter's own lookup, "Content-Length", is spelt so).
         request.headers = dict(by_name.values())
         return request
+
+    def request_target(self, path: str, query: str) -> str:
+        """The target (path and query) to send for a client's path: under the upstream's own prefix,
+        and only for a path starting with `/` (anything else would change the host of the URL)."""
+        if not path.startswith("/"):
+            raise UpstreamRefused(f"not a path: {path[:200]!r}")
+        return self._prefix + (f"{path}?{query}" if query else path)
 
     def send(self, method: str, path: str, query: str, headers, body: bytes) -> UpstreamResponse:
         """Send a request and return once response headers arrive; the body stays unread."""

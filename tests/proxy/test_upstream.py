@@ -5,7 +5,7 @@ import pytest
 import requests
 import urllib3
 
-from proxy.upstream import MergedHeaders, UpstreamClient, UpstreamTimeout, UpstreamUnreachable
+from proxy.upstream import MergedHeaders, UpstreamClient, UpstreamRefused, UpstreamTimeout, UpstreamUnreachable
 from tests.fake_upstream import Reply
 
 
@@ -189,3 +189,25 @@ def test_a_connection_the_upstream_closed_while_idle_is_replaced(upstream):
     response = client.send("POST", "/v1/messages", "", [], b"{}")
     assert response.status_code == 200 and response.raw.read()
     assert len(upstream.seen) == 2
+
+
+@pytest.mark.parametrize("path", ["v1%2F@127.0.0.1:9/x", "@127.0.0.1:9/x", ""])
+def test_a_path_that_would_change_the_host_is_refused_before_any_connection(upstream, path):
+    client = UpstreamClient(upstream.url, connect_timeout=2, read_timeout=2)
+    with pytest.raises(UpstreamRefused):
+        client.send("GET", path, "", [("x-api-key", "k")], b"")
+    assert upstream.seen == []
+
+
+def test_the_connection_layer_refuses_any_other_host_even_past_the_gates(upstream):
+    # Defence in depth: a request built without `request_target` (a future bug) reaches no other host.
+    client = UpstreamClient(upstream.url.replace("http://", "http://user:pw@"), connect_timeout=2,
+                            read_timeout=2)
+    request = client.prepare("GET", "/v1/models", "", [], b"")
+    with socket.create_server(("127.0.0.1", 0)) as other:
+        request.url = f"http://127.0.0.1:{other.getsockname()[1]}/v1/models"
+        with pytest.raises(UpstreamRefused):
+            client._adapter.send(request, stream=True, timeout=client.timeout)
+        other.settimeout(0.2)
+        with pytest.raises(TimeoutError):
+            other.accept()  # nothing connected
