@@ -54,7 +54,7 @@ def captured_rows(exchange: Exchange, capture: BodyCapture) -> tuple[dict, dict]
     response, cut = _text_of_chunks(exchange.response_chunks, cap)
     body_row["response_body"] = response if exchange.completed_at_ms is not None else None
     message = exchange.response_message
-    encoded = json.dumps(message) if message else None
+    encoded = _encoded(message) if message else None
     # The reassembled message stays whole while it fits, even when the raw SSE (several times
     # its size) was cut: it is what a reader wants. Cut JSON is useless, so a bigger one goes.
     if encoded is not None and cap and len(encoded) > cap:
@@ -62,6 +62,15 @@ def captured_rows(exchange: Exchange, capture: BodyCapture) -> tuple[dict, dict]
     body_row["response_message"] = encoded
     log_row["response_body_truncated"] = cut
     return log_row, body_row
+
+
+def _encoded(message: dict) -> str | None:
+    """The reassembled message as JSON; None for one nested past what the encoder takes (the raw
+    body still holds it)."""
+    try:
+        return json.dumps(message)
+    except (ValueError, RecursionError):
+        return None
 
 
 def _text(data: bytes, cap: int) -> tuple[str, bool]:

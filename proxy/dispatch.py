@@ -42,7 +42,7 @@ class Dispatcher:
         try:
             outgoing = provider.prepare(exchange.endpoint, exchange.query, headers, exchange.request_body,
                                         body, route.model)
-        except (TypeError, ValueError, AttributeError, KeyError) as exc:
+        except (TypeError, ValueError, AttributeError, KeyError, RecursionError) as exc:
             raise InvalidBody(f"cannot be translated for provider {route.provider!r}: {exc}") from None
         return provider, outgoing
 

@@ -110,16 +110,19 @@ def routing_facts(body: dict, size: int) -> dict:
 
 def conversation_hash(messages: list) -> str | None:
     """A stable hash of the first user message's text, shared by every turn of one conversation."""
-    first = next((m for m in _decoded(messages) if isinstance(m, dict) and m.get("role") == "user"), None)
-    if first is None:
+    try:
+        first = next((m for m in _decoded(messages) if isinstance(m, dict) and m.get("role") == "user"), None)
+        if first is None:
+            return None
+        content = first.get("content")
+        if isinstance(content, list):
+            # Hash text only: Claude Code moves cache_control markers between turns.
+            texts = [b.get("text", "") for b in content if isinstance(b, dict) and b.get("type") == "text"]
+            content = "\n".join(texts) if texts else json.dumps(
+                [{k: v for k, v in b.items() if k != "cache_control"} if isinstance(b, dict) else b
+                 for b in content], sort_keys=True)
+    except RecursionError:  # nested close to the decoder's own limit: no conversation to tell
         return None
-    content = first.get("content")
-    if isinstance(content, list):
-        # Hash text only: Claude Code moves cache_control markers between turns.
-        texts = [b.get("text", "") for b in content if isinstance(b, dict) and b.get("type") == "text"]
-        content = "\n".join(texts) if texts else json.dumps(
-            [{k: v for k, v in b.items() if k != "cache_control"} if isinstance(b, dict) else b
-             for b in content], sort_keys=True)
     return hashlib.sha256(str(content).encode("utf-8", "replace")).hexdigest()[:16]
 
 
@@ -136,7 +139,7 @@ def session_from_metadata(metadata) -> str | None:
     user_id = metadata["user_id"]
     try:
         decoded = json.loads(user_id)
-    except ValueError:
+    except (ValueError, RecursionError):  # any string a client likes, nested JSON too
         decoded = None
     if isinstance(decoded, dict) and isinstance(decoded.get("session_id"), str):
         return decoded["session_id"]

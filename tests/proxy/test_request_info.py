@@ -96,3 +96,23 @@ def test_the_head_leaves_the_messages_encoded_until_one_is_needed():
     assert set(head) == {"model", "stream", "messages", "metadata"}  # tools, system... never decoded
     info = request_info(head)
     assert (info.model, info.stream, info.message_count, info.session_id) == ("claude-sonnet-4-5", True, 3, SESSION)
+
+
+@pytest.mark.parametrize("depth", [5_000, 100_000])
+def test_a_body_nested_past_the_parser_is_invalid_not_an_error(depth):
+    raw = ('{"model": "m", "messages": [{"role": "user", "content": %s}]}' % ("[" * depth + "]" * depth)).encode()
+    for parse in (parse_json_head, parse_json_body):
+        with pytest.raises(InvalidBody, match="recursion"):
+            parse(raw, required=True)
+
+
+@pytest.mark.parametrize("depth", [985, 990, 995, 999])
+def test_values_nested_just_within_the_parser_give_no_session_or_hash_rather_than_an_error(depth):
+    # A metadata.user_id holding nested JSON, and first-message content the hash re-encodes: each
+    # decodes, but decoding or encoding it once more, a few frames deeper, runs out of stack.
+    nested = []
+    for _ in range(depth):  # built level by level: json.loads would run out of stack in the test
+        nested = [nested]
+    info = request_info({"model": "m", "metadata": {"user_id": "[" * depth + "]" * depth},
+                         "messages": [{"role": "user", "content": [{"type": "image", "x": nested}]}]})
+    assert info.session_id is None and info.model == "m"
