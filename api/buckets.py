@@ -12,8 +12,21 @@ MAX_BUCKETS = 10_000
 def local_days(start: datetime, end: datetime, tz: ZoneInfo) -> list[date]:
     """The local dates touched by [start, end)."""
     first = start.astimezone(tz).date()
-    last = (end - timedelta(microseconds=1)).astimezone(tz).date() if end > start else first
-    return [first + timedelta(days=n) for n in range((last - first).days + 1)] if end > start else []
+    return [first + timedelta(days=n) for n in range(day_count(start, end, tz))]
+
+
+def day_count(start: datetime, end: datetime, tz: ZoneInfo) -> int:
+    """How many local dates [start, end) touches, without listing them."""
+    if end <= start:
+        return 0
+    return ((end - timedelta(microseconds=1)).astimezone(tz).date() - start.astimezone(tz).date()).days + 1
+
+
+def capped_days(start: datetime, end: datetime, tz: ZoneInfo) -> list[date]:
+    """local_days, or a 400 when the range touches more than MAX_DAYS days (counted before any is listed)."""
+    if day_count(start, end, tz) > MAX_DAYS:
+        raise bad_request("Range too long", f"at most {MAX_DAYS} days")
+    return local_days(start, end, tz)
 
 
 def day_boundaries_ms(days: list[date], tz: ZoneInfo) -> list[int]:
@@ -24,16 +37,19 @@ def day_boundaries_ms(days: list[date], tz: ZoneInfo) -> list[int]:
 
 def fixed_labels(start: datetime, end: datetime, bucket: timedelta, tz: ZoneInfo) -> list[datetime]:
     """The local start time of each bucket of [start, end)."""
-    count = -(-(end - start) // bucket) if end > start else 0
-    return [(start + bucket * n).astimezone(tz) for n in range(count)]
+    return [(start + bucket * n).astimezone(tz) for n in range(bucket_count(start, end, bucket))]
+
+
+def bucket_count(start: datetime, end: datetime, bucket: timedelta) -> int:
+    """How many buckets of `bucket` cover [start, end) (the last one may be short)."""
+    return -(-(end - start) // bucket) if end > start else 0
 
 
 def capped_labels(start: datetime, end: datetime, bucket: timedelta, tz: ZoneInfo) -> list[datetime]:
-    """fixed_labels, or a 400 when the range holds more than MAX_BUCKETS buckets."""
-    labels = fixed_labels(start, end, bucket, tz)
-    if len(labels) > MAX_BUCKETS:
+    """fixed_labels, or a 400 when the range holds more than MAX_BUCKETS buckets (counted before any is built)."""
+    if bucket_count(start, end, bucket) > MAX_BUCKETS:
         raise bad_request("Too many buckets", "use a larger bucket or a shorter range")
-    return labels
+    return fixed_labels(start, end, bucket, tz)
 
 
 def fixed_buckets(start: datetime, end: datetime, tz: ZoneInfo) -> tuple[int, int, int, list[datetime]]:

@@ -50,6 +50,10 @@ def list_conversations():
           content:
             application/json:
               schema: {$ref: "#/components/schemas/ConversationList"}
+          links:
+            GetFirstConversation:
+              operationId: getConversationByID
+              parameters: {id: "$response.body#/conversations/0/id", project: "$response.body#/conversations/0/project"}
         "400": {$ref: "#/components/responses/BadRequest"}
         "401": {$ref: "#/components/responses/Unauthorized"}
     """

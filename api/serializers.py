@@ -1,8 +1,7 @@
 """JSON field names of the dashboard API, chosen here once: each shape in its own headed section."""
-import json
-
 from api.errors import bad_request
 from api.params import iso
+from models import bounded_json
 from models.settings import (BODY_CAPTURE, BODY_MAX_BYTES, REQUEST_HEADER_RULES, RESPONSE_HEADER_RULES,
                              capture_problem, rule_problem)
 
@@ -151,11 +150,12 @@ def rate_limit_point(row: dict, start: str) -> dict:
 
 
 def _json(text):
-    """Stored JSON text back to JSON; other text (an SSE stream, a non-JSON body) stays a string."""
+    """Stored JSON text back to JSON; other text (an SSE stream, a non-JSON body, JSON nested too deep
+    to encode again) stays a string."""
     if text is None or text == "":
         return text
     try:
-        return json.loads(text)
+        return bounded_json.loads(text)
     except ValueError:
         return text
 

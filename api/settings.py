@@ -1,12 +1,11 @@
 """Settings views: the header rules and body capture every worker applies, read and replaced through the database."""
-import json
-
 from flask import jsonify, request
 
 import models
 from api import bp
 from api.errors import bad_request, payload_too_large
 from api.serializers import settings_changes, settings_json
+from models import bounded_json
 
 # 100 rules per list fit many times over; anything bigger is a mistake or an attack.
 MAX_SETTINGS_BODY = 64 * 1024
@@ -21,7 +20,7 @@ def _json_body():
     if len(raw) > MAX_SETTINGS_BODY:
         raise too_large
     try:
-        return json.loads(raw)
+        return bounded_json.loads(raw)
     except (ValueError, UnicodeDecodeError) as exc:
         raise bad_request("Invalid settings", f"body: not valid JSON ({exc})") from None
 

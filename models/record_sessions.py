@@ -1,11 +1,11 @@
 """Sessions as the proxy recorded them: list rows from the per-session totals, first prompt and
 working directory from one request body per session shown, a session in full from its latest call."""
-import json
 import re
 import time
 from collections import OrderedDict
 from dataclasses import dataclass
 
+from models import bounded_json
 from models.recorded_totals import RecordedTotals, grouped, session_calls
 from models.request_log import RequestBody, RequestLog
 from models.session_summary import RECORD_PROJECT, Conversation, SessionSummary
@@ -54,7 +54,7 @@ def _body(record_id: str) -> dict:
     if row is None or not row.request_body or len(row.request_body) > _MAX_BODY_CHARS:
         return {}
     try:
-        body = json.loads(row.request_body)
+        body = bounded_json.loads(row.request_body)
     except ValueError:
         return {}
     return body if isinstance(body, dict) else {}
@@ -151,7 +151,7 @@ def _history(call: RequestLog) -> list[Entry]:
 
 def _json_object(text) -> dict | None:
     try:
-        value = json.loads(text) if text else None
+        value = bounded_json.loads(text) if text else None
     except ValueError:
         return None
     return value if isinstance(value, dict) else None

@@ -1,9 +1,10 @@
 """One transcript line at a time: bounded reading, decoding, timestamps, usage and the user's real prompts."""
-import json
 import re
 import time
 import unicodedata
 from datetime import datetime, timezone
+
+from models import bounded_json
 
 MIB = 1024 * 1024
 MAX_LINE = 32 * MIB  # longer lines are skipped unread: a runaway line must not hold the worker's memory
@@ -59,10 +60,10 @@ def read_lines(file, start: int, end: int):
 
 
 def decode(raw) -> dict | None:
-    """A JSON object line, or None for anything else."""
+    """A JSON object line, or None for anything else (too deeply nested included)."""
     try:
-        value = json.loads(raw)
-    except ValueError:  # UnicodeDecodeError is one too
+        value = bounded_json.loads(raw)
+    except ValueError:  # UnicodeDecodeError and bounded_json.TooDeep are ones too
         return None
     return value if isinstance(value, dict) else None
 

@@ -56,6 +56,8 @@ def create_message():
             text/event-stream:
               schema: {type: string, description: SSE stream of Anthropic streaming events}
         "400": {$ref: "#/components/responses/BadRequest"}
+        "403": {$ref: "#/components/responses/WebPageRefused"}
+        "408": {$ref: "#/components/responses/BadRequest"}
         "413": {$ref: "#/components/responses/BadRequest"}
         "500": {$ref: "#/components/responses/BadRequest"}
         "502": {$ref: "#/components/responses/BadRequest"}

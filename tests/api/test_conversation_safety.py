@@ -5,6 +5,8 @@ from pathlib import Path
 
 import pytest
 
+from models.bounded_json import MAX_DEPTH
+from tests.nesting import DEPTHS, arrays, objects
 from tests.transcripts import T0, SessionWriter
 
 SECRET = "TOP-SECRET-CONTENT-OUTSIDE-THE-TREE"
@@ -133,3 +135,28 @@ def test_transcript_lines_of_every_json_type_are_handled(client, root):
     assert body["messages"][1]["content"] == [{"type": "text", "text": "plain"}]
     assert body["messages"][2]["timestamp"] is None
     assert body["skippedLines"] == 4
+
+
+@pytest.mark.parametrize("depth", DEPTHS)
+def test_lines_nested_too_deep_are_skipped_like_any_unreadable_line(client, root, depth):
+    session = SessionWriter(root, "/home/ada/deep", "deep", T0)
+    session.prompt("Read the nested file")
+    session.raw(arrays(depth))
+    session.raw('{"type": "user", "message": ' + objects(depth) + "}")
+    # Decodes in Python, but deeper than any line should be: skipped before it can fail a response.
+    session.user([{"type": "tool_result", "tool_use_id": "t1", "content": json.loads(arrays(MAX_DEPTH))}])
+    session.assistant()
+    session.write()
+    subagent = session.subagent("d1", "Go deeper")
+    subagent.raw(objects(depth))
+    subagent.write()
+    [row] = client.get("/api/conversations/project?project=-home-ada-deep").json["conversations"]
+    assert (row["id"], row["requestCount"], row["skippedLines"], row["firstMessage"]) == (
+        "deep", 1, 4, "Read the nested file"), "three lines of the session, one of its subagent"
+    assert [r["id"] for r in client.get("/api/conversations").json["conversations"]] == ["deep", "ok"]
+    response = client.get("/api/conversations/deep?project=-home-ada-deep")
+    assert response.status_code == 200
+    body = response.json
+    assert [m["type"] for m in body["messages"]] == ["user", "assistant"]
+    assert body["skippedLines"] == 4
+    assert [sub["skippedLines"] for sub in body["subagents"]] == [1]

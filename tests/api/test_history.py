@@ -1,5 +1,11 @@
 """Request history: pages, filters, summaries, lookup by id or suffix, clearing."""
+import json
+
+import pytest
+
 import models
+from models.bounded_json import MAX_DEPTH
+from tests.nesting import DEPTHS, arrays, objects
 from tests.records import body_row, log_row
 
 T0 = 1_795_000_000_000  # 2026-11-18T11:06:40Z, in ms
@@ -132,3 +138,20 @@ def test_a_nul_in_the_model_filter_is_a_400(client):
     response = client.get("/api/requests?model=a%00b")
     assert response.status_code == 400
     assert response.get_json()["error"] == "Invalid model"
+
+
+@pytest.mark.parametrize("depth", [MAX_DEPTH + 1, *DEPTHS])
+def test_stored_json_nested_too_deep_comes_back_as_its_text(client, depth):
+    deep_lists, deep_objects = arrays(depth), objects(depth)
+    seed([log_row("deep1"), log_row("fine2")],
+         [body_row("deep1", request_headers=deep_objects, request_body=deep_lists, response_headers=deep_lists,
+                   response_body=deep_objects, response_message=deep_lists),
+          body_row("fine2", request_body=arrays(MAX_DEPTH), response_message='{"type": "message"}')])
+    response = client.get("/api/requests/deep1")
+    assert response.status_code == 200
+    request = response.json["request"]
+    assert (request["headers"], request["body"]) == (deep_objects, deep_lists)
+    assert (request["response"]["headers"], request["response"]["body"], request["response"]["message"]) == (
+        deep_lists, deep_objects, deep_lists)
+    fine = client.get("/api/requests/fine2").json["request"]
+    assert (fine["body"], fine["response"]["message"]) == (json.loads(arrays(MAX_DEPTH)), {"type": "message"})

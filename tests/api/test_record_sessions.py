@@ -2,8 +2,10 @@
 import json
 
 import anthropic
+import pytest
 
 import models
+from tests.nesting import DEPTHS, arrays, objects
 from tests.records import body_row, log_row
 from tests.transcripts import HAIKU, OPUS, T0, SessionWriter
 
@@ -109,3 +111,18 @@ def test_transcripts_are_listed_when_the_database_fails(client, config):
     assert [row["id"] for row in client.get("/api/conversations").json["conversations"]] == ["local-2"]
     body = client.get("/api/conversations/local-2?project=-home-ada-shop").json
     assert (body["requestIds"], body["firstMessage"]) == ([], "Still here")
+
+
+@pytest.mark.parametrize("depth", DEPTHS)
+def test_recorded_bodies_nested_too_deep_are_left_unread(client, depth):
+    models.save_records(
+        [log_row("d1", session_id="deep-1", timestamp_ms=START_MS, original_model=OPUS, routed_model=OPUS),
+         log_row("d2", session_id="deep-1", timestamp_ms=START_MS + 1_000, original_model=OPUS, routed_model=OPUS)],
+        [body_row("d1", request_body=arrays(depth)),
+         body_row("d2", request_body='{"messages": ' + objects(depth) + "}", response_message=arrays(depth),
+                  response_body=objects(depth))])
+    [row] = client.get("/api/conversations").json["conversations"]
+    assert (row["id"], row["requestCount"], row["firstMessage"]) == ("deep-1", 2, "")
+    response = client.get("/api/conversations/deep-1?project=unknown")
+    assert response.status_code == 200
+    assert (response.json["messages"], response.json["requestIds"]) == ([], ["d1", "d2"])

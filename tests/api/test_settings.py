@@ -4,6 +4,9 @@ import json
 import pytest
 import requests
 
+from models.bounded_json import MAX_DEPTH
+from tests.nesting import arrays, objects
+
 CAPTURE_DEFAULTS = {"bodyCapture": "all", "bodyMaxBytes": 1048576}
 EMPTY = {"requestHeaderRules": [], "responseHeaderRules": [], **CAPTURE_DEFAULTS}
 SAVED = {
@@ -149,6 +152,26 @@ def test_malformed_json_is_a_400(client, saved):
     assert response.status_code == 400
     assert response.json["error"] == "Invalid settings"
     assert response.json["details"].startswith("body: not valid JSON")
+    assert client.get("/api/settings").json == saved
+
+
+# Some 10,000 nested objects are the deepest that fit in the 64 KB a body may have.
+@pytest.mark.parametrize("body", [arrays(MAX_DEPTH + 1), arrays(5_000), arrays(32_000),
+                                  '{"requestHeaderRules": ' + objects(5_000) + "}",
+                                  '{"requestHeaderRules": ' + objects(10_000) + "}"])
+def test_json_nested_too_deep_is_a_400_and_saves_nothing(client, saved, body):
+    response = client.put("/api/settings", data=body, content_type="application/json")
+    assert response.status_code == 400
+    assert response.json == {"error": "Invalid settings",
+                             "details": f"body: not valid JSON (nested deeper than {MAX_DEPTH} levels)"}
+    assert client.get("/api/settings").json == saved
+
+
+@pytest.mark.parametrize("body", [arrays(100_000), objects(100_000)])
+def test_json_nested_deeper_than_the_size_cap_allows_is_a_413(client, saved, body):
+    response = client.put("/api/settings", data=body, content_type="application/json")
+    assert response.status_code == 413
+    assert set(response.json) == {"error", "details"}
     assert client.get("/api/settings").json == saved
 
 
