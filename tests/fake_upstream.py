@@ -123,6 +123,7 @@ class FakeUpstream:
         self.seen: list[Seen] = []
         self.queue: list[Reply] = []
         self.sent_log: list[tuple[float, bytes]] = []  # (time written, chunk) of the last reply
+        self.request_lines: list[bytes] = []            # every request line received, refused ones too
         self.finished = threading.Event()               # set when the last reply ended
         self.disconnected = threading.Event()           # set when a client went away mid-reply
         self._lock = threading.Lock()
@@ -143,6 +144,7 @@ class FakeUpstream:
         with self._lock:
             self.seen.clear()
             self.queue.clear()
+            self.request_lines.clear()
             self.sent_log.clear()
         self.finished.clear()
         self.disconnected.clear()
@@ -167,7 +169,7 @@ def _default_reply(seen: Seen, reply: Reply) -> Reply:
     if seen.body:
         try:
             body = seen.json()
-        except ValueError:
+        except (ValueError, RecursionError):  # deeply nested JSON: answered as any other body
             body = {}
     model = body.get("model", "claude-sonnet-4-6") if isinstance(body, dict) else "claude-sonnet-4-6"
     if seen.path.endswith("/count_tokens"):
@@ -199,6 +201,10 @@ class _Handler(BaseHTTPRequestHandler):
 
     def log_message(self, *args):
         pass
+
+    def parse_request(self):
+        self.upstream.request_lines.append(self.raw_requestline)  # before any check can refuse it
+        return super().parse_request()
 
     def _read_body(self) -> bytes:
         if self.headers.get("transfer-encoding", "").lower() == "chunked":
