@@ -1,9 +1,7 @@
 """The proxy blueprint: /v1/* relayed upstream, cheap HEAD probes, the unsupported OpenAI endpoint."""
 from flask import Blueprint, Response, current_app, request
-from werkzeug.exceptions import BadRequest
 
 from proxy.request_target import ORIGIN_FORM_ONLY, is_origin_form, raw_target
-from proxy.service import proxy_error
 
 bp = Blueprint("proxy", __name__)
 
@@ -82,8 +80,8 @@ def chat_completions():
       responses:
         "400": {$ref: "#/components/responses/BadRequest"}
     """
-    raise proxy_error(BadRequest, "The OpenAI chat completions API is not supported by this proxy",
-                      "Send Anthropic Messages API requests to POST /v1/messages instead")
+    raise _service().refuse(request, "The OpenAI chat completions API is not supported by this proxy",
+                            "Send Anthropic Messages API requests to POST /v1/messages instead")
 
 
 @bp.route("/v1/models", methods=["GET"])

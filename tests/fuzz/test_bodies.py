@@ -6,7 +6,7 @@ from hypothesis import strategies as st
 
 from tests.fuzz.fuzz_request import FuzzRequest
 from tests.fuzz.invariants import check_request
-from tests.fuzz.profiles import fuzz_settings
+from tests.fuzz.profiles import fuzz_settings, tried_first
 
 TARGETS = [b"/v1/messages", b"/v1/messages/count_tokens", b"/v1/messages?beta=true"]
 # Pieces of a JSON string's text, escapes written as JSON writes them.
@@ -16,7 +16,7 @@ STRING_PIECES = [b"claude-fuzz", b"\\ud800", b"\\udfff", b"\\ud83d\\ude00", b"\\
 NUMBERS = [b"1e999", b"-1e999", b"1" * 400, b"1E+99999", b"NaN", b"Infinity", b"-Infinity", b"-0", b"0.1e-99999",
            b"123456789012345678901234567890", b"5", b"0", b"-1", b"1.5", b"01", b"+1", b".5", b"1e", b"0x10"]
 LITERALS = [b"true", b"false", b"null", b'"true"', b"[]", b"{}", b"tru", b"nul", b"True", b"None"]
-# The shapes named in the brief of this suite, tried first.
+# Known attacks (those that got through before the hostile-client fixes among them), tried first.
 KNOWN = [b'{"model": "x\\ud800", "messages": []}', b'{"model": "x\\u0000", "messages": []}',
          b'{"model": "x\xed\xa0\x80", "messages": []}', b'{"model": "x\xff", "messages": []}',
          b'{"model": "m", "messages": [' + b"[" * 5000 + b"]" * 5000 + b"]}", b'{"model": "m", "max_tokens": 1e999}',
@@ -77,15 +77,14 @@ def bodies(draw) -> bytes:
     return body
 
 
-@st.composite
-def body_requests(draw) -> FuzzRequest:
-    """A POST to the Messages API with a fuzzed body, framed exactly."""
-    body = draw(bodies())
+def body_request(target: bytes, body: bytes) -> FuzzRequest:
+    """A POST of `body` to `target`, framed exactly."""
     lines = (b"Host: 127.0.0.1", b"Content-Type: application/json", b"Content-Length: %d" % len(body))
-    return FuzzRequest(b"POST", draw(st.sampled_from(TARGETS)), lines, body)
+    return FuzzRequest(b"POST", target, lines, body)
 
 
 @fuzz_settings(ci_examples=250)
-@given(request=body_requests())
+@tried_first([body_request(TARGETS[0], body) for body in KNOWN])
+@given(request=st.builds(body_request, st.sampled_from(TARGETS), bodies()))
 def test_a_fuzzed_json_body_is_relayed_or_refused_and_recorded_once(proxy_under_fuzz, request):
     check_request(proxy_under_fuzz, request)

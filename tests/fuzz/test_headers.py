@@ -6,7 +6,7 @@ from hypothesis import strategies as st
 
 from tests.fuzz.fuzz_request import FuzzRequest
 from tests.fuzz.invariants import check_request
-from tests.fuzz.profiles import fuzz_settings
+from tests.fuzz.profiles import fuzz_settings, tried_first
 
 BODY = b'{"model": "claude-fuzz", "max_tokens": 5, "messages": [{"role": "user", "content": "hi"}]}'
 ROUTES = [(b"POST", b"/v1/messages"), (b"POST", b"/v1/messages/count_tokens"), (b"GET", b"/v1/models"),
@@ -117,7 +117,26 @@ def header_requests(draw) -> FuzzRequest:
     return FuzzRequest(method, target, tuple(lines), body, broken, tuple(secret for _, secret in found_credentials))
 
 
+# Known attacks (those that got through before the hostile-client fixes among them), tried first.
+KNOWN = [
+    FuzzRequest(b"POST", b"/v1/messages", (b"Host: 127.0.0.1", b"Content-Length: %d" % (len(BODY) + 1)), BODY, True),
+    FuzzRequest(b"POST", b"/v1/messages", (b"Host: 127.0.0.1", b"Transfer-Encoding: chunked"),
+                b"zz\r\n" + BODY + b"\r\n0\r\n\r\n", True),
+    FuzzRequest(b"POST", b"/v1/messages", (b"Host: 127.0.0.1", b"Transfer-Encoding: chunked"),
+                b"%x\r\n%s\r\n" % (len(BODY), BODY), True),
+    FuzzRequest(b"POST", b"/v1/messages", (b"Host: {sentinel}", b"X-Forwarded-Host: {sentinel}",
+                                          b"Content-Length: %d" % len(BODY)), BODY),
+    FuzzRequest(b"POST", b"/v1/messages", (b"Host: 127.0.0.1", b"x-api-key: sk-ant-fuzz-known0secret0one",
+                                          b"Authorization: Bearer sk-ant-fuzz-known0secret0two",
+                                          b"Content-Length: %d" % len(BODY)), BODY,
+                secrets=(b"sk-ant-fuzz-known0secret0one", b"sk-ant-fuzz-known0secret0two")),
+    FuzzRequest(b"POST", b"/v1/messages", (b"Host: 127.0.0.1", b"Origin: http://evil.example",
+                                          b"Sec-Fetch-Site: cross-site", b"Content-Length: %d" % len(BODY)), BODY),
+]
+
+
 @fuzz_settings(ci_examples=300)
+@tried_first(KNOWN)
 @given(request=header_requests())
 def test_fuzzed_headers_and_framing_keep_to_the_rules(proxy_under_fuzz, request):
     check_request(proxy_under_fuzz, request)

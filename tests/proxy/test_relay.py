@@ -134,6 +134,7 @@ def test_chat_completions_points_to_messages(client, records):
     assert response.status_code == 400
     assert "/v1/messages" in response.json["details"]
     assert set(response.json) == {"error", "details"}
+    assert [(row["outcome"], row["status_code"]) for row in records()] == [("rejected", 400)]
 
 
 def test_models_are_relayed_with_the_callers_credentials(client, upstream):
