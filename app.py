@@ -18,10 +18,10 @@ from dashboard import bp as dashboard_bp
 from models.conversations import ConversationStore
 from proxy import ProxyService, Recorder, UpstreamClient
 from proxy import bp as proxy_bp
-from proxy.dispatch import Dispatcher
-from proxy.drain import Drain
-from proxy.retention import RetentionPruner
-from proxy.routing_config import ConfigError, RoutingConfig, load_routing_config
+from proxy.routing.dispatch import Dispatcher
+from proxy.runtime.drain import Drain
+from proxy.recording.retention import RetentionPruner
+from proxy.routing.config import ConfigError, RoutingConfig, load_routing_config
 
 log = logging.getLogger(__name__)
 

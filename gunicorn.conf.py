@@ -15,7 +15,7 @@ worker_connections = int(os.environ.get("WORKER_CONNECTIONS", "1000"))
 preload_app = False
 # gevent's default resolver runs getaddrinfo in a thread that waits for the GIL while the worker
 # is busy: 4-40 ms (up to 400 ms) per new upstream connection under load. The proxy resolves a
-# few upstream hosts, rarely (proxy.address_cache remembers them and renews them off the hub), so
+# few upstream hosts, rarely (proxy.upstream.address_cache remembers them and renews them off the hub), so
 # resolving inline is cheaper.
 os.environ.setdefault("GEVENT_RESOLVER", "block")
 # Every worker writes its metrics to this folder and /metrics adds them up (prometheus-client's

@@ -4,7 +4,7 @@ from flask import current_app, jsonify, request
 from api import bp, params, serializers
 from api.errors import bad_request, error_response
 from models import conversations
-from models.transcripts import UnsafeName
+from models.transcripts.tree import UnsafeName
 
 MAX_PAGE = 100
 

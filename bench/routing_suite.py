@@ -9,11 +9,11 @@ import json
 import time
 
 from bench import report
-from proxy.providers.model_field import replace_model
-from proxy.providers.openai_request import to_openai_request
-from proxy.providers.openai_stream import StreamTranslator
+from proxy.routing.providers.model_field import replace_model
+from proxy.routing.providers.openai_request import to_openai_request
+from proxy.routing.providers.openai_stream import StreamTranslator
 from proxy.request_info import request_info
-from proxy.routing import Match, Router, Rule
+from proxy.routing.rules import Match, Router, Rule
 
 RULES = (
     Rule("reviewer", Match(subagent=True, headers=(("x-claude-code-agent-id", "review*"),)), "local", "qwen3"),

@@ -6,12 +6,12 @@ from collections import OrderedDict
 import peewee
 
 from models import record_sessions
-from models.conversation_cache import TranscriptCache
+from models.transcripts.cache import TranscriptCache
 from models.recorded_totals import RecordedTotals
-from models.session_summary import Conversation, SessionSummary
-from models.transcript_lines import add_usage
-from models.transcript_thread import Thread, attach_subagents, read_thread
-from models.transcripts import (SessionFiles, TranscriptTree, UnsafeName, check_project, check_session_id,
+from models.transcripts.session import Conversation, SessionSummary
+from models.transcripts.lines import add_usage
+from models.transcripts.thread import Thread, attach_subagents, read_thread
+from models.transcripts.tree import (SessionFiles, TranscriptTree, UnsafeName, check_project, check_session_id,
                                 folder_names, prefetch)
 
 MAX_PROJECT = 1024

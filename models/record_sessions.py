@@ -8,10 +8,10 @@ from dataclasses import dataclass
 from models import bounded_json
 from models.recorded_totals import RecordedTotals, grouped, session_calls
 from models.request_log import RequestBody, RequestLog
-from models.session_summary import RECORD_PROJECT, Conversation, SessionSummary
-from models.transcript_lines import add_usage, clip, content_blocks, prompt_text, usage_of
-from models.transcript_thread import Entry, Thread
-from models.transcripts import folder_names
+from models.transcripts.session import RECORD_PROJECT, Conversation, SessionSummary
+from models.transcripts.lines import add_usage, clip, content_blocks, prompt_text, usage_of
+from models.transcripts.thread import Entry, Thread
+from models.transcripts.tree import folder_names
 
 _WORKING_DIRECTORY = re.compile(r"^\s*Working directory:\s*(\S[^\n]*?)\s*$", re.MULTILINE)
 _MAX_BODY_CHARS = 8 * 1024 * 1024  # a bigger first body is not parsed for a list row

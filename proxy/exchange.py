@@ -168,7 +168,7 @@ class Exchange:
         return self._chunks
 
     def body_row(self) -> dict:
-        """The RequestBody columns with the redacted headers; proxy.body_capture fills in the bodies."""
+        """The RequestBody columns with the redacted headers; proxy.recording.body_capture fills in the bodies."""
         return {
             "request": self.id,
             "request_headers": json.dumps(self.request_headers),

@@ -12,7 +12,7 @@ from proxy.client_cork import HeadCork
 from proxy.exchange import Exchange
 from proxy.header_rules import HeaderRule, apply_rules
 from proxy.headers import client_response_headers
-from proxy.upstream import UpstreamResponse
+from proxy.upstream.client import UpstreamResponse
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +52,7 @@ class RelayBody:
                  finish: Callable[[Exchange], None], streams: set | None = None, watched: bool = False,
                  cork: HeadCork | None = None):
         self.exchange = exchange
-        self.watched = watched  # read without a socket timeout: proxy.stall_watch times its reads
+        self.watched = watched  # read without a socket timeout: proxy.runtime.stall_watch times its reads
         self._cork = cork or HeadCork()
         self._upstream = upstream
         self._finish = finish

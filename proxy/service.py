@@ -8,22 +8,22 @@ from flask import jsonify
 from werkzeug.exceptions import (BadGateway, BadRequest, Forbidden, GatewayTimeout, HTTPException,
                                  InternalServerError, RequestEntityTooLarge, RequestTimeout)
 
-from proxy import metrics
-from proxy.access_log import log_exchange
-from proxy.body_capture import captured_rows
-from proxy.dispatch import Dispatcher
+from proxy.runtime import metrics
+from proxy.runtime.access_log import log_exchange
+from proxy.recording.body_capture import captured_rows
+from proxy.routing.dispatch import Dispatcher
 from proxy.exchange import Exchange
 from proxy.header_rules import apply_rules
 from proxy.headers import upstream_request_headers
-from proxy.recorder import Recorder
+from proxy.recording.recorder import Recorder
 from proxy.relay import relay_response
 from proxy.request_body import BodyIncomplete, BodyTimeout, BodyTooLarge, read_body
 from proxy.request_info import InvalidBody, parse_json_body, parse_json_head, request_info
 from proxy.request_target import InvalidTarget, raw_target, upstream_path
-from proxy.settings_poller import SettingsPoller
-from proxy.stall_watch import StallWatch
-from proxy.traffic import Traffic
-from proxy.upstream import UpstreamClient, UpstreamRefused, UpstreamTimeout, UpstreamUnreachable
+from proxy.runtime.settings_poller import SettingsPoller
+from proxy.runtime.stall_watch import StallWatch
+from proxy.runtime.traffic import Traffic
+from proxy.upstream.client import UpstreamClient, UpstreamRefused, UpstreamTimeout, UpstreamUnreachable
 
 log = logging.getLogger(__name__)
 

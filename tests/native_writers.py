@@ -1,4 +1,4 @@
-"""Checks every native writer (proxy/sqlite_writer, proxy/postgres_writer) must pass the same way."""
+"""Checks every native writer (proxy/recording/sqlite_writer.py, proxy/recording/postgres_writer.py) must pass the same way."""
 import models
 from tests.records import body_row, log_row
 

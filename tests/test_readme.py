@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from app import Config
-from proxy.routing_config import load_routing_config
+from proxy.routing.config import load_routing_config
 
 REPO = Path(__file__).resolve().parents[1]
 README = (REPO / "README.md").read_text(encoding="utf-8")

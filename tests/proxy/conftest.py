@@ -1,7 +1,7 @@
 """Fixtures for routing: a fake OpenAI-compatible provider and apps built from a routing config text."""
 import pytest
 
-from proxy.routing_config import parse_routing_config
+from proxy.routing.config import parse_routing_config
 from tests.fake_openai import FakeOpenAI
 
 OPENAI_KEY = "sk-openai-provider-key"
