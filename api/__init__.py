@@ -9,5 +9,5 @@ bp.before_request(require_login)
 bp.before_request(refuse_cross_site)
 
 # The view modules attach their routes to `bp`.
-from api import history, stats, settings, ratelimits  # noqa: E402,F401
+from api import history, stats, settings, rate_limits  # noqa: E402,F401
 from api import conversations  # noqa: E402,F401

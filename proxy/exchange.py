@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 from proxy.assembler import USAGE_KEYS, MessageAssembler, usage_of
 from proxy.headers import api_key_fingerprint, redacted
-from proxy.ratelimits import rate_limit_fields
+from proxy.rate_limits import rate_limit_fields
 from proxy.request_info import RequestInfo
 from proxy.sse import SSEParser
 
@@ -111,7 +111,7 @@ class Exchange:
             if self._parsed < len(self._chunks):
                 time.sleep(0)  # a long stream's parse must not hold up every other stream
 
-    def finish(self, outcome: str, error: str | None = None, status: int | None = None) -> None:
+    def conclude(self, outcome: str, error: str | None = None, status: int | None = None) -> None:
         """Settle the outcome and derive usage, stop reason and message from what was relayed."""
         self.completed_at_ms = _now_ms()
         self.response_time_ms = self.elapsed_ms()

@@ -46,18 +46,18 @@ def sse_error_event(message: str, mid_event: bool) -> bytes:
 
 
 class RelayBody:
-    """The WSGI body of a relayed response; calls `finish(exchange)` exactly once, whatever happens."""
+    """The WSGI body of a relayed response; calls `on_finished(exchange)` exactly once, whatever happens."""
 
     def __init__(self, exchange: Exchange, upstream: UpstreamResponse,
-                 finish: Callable[[Exchange], None], streams: set | None = None, watched: bool = False,
+                 on_finished: Callable[[Exchange], None], streams: set | None = None, watched: bool = False,
                  cork: HeadCork | None = None):
         self.exchange = exchange
         self.watched = watched  # read without a socket timeout: proxy.runtime.stall_watch times its reads
         self._cork = cork or HeadCork()
         self._upstream = upstream
-        self._finish = finish
+        self._on_finished = on_finished
         self._started = False
-        self._finished = False
+        self._settled = False
         self._cut: tuple[str, str] | None = None  # (outcome, reason) when ended early
         self._streams = streams if streams is not None else set()
         self._streams.add(self)
@@ -101,17 +101,17 @@ class RelayBody:
                 self._settle("client_disconnected", "client closed the connection before the body")
 
     def _settle(self, outcome: str, error: str | None) -> None:
-        if self._finished:
+        if self._settled:
             return
-        self._finished = True
+        self._settled = True
         self._streams.discard(self)
         self._upstream.close()
         try:
-            self.exchange.finish(outcome, error)
+            self.exchange.conclude(outcome, error)
         except Exception:  # a record missing some derived figures beats no record at all
             log.exception("could not derive the results of %s", self.exchange.id)
         try:
-            self._finish(self.exchange)
+            self._on_finished(self.exchange)
         except Exception:
             log.exception("could not finish the record of %s", self.exchange.id)
 
@@ -146,7 +146,7 @@ class RelayBody:
             self._settle(outcome, error)
 
 
-def relay_response(exchange: Exchange, upstream: UpstreamResponse, finish: Callable[[Exchange], None],
+def relay_response(exchange: Exchange, upstream: UpstreamResponse, on_finished: Callable[[Exchange], None],
                    rules: tuple[HeaderRule, ...] = (), streams: set | None = None,
                    client_socket=None) -> Response:
     """A Flask response relaying the upstream status, headers (after the response rules) and body."""
@@ -154,7 +154,7 @@ def relay_response(exchange: Exchange, upstream: UpstreamResponse, finish: Calla
     encoding = upstream.headers.get("content-encoding", "identity").lower()
     headers = client_response_headers(upstream.headers, body_decoded=encoding != "identity")
     headers = apply_rules(headers, rules)
-    body = RelayBody(exchange, upstream, finish, streams, watched=upstream.release_read_timeout(),
+    body = RelayBody(exchange, upstream, on_finished, streams, watched=upstream.release_read_timeout(),
                      cork=HeadCork(client_socket))
     response = Response(body, status=upstream.status_code, headers=headers, direct_passthrough=True)
     if upstream.headers.get("content-type") is None:

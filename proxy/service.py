@@ -136,7 +136,7 @@ class ProxyService:
                 GatewayTimeout, "Upstream sent no response within the timeout", str(exc)))
         except Exception as exc:
             raise self._fail(exchange, self._unexpected(exchange, exc)) from None
-        return relay_response(exchange, upstream, self._finished, rules.response, self.traffic.streams,
+        return relay_response(exchange, upstream, self._record_finished, rules.response, self.traffic.streams,
                               request.environ.get("gunicorn.socket"))
 
     def list_models(self, request):
@@ -194,12 +194,12 @@ class ProxyService:
 
     def _fail(self, exchange: Exchange, exc: HTTPException) -> HTTPException:
         """Record a request the proxy answered itself, and hand back the error to raise."""
-        exchange.finish("rejected" if exc.code < 500 else "proxy_error",
+        exchange.conclude("rejected" if exc.code < 500 else "proxy_error",
                         error=f"{exc.description}: {getattr(exc, 'details', '')}", status=exc.code)
-        self._finished(exchange)
+        self._record_finished(exchange)
         return exc
 
-    def _finished(self, exchange: Exchange) -> None:
+    def _record_finished(self, exchange: Exchange) -> None:
         self.traffic.leave()
         self.recorder.submit(*captured_rows(exchange, self.settings.capture))
         metrics.observe(exchange)

@@ -25,7 +25,7 @@ def test_a_stream_split_at_any_byte_gives_the_whole_message():
         exchange = streaming_exchange()
         for chunk in split_everywhere(stream, step):
             exchange.body_chunk(chunk)
-        exchange.finish("complete")
+        exchange.conclude("complete")
         assert exchange.outcome == "complete"
         assert exchange.stop_reason == "tool_use"
         assert exchange.usage["output_tokens"] == FINAL_OUTPUT_TOKENS
@@ -45,7 +45,7 @@ def test_mid_event_says_whether_the_relayed_bytes_stopped_inside_an_event():
     assert not exchange.mid_event
     for chunk in events[2:]:
         exchange.body_chunk(chunk)
-    exchange.finish("complete")  # chunks seen by mid_event are not parsed twice
+    exchange.conclude("complete")  # chunks seen by mid_event are not parsed twice
     assert exchange.usage["output_tokens"] == FINAL_OUTPUT_TOKENS
     assert len(exchange.response_message["content"]) == 1
 
@@ -55,7 +55,7 @@ def test_an_error_event_turns_a_complete_stream_into_a_stream_error():
     for chunk in message_events("claude-x")[:3]:
         exchange.body_chunk(chunk)
     exchange.body_chunk(sse("error", {"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}}))
-    exchange.finish("complete")
+    exchange.conclude("complete")
     assert exchange.outcome == "stream_error"
     assert "Overloaded" in exchange.error
 
@@ -72,7 +72,7 @@ def test_a_long_stream_is_parsed_whole_and_lets_other_greenlets_run(monkeypatch)
         exchange.body_chunk(chunk)
     ticks = []
     ticker = gevent.spawn(lambda: [ticks.append(gevent.sleep(0)) for _ in range(1000)])
-    exchange.finish("complete")
+    exchange.conclude("complete")
     ticker.kill()
     text = exchange.response_message["content"][0]["text"]
     assert text == "".join(f"word{n} " for n in range(400)) + "Hello from the fake upstream. Grüße! 👋"

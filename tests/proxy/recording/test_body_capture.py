@@ -115,7 +115,7 @@ def exchange_with(chunks: list[bytes], request_body: bytes = b"{}") -> Exchange:
     exchange.response_started(200, {"content-type": "text/event-stream"})
     for chunk in chunks:
         exchange.body_chunk(chunk)
-    exchange.finish("complete")
+    exchange.conclude("complete")
     return exchange
 
 
