@@ -1,4 +1,5 @@
-"""The README tells the truth: its config example loads, and its settings table lists every setting."""
+"""The README tells the truth: its config example loads, its settings table lists every setting, its map
+names only folders and modules that exist."""
 import re
 from pathlib import Path
 
@@ -77,3 +78,36 @@ def test_the_table_gives_the_real_defaults():
         assert float(shown) == getattr(defaults, name.lower()), name
     assert documented["UPSTREAM_URL"] == f"`{defaults.upstream_url}`"
     assert documented["DATABASE_URL"] == f"`{defaults.database_url}`"
+
+
+def layout_section() -> str:
+    """The README's `## Layout` section: the folder tree and the way of one request."""
+    start = README.index("\n## Layout\n")
+    end = README.find("\n## ", start + 1)
+    return README[start:] if end == -1 else README[start:end]
+
+
+def named_paths(text: str) -> set[str]:
+    """The folder (`name/`) and module (`name.py`) paths a text names; URL paths (`/v1/...`) are not."""
+    tokens = (token.rstrip(".") for token in re.findall(r"[\w./-]+", text))
+    return {token for token in tokens if token.endswith(("/", ".py")) and not token.startswith("/")}
+
+
+def test_every_folder_and_module_the_layout_names_exists():
+    paths = named_paths(layout_section())
+    assert {"proxy/upstream/client.py", "proxy/relay.py", "proxy/recording/recorder.py"} <= paths
+    missing = [path for path in sorted(paths)
+               if not ((REPO / path).is_dir() if path.endswith("/") else (REPO / path).is_file())]
+    assert missing == []
+
+
+def test_the_layout_tree_has_a_line_for_every_package():
+    tree = re.search(r"```\n(.*?)```", layout_section(), re.DOTALL).group(1)
+    folders = {line.split()[0] for line in tree.splitlines() if line.strip()}
+    top = {f"{init.parent.name}/" for init in REPO.glob("*/__init__.py")}
+    nested = {f"{init.parent.relative_to(REPO).as_posix()}/" for source in ("proxy", "models")
+              for init in (REPO / source).glob("*/**/__init__.py")}
+    packages = top | nested | {".ci/"}
+    assert {"proxy/", "proxy/routing/providers/", "models/transcripts/", "tests/"} <= packages
+    assert sorted(packages - folders) == [], "packages the tree has no line for"
+    assert sorted(folders - packages) == [], "lines of the tree that are no package"
