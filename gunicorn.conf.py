@@ -14,7 +14,7 @@ workers = int(os.environ.get("WEB_CONCURRENCY", "1"))
 worker_connections = int(os.environ.get("WORKER_CONNECTIONS", "1000"))
 preload_app = False
 # gevent's default resolver runs getaddrinfo in a thread that waits for the GIL while the worker
-# is busy: 4-40 ms (up to 400 ms) per new upstream connection under load. The proxy resolves a
+# is busy, so under load each new upstream connection waited for it. The proxy resolves a
 # few upstream hosts, rarely (proxy.upstream.address_cache remembers them and renews them off the hub), so
 # resolving inline is cheaper.
 os.environ.setdefault("GEVENT_RESOLVER", "block")
@@ -64,13 +64,13 @@ def on_exit(server):
 
 def post_worker_init(worker):
     """Freeze the loaded app out of the garbage collector's sight; take over SIGTERM for the drain."""
-    # A full collection walks every tracked object, the app's ~65,000 included: it stalled every
-    # stream of the worker for up to 40 ms at 300 open streams. Objects that live as long as the
-    # worker never become garbage; frozen, they are skipped (full collections took under 1 ms).
+    # A full collection walks every tracked object, the loaded app's included, and stalls every
+    # stream of the worker meanwhile. Objects that live as long as the worker never become
+    # garbage; frozen, they are skipped.
     gc.freeze()
-    # A full collection still walks every open stream's objects: 16-29 ms at 300 streams, about
-    # every 10 s of such load. The streams make little cyclic garbage (tens of objects per
-    # collection), so full collections may wait for 100 younger ones instead of 10.
+    # A full collection still walks every open stream's objects, a stall of every stream. The
+    # streams make little cyclic garbage, so full collections may wait for 100 younger ones
+    # instead of 10.
     gc.set_threshold(*gc.get_threshold()[:2], 100)
     _bound_header_time(CLIENT_HEADER_TIMEOUT)
     _take_over_sigterm(worker)

@@ -196,8 +196,8 @@ def record_statements(logs: list[dict], bodies: list[dict], numbered: bool = Fal
 def save_records(logs: list[dict], bodies: list[dict]) -> None:
     """Write a batch of records in one transaction; a later row for an id replaces the earlier one;
     a column a row leaves out gets the model's default."""
-    # Hand-built SQL and executemany: peewee's query builder cost 1.5 ms per record, all of it
-    # blocking every stream of a gevent worker.
+    # Hand-built SQL and executemany: peewee's query builder is slow per record, and all of it
+    # blocks every stream of a gevent worker.
     # The wrapper turns driver errors into peewee's, which the recorder retries.
     with peewee.__exception_wrapper__, database.atomic():
         cursor = database.cursor()

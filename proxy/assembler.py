@@ -118,7 +118,7 @@ class MessageAssembler:
 
 
 def json_value(text: str):
-    """json.loads(text), five times faster for the strict JSON an event carries."""
+    """json.loads(text), faster (msgspec) for the strict JSON an event carries."""
     try:
         return msgspec.json.decode(text)
     except msgspec.DecodeError:

@@ -1,8 +1,7 @@
 """The response head and the first body chunk reach the client in one TCP segment, not two.
 
 gunicorn writes the status line and headers, then the first chunk, in two system calls, and each
-one woke the client. On this 2-core VM a write that wakes a sleeping peer costs the writer 15-25 µs:
-the header write alone was 3.4% of the worker's CPU while 300 streams ramped up. TCP_CORK holds both
+one woke the client: a write that wakes a sleeping peer is dear for the writer. TCP_CORK holds both
 writes until the relay is asked for its second chunk, by when gunicorn has made both.
 """
 import socket

@@ -152,7 +152,7 @@ class TranscriptTree:
 
     def _entry_file(self, root: str, entry: os.DirEntry) -> TranscriptFile | None:
         """A listed file of a folder already known to be inside the root: only a symlink needs resolving
-        (realpath for every one of 2,000 files was most of a warm listing)."""
+        (realpath for every file was most of a warm listing)."""
         if entry.is_symlink():
             return self._file(root, entry.path)
         try:

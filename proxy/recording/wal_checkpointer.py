@@ -1,8 +1,8 @@
 """SQLite WAL checkpoints on a native thread, off the gevent hub.
 
 Every write of a gevent worker blocks all of its streams. When a commit of the recorder pushed the
-write-ahead log past 1000 pages, SQLite copied it into the database file right there: 9-19 ms with
-nothing relayed. Checkpointing after each batch from a native thread (SQLite releases the GIL while
+write-ahead log past 1000 pages, SQLite copied it into the database file right there, with nothing
+relayed meanwhile. Checkpointing after each batch from a native thread (SQLite releases the GIL while
 it works) keeps the log short, so the recorder's own commits no longer trigger that copy.
 """
 import sqlite3
@@ -22,8 +22,8 @@ class WalCheckpointer:
 
     def __init__(self, path: str, min_interval: float = 0.03):
         self.path = path
-        # Each checkpoint syncs the files: one after every 20 ms batch cost more CPU than the copying.
-        # 0.1 s apart was too far: the log reached the 1000 pages at which a commit checkpoints itself.
+        # Each checkpoint syncs the files, so one after every batch costs more CPU than the copying;
+        # much further apart, the log reaches the 1000 pages at which a commit checkpoints itself.
         self.min_interval = min_interval
         self.checkpoints = 0
         self.failures = 0  # counted, not logged: logging's locks are gevent's, unusable from here
@@ -48,7 +48,7 @@ class WalCheckpointer:
         self.request()
 
     def _run(self) -> None:
-        # Kept between checkpoints: opening the file for each one more than doubled its CPU (291 vs 122 µs).
+        # Kept between checkpoints: opening the file for each one cost more CPU than the checkpoint.
         connection = None
         try:
             while True:

@@ -8,8 +8,8 @@ from gevent import monkey
 _start_new_thread = monkey.get_original("_thread", "start_new_thread")  # the original, even when patched
 
 # Once a process has a second thread, Linux waits for an RCU grace period each time the table of
-# open files doubles: 10-20 ms with every stream blocked, at 64, 128, 256 and 512 descriptors.
-# Growing it once, before the thread starts, costs a few KB.
+# open files doubles, with every stream blocked. Growing it once, before the thread starts, costs
+# only the table's memory.
 FD_TABLE_SIZE = 4096
 
 

@@ -43,7 +43,7 @@ class SettingsPoller(BackgroundLoop):
         """Reload the settings if a saved version moved; True when they were reloaded."""
         try:
             # The connection stays open between polls (autocommit, so no transaction lingers):
-            # reconnecting costs SQLite five times the query, all of it blocking the gevent hub.
+            # reconnecting costs SQLite several times the query, all of it blocking the gevent hub.
             versions = models.setting_versions()
             if versions == self._versions:
                 return self._recovered(False)

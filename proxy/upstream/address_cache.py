@@ -1,7 +1,7 @@
 """The upstream hosts' addresses, remembered, and looked up again off the request path.
 
 gunicorn.conf.py makes gevent resolve names inline (its thread-pool resolver waited for the GIL
-for up to 400 ms under load). Inline, a lookup stops every stream of the worker until the DNS
+while the worker was busy). Inline, a lookup stops every stream of the worker until the DNS
 answer comes: a millisecond on a good day, seconds when a resolver struggles. So a new upstream
 connection asks here: a known host is answered from memory, a stale answer still serves while a
 native thread looks the host up again, and only the first connection to a host waits for DNS.

@@ -16,8 +16,8 @@ _native_poll = monkey.get_original("select", "poll")  # the original even after 
 
 class PooledCheck:
     """Before reusing a pooled connection urllib3 asks whether the server closed it, with a poll
-    that never waits. gevent's patched poll takes a round through the hub for it (15 µs a request);
-    the original is one system call (1 µs), the same answer."""
+    that never waits. gevent's patched poll takes a round through the hub for it; the original is
+    one system call, the same answer."""
 
     @property
     def is_connected(self) -> bool:

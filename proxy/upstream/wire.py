@@ -23,8 +23,7 @@ _PLAIN_RESPONSE_LINE = re.compile(rb"([\x21-\x39\x3b-\x7e]+):[ \t]*([^\r\n]*)\r?
 MAX_LINE = 65536
 MAX_HEADERS = 100
 # An SSE event is a few hundred bytes: a 1 KB read buffer holds one, and a larger chunk is read
-# past it. http.client's default of 8 KB stayed allocated for every open stream (7 KB of the
-# ~100 KB each one cost).
+# past it. http.client's default of 8 KB stayed allocated for every open stream.
 RESPONSE_BUFFER = 1024
 
 
