@@ -1,11 +1,8 @@
 """The recorder's Postgres writes on a native thread: the gevent hub hands a batch over and waits.
 
-On the hub, psycopg sent each batch through its pipeline code and gevent's poll emulation (four
-waits a record): ~0.2 ms of CPU a record, 1-9 ms a batch of 50 KB bodies, and no stream of the
-worker moved meanwhile. Here one thread of gevent's pool drives its own libpq connection through
-psycopg.pq, which releases the GIL while libpq works. Only psycopg.pq runs there: peewee,
-psycopg.Connection and logging take locks that are gevent's under the patch, and a native thread
-must not touch those (see proxy/recording/sqlite_writer.py).
+Only psycopg.pq runs on that thread, on its own libpq connection (libpq's calls release the GIL):
+peewee, psycopg.Connection and logging take locks that are gevent's under the patch, which a
+native thread must not touch.
 """
 import peewee
 from psycopg import pq

@@ -1,11 +1,8 @@
 """The recorder's SQLite commits on a native thread, so the gevent hub never waits for the disk.
 
-A commit on the hub stops every stream of the worker until it ends: four records with 50 KB
-bodies took 1-3.7 ms at 300 open streams, and 30-117 ms when the disk was slow to take writes
-(every stream stalled as long). sqlite3 releases the GIL while SQLite works, so on a native
-thread the writing overlaps the relaying. Only the sqlite3 module runs there: peewee and logging
-take gevent's patched locks, which a native thread must not touch (peewee called from gevent's
-thread pool deadlocked).
+Only the sqlite3 module runs on that thread (it releases the GIL while SQLite works): peewee and
+logging take gevent's patched locks, which a native thread must not touch (peewee called from
+gevent's thread pool deadlocked).
 """
 import sqlite3
 

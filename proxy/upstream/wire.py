@@ -1,11 +1,9 @@
 """The upstream connection's HTTP/1.1 heads, written and read without http.client's slowest layers.
 
-http.client validates and encodes each request header through two layers of calls (urllib3's and
-its own), sends the head and the body in two writes, and parses every response head with the email
-package: ~100 µs of CPU per request on the gevent hub, before the first byte. The common case here
-is plain: str headers that gunicorn already parsed, and a response head of `name: value` lines.
-That case is handled directly; anything else (folded lines, odd characters, bytes or int values)
-takes the standard path unchanged.
+http.client checks each request header through two layers of calls and parses every response head
+with the email package. The plain case (str headers gunicorn already parsed, a response head of
+`name: value` lines) is handled here; anything else (folded lines, odd characters, bytes or int
+values) takes the standard path unchanged.
 """
 import http.client
 import io
