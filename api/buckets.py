@@ -2,7 +2,7 @@
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from api.errors import bad_request
+from api.errors import http_error
 from api.params import integer, range_ms, to_ms
 
 MAX_DAYS = 366
@@ -25,7 +25,7 @@ def day_count(start: datetime, end: datetime, tz: ZoneInfo) -> int:
 def capped_days(start: datetime, end: datetime, tz: ZoneInfo) -> list[date]:
     """local_days, or a 400 when the range touches more than MAX_DAYS days (counted before any is listed)."""
     if day_count(start, end, tz) > MAX_DAYS:
-        raise bad_request("Range too long", f"at most {MAX_DAYS} days")
+        raise http_error(400, "Range too long", f"at most {MAX_DAYS} days")
     return local_days(start, end, tz)
 
 
@@ -48,7 +48,7 @@ def bucket_count(start: datetime, end: datetime, bucket: timedelta) -> int:
 def capped_labels(start: datetime, end: datetime, bucket: timedelta, tz: ZoneInfo) -> list[datetime]:
     """fixed_labels, or a 400 when the range holds more than MAX_BUCKETS buckets (counted before any is built)."""
     if bucket_count(start, end, bucket) > MAX_BUCKETS:
-        raise bad_request("Too many buckets", "use a larger bucket or a shorter range")
+        raise http_error(400, "Too many buckets", "use a larger bucket or a shorter range")
     return fixed_labels(start, end, bucket, tz)
 
 

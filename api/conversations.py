@@ -2,7 +2,7 @@
 from flask import current_app, jsonify, request
 
 from api import bp, params, serializers
-from api.errors import bad_request, error_response
+from api.errors import error_response, http_error
 from models import conversations
 from models.transcripts.tree import UnsafeName
 
@@ -16,7 +16,7 @@ def _store() -> conversations.ConversationStore:
 def _project() -> str:
     project = request.args.get("project")
     if not project:
-        raise bad_request("Missing project", "project is required: the project folder or working directory")
+        raise http_error(400, "Missing project", "project is required: the project folder or working directory")
     return project
 
 
@@ -25,7 +25,7 @@ def _checked(call, *args):
     try:
         return call(*args)
     except UnsafeName as exc:
-        raise bad_request("Invalid project or id", str(exc)) from None
+        raise http_error(400, "Invalid project or id", str(exc)) from None
 
 
 @bp.get("/conversations")

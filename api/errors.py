@@ -2,7 +2,7 @@
 import logging
 
 from flask import jsonify
-from werkzeug.exceptions import BadRequest, HTTPException, RequestEntityTooLarge
+from werkzeug.exceptions import HTTPException, default_exceptions
 
 log = logging.getLogger(__name__)
 
@@ -44,15 +44,8 @@ def register_error_handlers(app) -> None:
     app.register_error_handler(Exception, handle_unexpected_error)
 
 
-def bad_request(error: str, details: str) -> HTTPException:
-    """A 400 to raise, rendered as an ErrorResponse with `error` and `details`."""
-    exc = BadRequest(description=error)
-    exc.details = details
-    return exc
-
-
-def payload_too_large(error: str, details: str) -> HTTPException:
-    """A 413 to raise, rendered as an ErrorResponse with `error` and `details`."""
-    exc = RequestEntityTooLarge(description=error)
+def http_error(status: int, error: str, details: str) -> HTTPException:
+    """The werkzeug HTTP error of `status` to raise, rendered as an ErrorResponse with `error` and `details`."""
+    exc = default_exceptions[status](description=error)
     exc.details = details
     return exc

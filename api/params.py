@@ -4,7 +4,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from flask import request
 
-from api.errors import bad_request
+from api.errors import http_error
 from models import queries
 
 
@@ -20,9 +20,9 @@ def integer(name: str, default: int, low: int, high: int) -> int:
     try:
         value = int(raw)
     except ValueError:
-        raise bad_request(f"Invalid {name}", f"{name} must be an integer, got {raw!r}") from None
+        raise http_error(400, f"Invalid {name}", f"{name} must be an integer, got {raw!r}") from None
     if not low <= value <= high:
-        raise bad_request(f"Invalid {name}", f"{name} must be between {low} and {high}, got {value}")
+        raise http_error(400, f"Invalid {name}", f"{name} must be between {low} and {high}, got {value}")
     return value
 
 
@@ -32,9 +32,9 @@ def text(name: str, default: str | None = None, max_length: int = 200) -> str | 
     if raw is None or raw == "" or raw.lower() == "all":
         return None
     if len(raw) > max_length:
-        raise bad_request(f"Invalid {name}", f"{name} is longer than {max_length} characters")
+        raise http_error(400, f"Invalid {name}", f"{name} is longer than {max_length} characters")
     if "\x00" in raw:  # PostgreSQL refuses NUL in text: a 500 otherwise
-        raise bad_request(f"Invalid {name}", f"{name} may not contain a NUL character")
+        raise http_error(400, f"Invalid {name}", f"{name} may not contain a NUL character")
     return raw
 
 
@@ -44,7 +44,7 @@ def choice(name: str, choices: tuple[str, ...]) -> str | None:
     if raw in (None, ""):
         return None
     if raw not in choices:
-        raise bad_request(f"Invalid {name}", f"{name} must be one of {', '.join(choices)}, got {raw!r}")
+        raise http_error(400, f"Invalid {name}", f"{name} must be one of {', '.join(choices)}, got {raw!r}")
     return raw
 
 
@@ -52,7 +52,7 @@ def organization() -> str | None:
     """The `org` parameter: an organization id some record carries (400 otherwise), or None."""
     org = text("org")
     if org and not queries.organization_exists(org):
-        raise bad_request("Unknown org", f"no request was recorded for organization {org!r}")
+        raise http_error(400, "Unknown org", f"no request was recorded for organization {org!r}")
     return org
 
 
@@ -62,7 +62,8 @@ def time_zone() -> ZoneInfo:
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
-        raise bad_request("Invalid tz", f"unknown time zone {name!r}; use an IANA name like Europe/Paris") from None
+        raise http_error(400, "Invalid tz",
+                         f"unknown time zone {name!r}; use an IANA name like Europe/Paris") from None
 
 
 def instant(name: str, tz: ZoneInfo, required: bool = False, end_of_day: bool = False) -> datetime | None:
@@ -71,7 +72,7 @@ def instant(name: str, tz: ZoneInfo, required: bool = False, end_of_day: bool = 
     raw = request.args.get(name)
     if raw in (None, ""):
         if required:
-            raise bad_request(f"Missing {name}", f"{name} is required (ISO 8601 date-time)")
+            raise http_error(400, f"Missing {name}", f"{name} is required (ISO 8601 date-time)")
         return None
     try:
         if len(raw) == 10:
@@ -86,9 +87,9 @@ def instant(name: str, tz: ZoneInfo, required: bool = False, end_of_day: bool = 
         # In UTC: arithmetic on datetimes sharing a ZoneInfo is wall-clock time and ignores DST.
         value = value.astimezone(timezone.utc)
     except (ValueError, OverflowError):
-        raise bad_request(f"Invalid {name}", f"{name} must be an ISO 8601 date-time, got {raw!r}") from None
+        raise http_error(400, f"Invalid {name}", f"{name} must be an ISO 8601 date-time, got {raw!r}") from None
     if not EARLIEST <= value <= LATEST:
-        raise bad_request(f"Invalid {name}", f"{name} must lie between 1970 and 2999, got {raw!r}")
+        raise http_error(400, f"Invalid {name}", f"{name} must lie between 1970 and 2999, got {raw!r}")
     return value
 
 
@@ -102,7 +103,7 @@ def range_or_recent(tz: ZoneInfo, days: int = 7) -> tuple[datetime, datetime]:
 def range_ms(start: datetime | None, end: datetime | None) -> tuple[int | None, int | None]:
     """A [start, end) range in epoch milliseconds; 400 when end comes before start."""
     if start and end and end < start:
-        raise bad_request("Invalid range", "end must not be before start")
+        raise http_error(400, "Invalid range", "end must not be before start")
     return (to_ms(start) if start else None, to_ms(end) if end else None)
 
 

@@ -1,5 +1,5 @@
 """JSON field names of the dashboard API, chosen here once: each shape in its own headed section."""
-from api.errors import bad_request
+from api.errors import http_error
 from api.params import iso
 from models import bounded_json
 from models.settings import (BODY_CAPTURE, BODY_MAX_BYTES, REQUEST_HEADER_RULES, RESPONSE_HEADER_RULES,
@@ -45,7 +45,7 @@ def settings_changes(body) -> dict:
 
 
 def _invalid(path: str, problem: str):
-    return bad_request("Invalid settings", f"{path}: {problem}")
+    return http_error(400, "Invalid settings", f"{path}: {problem}")
 
 
 def _rules(value, path: str) -> list[dict]:

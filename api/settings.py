@@ -3,7 +3,7 @@ from flask import jsonify, request
 
 import models
 from api import bp
-from api.errors import bad_request, payload_too_large
+from api.errors import http_error
 from api.serializers import settings_changes, settings_json
 from models import bounded_json
 
@@ -13,7 +13,7 @@ MAX_SETTINGS_BODY = 64 * 1024
 
 def _json_body():
     """The request body decoded as JSON, refused before reading when it is over the cap."""
-    too_large = payload_too_large("Settings body too large", f"the limit is {MAX_SETTINGS_BODY} bytes")
+    too_large = http_error(413, "Settings body too large", f"the limit is {MAX_SETTINGS_BODY} bytes")
     if (request.content_length or 0) > MAX_SETTINGS_BODY:
         raise too_large
     raw = request.stream.read(MAX_SETTINGS_BODY + 1)
@@ -22,7 +22,7 @@ def _json_body():
     try:
         return bounded_json.loads(raw)
     except (ValueError, UnicodeDecodeError) as exc:
-        raise bad_request("Invalid settings", f"body: not valid JSON ({exc})") from None
+        raise http_error(400, "Invalid settings", f"body: not valid JSON ({exc})") from None
 
 
 @bp.get("/settings")

@@ -5,9 +5,9 @@ from contextlib import closing
 
 from flask import jsonify
 
-from werkzeug.exceptions import (BadGateway, BadRequest, Forbidden, GatewayTimeout, HTTPException,
-                                 InternalServerError, RequestEntityTooLarge, RequestTimeout)
+from werkzeug.exceptions import BadGateway, Forbidden, GatewayTimeout, HTTPException
 
+from api.errors import http_error
 from proxy.runtime import metrics
 from proxy.runtime.access_log import log_exchange
 from proxy.recording.body_capture import captured_rows
@@ -29,13 +29,6 @@ log = logging.getLogger(__name__)
 
 SESSION_HEADER = "x-claude-code-session-id"
 JSON_ENDPOINTS = frozenset({"/v1/messages", "/v1/messages/count_tokens"})
-
-
-def proxy_error(exc_class, error: str, details: str | None = None) -> HTTPException:
-    """A werkzeug HTTP error carrying the contract's ErrorResponse fields."""
-    exc = exc_class(description=error)
-    exc.details = details
-    return exc
 
 
 def browser_refusal(headers, allowed_origins: frozenset[str]) -> str | None:
@@ -112,9 +105,9 @@ class ProxyService:
             prepared = self.dispatch.prepare(exchange, request.headers, headers, body) if routed else None
             del body  # the parsed body (~2x its bytes) is not kept while the response streams
         except InvalidTarget as exc:
-            raise self._fail(exchange, proxy_error(BadRequest, exc.title, str(exc)))
+            raise self._fail(exchange, http_error(400, exc.title, str(exc)))
         except InvalidBody as exc:
-            raise self._fail(exchange, proxy_error(BadRequest, "Invalid request body", str(exc)))
+            raise self._fail(exchange, http_error(400, "Invalid request body", str(exc)))
         except HTTPException as exc:
             raise self._fail(exchange, exc)
         except Exception as exc:
@@ -128,12 +121,11 @@ class ProxyService:
                 upstream = self.dispatch.send(request.method, prepared, exchange.info.stream)
         except UpstreamRefused as exc:  # the gate above let through what the client may not reach
             log.error("%s: refused to connect: %s", exchange.id, exc)
-            raise self._fail(exchange, proxy_error(BadRequest, "Invalid request target", str(exc)))
+            raise self._fail(exchange, http_error(400, "Invalid request target", str(exc)))
         except UpstreamUnreachable as exc:
-            raise self._fail(exchange, proxy_error(BadGateway, "Upstream unreachable", str(exc)))
+            raise self._fail(exchange, http_error(502, "Upstream unreachable", str(exc)))
         except UpstreamTimeout as exc:
-            raise self._fail(exchange, proxy_error(
-                GatewayTimeout, "Upstream sent no response within the timeout", str(exc)))
+            raise self._fail(exchange, http_error(504, "Upstream sent no response within the timeout", str(exc)))
         except Exception as exc:
             raise self._fail(exchange, self._unexpected(exchange, exc)) from None
         return relay_response(exchange, upstream, self._record_finished, rules.response, self.traffic.streams,
@@ -162,7 +154,7 @@ class ProxyService:
     def refuse(self, request, error: str, details: str) -> HTTPException:
         """Record a request refused before any view (a target that is not a path) and return its 400."""
         exchange = self._begin(request, raw_target(request.environ), list(request.headers.items()))
-        return self._fail(exchange, proxy_error(BadRequest, error, details))
+        return self._fail(exchange, http_error(400, error, details))
 
     def _begin(self, request, target: str, incoming: list) -> Exchange:
         path, _, query = target.partition("?")
@@ -174,14 +166,14 @@ class ProxyService:
         try:
             return read_body(request, self.max_body, self.body_timeout)
         except BodyTooLarge:
-            raise proxy_error(RequestEntityTooLarge, "Request body too large",
-                              f"The limit is {self.max_body} bytes (MAX_REQUEST_BODY)") from None
+            raise http_error(413, "Request body too large",
+                             f"The limit is {self.max_body} bytes (MAX_REQUEST_BODY)") from None
         except BodyIncomplete as exc:
-            raise proxy_error(BadRequest, "Incomplete request body", str(exc)) from None
+            raise http_error(400, "Incomplete request body", str(exc)) from None
         except BodyTimeout:
-            raise proxy_error(RequestTimeout, "Request body too slow",
-                              f"The body did not arrive within {self.body_timeout:g} s "
-                              "(CLIENT_BODY_TIMEOUT)") from None
+            raise http_error(408, "Request body too slow",
+                             f"The body did not arrive within {self.body_timeout:g} s "
+                             "(CLIENT_BODY_TIMEOUT)") from None
 
     @staticmethod
     def _unexpected(exchange: Exchange, exc: Exception) -> HTTPException:
@@ -190,7 +182,7 @@ class ProxyService:
         where = traceback.extract_tb(exc.__traceback__)[-1]
         log.error("%s: the proxy failed on this request: %s at %s:%d in %s", exchange.id, type(exc).__name__,
                   where.filename, where.lineno, where.name)
-        return proxy_error(InternalServerError, "Proxy error", f"{type(exc).__name__} (logged by the proxy)")
+        return http_error(500, "Proxy error", f"{type(exc).__name__} (logged by the proxy)")
 
     def _fail(self, exchange: Exchange, exc: HTTPException) -> HTTPException:
         """Record a request the proxy answered itself, and hand back the error to raise."""
