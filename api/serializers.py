@@ -1,9 +1,7 @@
 """JSON field names of the dashboard API, chosen here once: each shape in its own headed section."""
-from api.errors import http_error
 from api.params import iso
 from models import bounded_json
-from models.settings import (BODY_CAPTURE, BODY_MAX_BYTES, REQUEST_HEADER_RULES, RESPONSE_HEADER_RULES,
-                             capture_problem, rule_problem)
+from models.settings import BODY_CAPTURE, BODY_MAX_BYTES, REQUEST_HEADER_RULES, RESPONSE_HEADER_RULES
 
 # ── Settings: the contract's ProxySettings and HeaderRule, plus body capture ──────────────────
 
@@ -11,7 +9,6 @@ from models.settings import (BODY_CAPTURE, BODY_MAX_BYTES, REQUEST_HEADER_RULES,
 HEADER_RULE_FIELDS = {"requestHeaderRules": REQUEST_HEADER_RULES, "responseHeaderRules": RESPONSE_HEADER_RULES}
 CAPTURE_FIELDS = {"bodyCapture": BODY_CAPTURE, "bodyMaxBytes": BODY_MAX_BYTES}
 SETTINGS_FIELDS = {**HEADER_RULE_FIELDS, **CAPTURE_FIELDS}
-MAX_RULES = 100
 
 
 def settings_json(saved: dict) -> dict:
@@ -25,45 +22,6 @@ def settings_json(saved: dict) -> dict:
 def _rule_json(rule: dict) -> dict:
     return {"header": rule.get("header", ""), "action": rule.get("action", ""), "value": rule.get("value", ""),
             "find": rule.get("find", ""), "enabled": rule.get("enabled", True)}
-
-
-def settings_changes(body) -> dict:
-    """The saved settings a ProxySettings body replaces (absent fields are left out); a 400 names the first fault."""
-    if not isinstance(body, dict):
-        raise _invalid("body", "must be a JSON object")
-    for field in body:
-        if field not in SETTINGS_FIELDS:
-            raise _invalid(field, f"unknown field; expected one of {', '.join(SETTINGS_FIELDS)}")
-    changes = {key: _rules(body[field], field) for field, key in HEADER_RULE_FIELDS.items() if field in body}
-    for field, key in CAPTURE_FIELDS.items():
-        if field in body:
-            problem = capture_problem(key, body[field])
-            if problem is not None:
-                raise _invalid(field, problem)
-            changes[key] = 0 if key == BODY_MAX_BYTES and body[field] is None else body[field]
-    return changes
-
-
-def _invalid(path: str, problem: str):
-    return http_error(400, "Invalid settings", f"{path}: {problem}")
-
-
-def _rules(value, path: str) -> list[dict]:
-    if not isinstance(value, list):
-        raise _invalid(path, "must be a list of header rules")
-    if len(value) > MAX_RULES:
-        raise _invalid(path, f"at most {MAX_RULES} rules, got {len(value)}")
-    return [_rule(item, f"{path}[{index}]") for index, item in enumerate(value)]
-
-
-def _rule(item, path: str) -> dict:
-    """One HeaderRule as it is saved (value and find default to ""); a 400 names its first fault."""
-    problem = rule_problem(item)
-    if problem is not None:
-        field, message = problem
-        raise _invalid(f"{path}.{field}" if field else path, message)
-    return {"header": item["header"], "action": item["action"], "value": item.get("value") or "",
-            "find": item.get("find") or "", "enabled": item.get("enabled", True)}
 
 
 # ── Records: the contract's RequestLog, ResponseLog, RateLimitInfo, RequestSummary ───────────

@@ -1,12 +1,16 @@
-"""Settings views: the header rules and body capture every worker applies, read and replaced through the database."""
+"""Settings views: the header rules and body capture every worker applies, read and replaced through the database.
+
+A PUT body is checked here, every field and rule, before anything is saved: it is saved whole or not at all."""
 from flask import jsonify, request
 
 import models
 from api import bp
 from api.errors import http_error
-from api.serializers import settings_changes, settings_json
+from api.serializers import CAPTURE_FIELDS, HEADER_RULE_FIELDS, SETTINGS_FIELDS, settings_json
 from models import bounded_json
+from models.settings import BODY_MAX_BYTES, capture_problem, rule_problem
 
+MAX_RULES = 100
 # 100 rules per list fit many times over; anything bigger is a mistake or an attack.
 MAX_SETTINGS_BODY = 64 * 1024
 
@@ -23,6 +27,45 @@ def _json_body():
         return bounded_json.loads(raw)
     except (ValueError, UnicodeDecodeError) as exc:
         raise http_error(400, "Invalid settings", f"body: not valid JSON ({exc})") from None
+
+
+def settings_changes(body) -> dict:
+    """The saved settings a ProxySettings body replaces (absent fields are left out); a 400 names the first fault."""
+    if not isinstance(body, dict):
+        raise _invalid("body", "must be a JSON object")
+    for field in body:
+        if field not in SETTINGS_FIELDS:
+            raise _invalid(field, f"unknown field; expected one of {', '.join(SETTINGS_FIELDS)}")
+    changes = {key: _rules(body[field], field) for field, key in HEADER_RULE_FIELDS.items() if field in body}
+    for field, key in CAPTURE_FIELDS.items():
+        if field in body:
+            problem = capture_problem(key, body[field])
+            if problem is not None:
+                raise _invalid(field, problem)
+            changes[key] = 0 if key == BODY_MAX_BYTES and body[field] is None else body[field]
+    return changes
+
+
+def _invalid(path: str, problem: str):
+    return http_error(400, "Invalid settings", f"{path}: {problem}")
+
+
+def _rules(value, path: str) -> list[dict]:
+    if not isinstance(value, list):
+        raise _invalid(path, "must be a list of header rules")
+    if len(value) > MAX_RULES:
+        raise _invalid(path, f"at most {MAX_RULES} rules, got {len(value)}")
+    return [_rule(item, f"{path}[{index}]") for index, item in enumerate(value)]
+
+
+def _rule(item, path: str) -> dict:
+    """One HeaderRule as it is saved (value and find default to ""); a 400 names its first fault."""
+    problem = rule_problem(item)
+    if problem is not None:
+        field, message = problem
+        raise _invalid(f"{path}.{field}" if field else path, message)
+    return {"header": item["header"], "action": item["action"], "value": item.get("value") or "",
+            "find": item.get("find") or "", "enabled": item.get("enabled", True)}
 
 
 @bp.get("/settings")
