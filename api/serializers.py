@@ -118,6 +118,60 @@ def _json(text):
         return text
 
 
+# ── Stats: the contract's UsageStats, DashboardStats, HourlyStatsResponse, ModelStatsResponse ─────
+
+TOKEN_COLUMNS = ("input_tokens", "output_tokens", "cache_read", "cache_creation")
+
+
+def usage_stats(rows, start, end) -> dict:
+    """UsageStats of per-model usage rows over [start, end] (datetimes, or None where open)."""
+    by_model = {}
+    for row in rows:
+        by_model[row["model"]] = {
+            "request_count": row["requests"], "input_tokens": int(row["input_tokens"] or 0),
+            "output_tokens": int(row["output_tokens"] or 0),
+            "cache_tokens": int((row["cache_read"] or 0) + (row["cache_creation"] or 0))}
+    return {
+        "total_requests": sum(m["request_count"] for m in by_model.values()),
+        "total_input_tokens": sum(m["input_tokens"] for m in by_model.values()),
+        "total_output_tokens": sum(m["output_tokens"] for m in by_model.values()),
+        "total_cache_tokens": sum(m["cache_tokens"] for m in by_model.values()),
+        "requests_by_model": by_model,
+        "start_date": start.isoformat() if start else None, "end_date": end.isoformat() if end else None}
+
+
+def daily_stats(days, rows) -> dict:
+    """DashboardStats: an entry per local day (dates), each summing the usage rows of its bucket, per model too."""
+    daily = [{"date": day.isoformat(), "tokens": 0, "requests": 0, "models": {}} for day in days]
+    for row in rows:
+        entry = daily[row["bucket"]]
+        tokens = int(row["tokens"] or 0)
+        entry["tokens"] += tokens
+        entry["requests"] += row["requests"]
+        entry["models"][row["model"]] = tokens
+    return {"dailyStats": daily}
+
+
+def hourly_stats(labels, rows) -> dict:
+    """HourlyStatsResponse: an entry per bucket (labelled by its local start), the range's totals and mean time."""
+    hourly = [{"hour": moment.hour, "label": moment.strftime("%H:%M"), "start": moment.isoformat(),
+               "tokens": 0, "requests": 0} for moment in labels]
+    time_sum = timed = 0
+    for row in rows:
+        hourly[row["bucket"]].update(tokens=int(row["tokens"] or 0), requests=row["requests"])
+        time_sum, timed = time_sum + int(row["time_sum"] or 0), timed + row["timed"]
+    return {"hourlyStats": hourly, "todayTokens": sum(h["tokens"] for h in hourly),
+            "todayRequests": sum(h["requests"] for h in hourly),
+            "avgResponseTime": round(time_sum / timed) if timed else 0}
+
+
+def model_stats(rows) -> dict:
+    """ModelStatsResponse: tokens and requests per model, most tokens first."""
+    stats = [{"model": row["model"], "requests": row["requests"],
+              "tokens": int(sum(row[k] or 0 for k in TOKEN_COLUMNS))} for row in rows]
+    return {"modelStats": sorted(stats, key=lambda s: (-s["tokens"], s["model"]))}
+
+
 # ── Conversations: the contract's conversation list, one session in full ─────────────────────
 
 def conversation_row(session) -> dict:

@@ -5,7 +5,7 @@ Tokens always mean input + output + cache read + cache creation tokens.
 
 from flask import jsonify
 
-from api import bp, buckets, params
+from api import bp, buckets, params, serializers
 from models import queries
 
 
@@ -41,19 +41,7 @@ def usage_stats():
     end = params.instant("end_date", tz, end_of_day=True)
     start_ms, end_ms = params.range_ms(start, end)
     base = queries.filtered_requests(model=params.text("model"), start_ms=start_ms, end_ms=end_ms, org=_org())
-    by_model = {}
-    for row in queries.usage_by_model(base):
-        by_model[row["model"]] = {
-            "request_count": row["requests"], "input_tokens": int(row["input_tokens"] or 0),
-            "output_tokens": int(row["output_tokens"] or 0),
-            "cache_tokens": int((row["cache_read"] or 0) + (row["cache_creation"] or 0))}
-    return jsonify(
-        total_requests=sum(m["request_count"] for m in by_model.values()),
-        total_input_tokens=sum(m["input_tokens"] for m in by_model.values()),
-        total_output_tokens=sum(m["output_tokens"] for m in by_model.values()),
-        total_cache_tokens=sum(m["cache_tokens"] for m in by_model.values()),
-        requests_by_model=by_model,
-        start_date=start.isoformat() if start else None, end_date=end.isoformat() if end else None)
+    return jsonify(serializers.usage_stats(queries.usage_by_model(base), start, end))
 
 
 @bp.get("/stats/dashboard")
@@ -84,16 +72,10 @@ def daily_stats():
     params.range_ms(start, end)
     org = _org()
     days = buckets.capped_days(start, end, tz)
-    daily = [{"date": day.isoformat(), "tokens": 0, "requests": 0, "models": {}} for day in days]
+    rows = []
     if days:
-        base = queries.filtered_requests(org=org)
-        for row in queries.usage_by_bucket(base, buckets.day_boundaries_ms(days, tz)):
-            entry = daily[row["bucket"]]
-            tokens = int(row["tokens"] or 0)
-            entry["tokens"] += tokens
-            entry["requests"] += row["requests"]
-            entry["models"][row["model"]] = tokens
-    return jsonify(dailyStats=daily)
+        rows = queries.usage_by_bucket(queries.filtered_requests(org=org), buckets.day_boundaries_ms(days, tz))
+    return jsonify(serializers.daily_stats(days, rows))
 
 
 @bp.get("/stats/hourly")
@@ -123,16 +105,8 @@ def hourly_stats():
     tz = params.time_zone()
     start, end = params.instant("start", tz, required=True), params.instant("end", tz, required=True)
     start_ms, end_ms, size_ms, labels = buckets.fixed_buckets(start, end, tz)
-    hourly = [{"hour": moment.hour, "label": moment.strftime("%H:%M"), "start": moment.isoformat(),
-               "tokens": 0, "requests": 0} for moment in labels]
-    time_sum = timed = 0
-    base = queries.filtered_requests(org=_org())
-    for row in queries.usage_by_fixed_bucket(base, start_ms, end_ms, size_ms):
-        hourly[row["bucket"]].update(tokens=int(row["tokens"] or 0), requests=row["requests"])
-        time_sum, timed = time_sum + int(row["time_sum"] or 0), timed + row["timed"]
-    return jsonify(hourlyStats=hourly, todayTokens=sum(h["tokens"] for h in hourly),
-                   todayRequests=sum(h["requests"] for h in hourly),
-                   avgResponseTime=round(time_sum / timed) if timed else 0)
+    rows = queries.usage_by_fixed_bucket(queries.filtered_requests(org=_org()), start_ms, end_ms, size_ms)
+    return jsonify(serializers.hourly_stats(labels, rows))
 
 
 @bp.get("/stats/models")
@@ -162,10 +136,7 @@ def model_stats():
     start, end = params.instant("start", tz, required=True), params.instant("end", tz, required=True)
     start_ms, end_ms = params.range_ms(start, end)
     base = queries.filtered_requests(start_ms=start_ms, end_ms=end_ms, org=_org())
-    stats = [{"model": row["model"], "requests": row["requests"],
-              "tokens": int(sum(row[k] or 0 for k in ("input_tokens", "output_tokens", "cache_read", "cache_creation")))}
-             for row in queries.usage_by_model(base)]
-    return jsonify(modelStats=sorted(stats, key=lambda s: (-s["tokens"], s["model"])))
+    return jsonify(serializers.model_stats(queries.usage_by_model(base)))
 
 
 @bp.get("/stats/organizations")
