@@ -54,8 +54,6 @@ def list_conversations():
             GetFirstConversation:
               operationId: getConversationByID
               parameters: {id: "$response.body#/conversations/0/id", project: "$response.body#/conversations/0/project"}
-        "400": {$ref: "#/components/responses/BadRequest"}
-        "401": {$ref: "#/components/responses/Unauthorized"}
     """
     page = params.integer("page", 1, 1, 1_000_000)
     limit = params.integer("limit", 10, 1, MAX_PAGE)
@@ -75,13 +73,7 @@ def project_conversations():
         - {name: project, in: query, required: true, schema: {type: string}, description: "Project folder under CLAUDE_PROJECTS_DIR, or the working directory path"}
         - model
       responses:
-        "200":
-          description: OK
-          content:
-            application/json:
-              schema: {$ref: "#/components/schemas/ProjectConversations"}
-        "400": {$ref: "#/components/responses/BadRequest"}
-        "401": {$ref: "#/components/responses/Unauthorized"}
+        "200": {description: OK, content: {application/json: {schema: {$ref: "#/components/schemas/ProjectConversations"}}}}
         "404": {$ref: "#/components/responses/NotFound"}
     """
     project = _project()
@@ -103,13 +95,7 @@ def get_conversation(id):  # noqa: A002 - the contract names the path parameter 
         - {name: id, in: path, required: true, schema: {type: string}, description: Session id}
         - {name: project, in: query, required: true, schema: {type: string}, description: "Project path the conversation belongs to: its folder under CLAUDE_PROJECTS_DIR or its working directory (a session known only from the record is found with any project)"}
       responses:
-        "200":
-          description: OK
-          content:
-            application/json:
-              schema: {$ref: "#/components/schemas/Conversation"}
-        "400": {$ref: "#/components/responses/BadRequest"}
-        "401": {$ref: "#/components/responses/Unauthorized"}
+        "200": {description: OK, content: {application/json: {schema: {$ref: "#/components/schemas/Conversation"}}}}
         "404": {$ref: "#/components/responses/NotFound"}
     """
     project = _project()

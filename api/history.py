@@ -34,8 +34,6 @@ def list_requests():
                 properties:
                   requests: {type: array, items: {$ref: "#/components/schemas/RequestLog"}}
                   total: {type: integer}
-        "400": {$ref: "#/components/responses/BadRequest"}
-        "401": {$ref: "#/components/responses/Unauthorized"}
     """
     page = params.integer("page", 1, 1, 1_000_000)
     limit = params.integer("limit", 10, 1, MAX_PAGE)
@@ -63,7 +61,6 @@ def clear_requests():
                 properties:
                   message: {type: string}
                   deleted: {type: integer}
-        "401": {$ref: "#/components/responses/Unauthorized"}
         "403": {$ref: "#/components/responses/BadRequest"}
     """
     deleted = queries.delete_all()
@@ -100,8 +97,6 @@ def request_summaries():
                   total: {type: integer}
                   offset: {type: integer}
                   limit: {type: integer}
-        "400": {$ref: "#/components/responses/BadRequest"}
-        "401": {$ref: "#/components/responses/Unauthorized"}
     """
     tz = params.time_zone()
     start_ms, end_ms = params.range_ms(params.instant("start", tz), params.instant("end", tz))
@@ -131,7 +126,6 @@ def latest_date():
                 type: object
                 properties:
                   latestDate: {type: string, format: date-time, nullable: true}
-        "401": {$ref: "#/components/responses/Unauthorized"}
     """
     return jsonify(latestDate=params.iso(queries.latest_timestamp_ms()))
 
@@ -149,7 +143,7 @@ def get_request(id):  # noqa: A002 - the contract names the path parameter `id`
         - {name: id, in: path, required: true, schema: {type: string}, description: Full request ID or a unique suffix of it}
       responses:
         "200":
-          description: OK
+          description: The request, with its full id
           content:
             application/json:
               schema:
@@ -157,8 +151,6 @@ def get_request(id):  # noqa: A002 - the contract names the path parameter `id`
                 properties:
                   request: {$ref: "#/components/schemas/RequestLog"}
                   fullId: {type: string}
-        "400": {$ref: "#/components/responses/BadRequest"}
-        "401": {$ref: "#/components/responses/Unauthorized"}
         "404": {$ref: "#/components/responses/NotFound"}
     """
     request_id = id

@@ -46,6 +46,5 @@ def metrics():
           content:
             text/plain:
               schema: {type: string}
-        "401": {$ref: "#/components/responses/Unauthorized"}
     """
     return Response(generate_latest(_registry()), mimetype=CONTENT_TYPE_LATEST)

@@ -27,13 +27,7 @@ def rate_limits():
         - org
         - tz
       responses:
-        "200":
-          description: OK
-          content:
-            application/json:
-              schema: {$ref: "#/components/schemas/RateLimitsResponse"}
-        "400": {$ref: "#/components/responses/BadRequest"}
-        "401": {$ref: "#/components/responses/Unauthorized"}
+        "200": {description: OK, content: {application/json: {schema: {$ref: "#/components/schemas/RateLimitsResponse"}}}}
     """
     tz = params.time_zone()
     start, end = params.range_or_recent(tz)

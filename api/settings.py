@@ -80,12 +80,7 @@ def get_settings():
         The saved header rules (an empty list for each never saved) and body capture settings
         (bodyCapture `all`, bodyMaxBytes 1048576 until saved).
       responses:
-        "200":
-          description: OK
-          content:
-            application/json:
-              schema: {$ref: "#/components/schemas/ProxySettings"}
-        "401": {$ref: "#/components/responses/Unauthorized"}
+        "200": {description: OK, content: {application/json: {schema: {$ref: "#/components/schemas/ProxySettings"}}}}
     """
     return jsonify(settings_json(models.load_proxy_settings()))
 
@@ -111,13 +106,7 @@ def save_settings():
           application/json:
             schema: {$ref: "#/components/schemas/ProxySettings"}
       responses:
-        "200":
-          description: OK
-          content:
-            application/json:
-              schema: {$ref: "#/components/schemas/ProxySettings"}
-        "400": {$ref: "#/components/responses/BadRequest"}
-        "401": {$ref: "#/components/responses/Unauthorized"}
+        "200": {description: OK, content: {application/json: {schema: {$ref: "#/components/schemas/ProxySettings"}}}}
         "403": {$ref: "#/components/responses/BadRequest"}
         "413": {$ref: "#/components/responses/BadRequest"}
         "415": {$ref: "#/components/responses/BadRequest"}

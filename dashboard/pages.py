@@ -38,7 +38,6 @@ def shell():
           content:
             text/html:
               schema: {type: string}
-        "401": {$ref: "#/components/responses/Unauthorized"}
     """
     return render_template("index.html")
 
@@ -61,7 +60,6 @@ def asset(filename):
               schema: {type: string}
             text/css:
               schema: {type: string}
-        "401": {$ref: "#/components/responses/Unauthorized"}
         "404": {$ref: "#/components/responses/NotFound"}
     """
     # Revalidated on each load (ETag): a new release is seen at once, an unchanged file costs a 304.

@@ -53,11 +53,9 @@ def create_message():
               schema: {$ref: "#/components/schemas/AnthropicResponse"}
             text/event-stream:
               schema: {type: string, description: SSE stream of Anthropic streaming events}
-        "400": {$ref: "#/components/responses/BadRequest"}
         "403": {$ref: "#/components/responses/WebPageRefused"}
         "408": {$ref: "#/components/responses/BadRequest"}
         "413": {$ref: "#/components/responses/BadRequest"}
-        "500": {$ref: "#/components/responses/BadRequest"}
         "502": {$ref: "#/components/responses/BadRequest"}
         "504": {$ref: "#/components/responses/BadRequest"}
     """
@@ -77,8 +75,6 @@ def chat_completions():
         content:
           application/json:
             schema: {type: object}
-      responses:
-        "400": {$ref: "#/components/responses/BadRequest"}
     """
     raise _service().refuse(request, "The OpenAI chat completions API is not supported by this proxy",
                             "Send Anthropic Messages API requests to POST /v1/messages instead")

@@ -114,3 +114,19 @@ def test_yaml_and_json_are_the_same_document(client, spec):
     response = client.get("/openapi.yaml")
     assert response.headers["Access-Control-Allow-Origin"] == "*"
     assert yaml.safe_load(response.data) == spec
+
+
+def test_every_operation_has_the_standard_error_responses(spec):
+    """Added by api/spec.py, so docstrings do not repeat them: 400 where an operation takes parameters or
+    a body, 401 where the dashboard password guards it, 500 everywhere."""
+    for path, item in spec["paths"].items():
+        for method, operation in item.items():
+            responses = operation["responses"]
+            where = f"{method.upper()} {path}"
+            assert responses["500"] == {"$ref": "#/components/responses/InternalError"}, where
+            if operation.get("parameters") or operation.get("requestBody"):
+                assert "400" in responses, where
+            if {"dashboardBasicAuth": []} in operation.get("security", []):
+                assert responses["401"] == {"$ref": "#/components/responses/Unauthorized"}, where
+            else:
+                assert "401" not in responses, where
