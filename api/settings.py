@@ -108,7 +108,7 @@ def save_settings():
       responses:
         "200": {description: OK, content: {application/json: {schema: {$ref: "#/components/schemas/ProxySettings"}}}}
         "403": {$ref: "#/components/responses/BadRequest"}
-        "413": {$ref: "#/components/responses/BadRequest"}
+        "413": {$ref: "#/components/responses/PayloadTooLarge"}
         "415": {$ref: "#/components/responses/BadRequest"}
     """
     changes = settings_changes(_json_body())

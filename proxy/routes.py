@@ -54,10 +54,10 @@ def create_message():
             text/event-stream:
               schema: {type: string, description: SSE stream of Anthropic streaming events}
         "403": {$ref: "#/components/responses/WebPageRefused"}
-        "408": {$ref: "#/components/responses/BadRequest"}
-        "413": {$ref: "#/components/responses/BadRequest"}
-        "502": {$ref: "#/components/responses/BadRequest"}
-        "504": {$ref: "#/components/responses/BadRequest"}
+        "408": {$ref: "#/components/responses/RequestTimeout"}
+        "413": {$ref: "#/components/responses/PayloadTooLarge"}
+        "502": {$ref: "#/components/responses/BadGateway"}
+        "504": {$ref: "#/components/responses/GatewayTimeout"}
     """
     return _service().forward(request)
 

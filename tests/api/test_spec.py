@@ -130,3 +130,17 @@ def test_every_operation_has_the_standard_error_responses(spec):
                 assert responses["401"] == {"$ref": "#/components/responses/Unauthorized"}, where
             else:
                 assert "401" not in responses, where
+
+
+def test_the_proxys_own_v1_errors_are_documented_in_their_shape(spec):
+    """What /v1/messages answers itself is an ErrorResponse described for its status (not "Bad input");
+    a web page's request is refused in the Anthropic API's own shape."""
+    responses = spec["components"]["responses"]
+    documented = {status: ref["$ref"].rsplit("/", 1)[1]
+                  for status, ref in spec["paths"]["/v1/messages"]["post"]["responses"].items() if "$ref" in ref}
+    assert documented == {"400": "BadRequest", "403": "WebPageRefused", "408": "RequestTimeout",
+                          "413": "PayloadTooLarge", "500": "InternalError", "502": "BadGateway", "504": "GatewayTimeout"}
+    for status, name in documented.items():
+        shape = "AnthropicError" if status == "403" else "ErrorResponse"
+        schema = responses[name]["content"]["application/json"]["schema"]
+        assert schema == {"$ref": f"#/components/schemas/{shape}"}, status
