@@ -61,7 +61,7 @@ def clear_requests():
                 properties:
                   message: {type: string}
                   deleted: {type: integer}
-        "403": {$ref: "#/components/responses/BadRequest"}
+        "403": {$ref: "#/components/responses/CrossSiteRefused"}
     """
     deleted = queries.delete_all()
     return jsonify(message=f"Deleted {deleted} requests", deleted=deleted)

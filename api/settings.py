@@ -107,9 +107,9 @@ def save_settings():
             schema: {$ref: "#/components/schemas/ProxySettings"}
       responses:
         "200": {description: OK, content: {application/json: {schema: {$ref: "#/components/schemas/ProxySettings"}}}}
-        "403": {$ref: "#/components/responses/BadRequest"}
+        "403": {$ref: "#/components/responses/CrossSiteRefused"}
         "413": {$ref: "#/components/responses/PayloadTooLarge"}
-        "415": {$ref: "#/components/responses/BadRequest"}
+        "415": {$ref: "#/components/responses/UnsupportedMediaType"}
     """
     changes = settings_changes(_json_body())
     return jsonify(settings_json(models.save_proxy_settings(changes)))
