@@ -86,7 +86,8 @@ class FleetBench(Bench):
 def plan(total: int, quick: bool) -> tuple[Scenario, list[Scenario], int]:
     """The proxy suite's streaming scenarios, how many rounds of them, and a warm-up of streams that
     brings the proxied total to exactly `total`."""
-    scenarios = [s for s in (proxy_suite.QUICK_SCENARIOS if quick else proxy_suite.SCENARIOS) if s.streaming]
+    scenarios = [s for s in (proxy_suite.QUICK_SCENARIOS if quick else proxy_suite.SCENARIOS)
+                 if s.streaming and s.in_fleet]
     per_round = sum(s.count for s in scenarios)
     rounds = (total - 20) // per_round  # keep at least 20 streams for the warm-up
     [warmup] = [s for s in proxy_suite.WARMUP if s.streaming]

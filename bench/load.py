@@ -1,8 +1,9 @@
 """The load client: gevent greenlets on raw sockets, timing first bytes and each SSE event's arrival.
 
 Run as its own process: `python -m bench.load SPEC.json OUT.json`. The spec names the target, the
-shape (sequential, or `count` streams whose starts are spread evenly over `ramp_s`) and the stream
-(events, interval); the output holds raw samples in microseconds for the suite to summarise.
+shape (sequential; concurrent, `count` requests over `concurrency` keep-alive connections; or
+`count` streams whose starts are spread evenly over `ramp_s`) and the stream (events, interval);
+the output holds raw samples in microseconds for the suite to summarise.
 """
 import gc
 import json
@@ -194,6 +195,23 @@ class Client:
         if sock is not None:
             sock.close()
 
+    def concurrent(self) -> None:
+        """`count` requests over `concurrency` keep-alive connections, each sending its next as soon
+        as the previous one ends (a closed connection is replaced)."""
+        remaining = [self.spec["count"]]
+
+        def connection() -> None:
+            sock = None
+            while remaining[0] > 0:
+                remaining[0] -= 1
+                sock = self.attempt(sock)
+            if sock is not None:
+                sock.close()
+
+        greenlets = [gevent.spawn(connection) for _ in range(self.spec.get("concurrency", 1))]
+        gevent.joinall(greenlets, timeout=self.spec.get("run_timeout_s", 120))
+        gevent.killall(greenlets, timeout=2)
+
     def ramped(self, began: float) -> None:
         """`count` requests on their own connections, starts spread evenly over `ramp_s`."""
         count, ramp = self.spec["count"], self.spec["ramp_s"]
@@ -247,6 +265,8 @@ class Client:
             runner = gevent.spawn(self.sequential)
             runner.join(timeout=self.spec.get("run_timeout_s", 120))
             runner.kill(timeout=2)
+        elif self.spec["shape"] == "concurrent":
+            self.concurrent()
         else:
             self.ramped(began)
         wall = time.monotonic() - began

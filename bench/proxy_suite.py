@@ -29,16 +29,19 @@ RECORDS_TIMEOUT = 30.0       # seconds to wait for the recorder to write a scena
 
 @dataclass(frozen=True)
 class Scenario:
-    """One workload: `count` requests one after another, or as streams whose starts span `ramp_s`."""
+    """One workload: `count` requests one after another, over `concurrency` connections, or as
+    streams whose starts span `ramp_s`."""
 
     name: str
-    shape: str               # "sequential" or "ramped"
+    shape: str               # "sequential", "concurrent" or "ramped"
     count: int
     streaming: bool
     events: int = 30
     interval_ms: float = 0.0
     ramp_s: float = 1.0
     rounds: int = 1          # runs per mode, alternating direct and proxy; their samples are pooled
+    concurrency: int = 1     # connections of a "concurrent" workload
+    in_fleet: bool = True    # also part of the fleet suite's mix (kept as it was before Claude speed)
 
 
 SCENARIOS = [
@@ -46,17 +49,29 @@ SCENARIOS = [
     Scenario("sequential non-streaming", "sequential", 200, False),
     Scenario("50 concurrent streams", "ramped", 50, True, events=30, interval_ms=80),
     Scenario("300 concurrent streams", "ramped", 300, True, events=30, interval_ms=80, rounds=3),
+    # Claude's own pace: 50 text deltas 20 ms apart (55 events), ~16,500 events a second at the peak.
+    Scenario("300 Claude-speed streams", "ramped", 300, True, events=55, interval_ms=20, rounds=3,
+             in_fleet=False),
+    Scenario("non-streaming at concurrency 20", "concurrent", 400, False, concurrency=20),
 ]
 QUICK_SCENARIOS = [
     Scenario("sequential streams", "sequential", 40, True, events=20, interval_ms=2),
     Scenario("sequential non-streaming", "sequential", 40, False),
     Scenario("100 concurrent streams", "ramped", 100, True, events=30, interval_ms=60),
+    Scenario("100 Claude-speed streams", "ramped", 100, True, events=55, interval_ms=20, in_fleet=False),
+    Scenario("non-streaming at concurrency 20", "concurrent", 100, False, concurrency=20),
 ]
 # Imports, the upstream connection pool and the first SQLite writes happen here, not in a measurement.
 WARMUP = [
     Scenario("warm-up streams", "sequential", 20, True, events=10, interval_ms=1),
     Scenario("warm-up non-streaming", "sequential", 20, False),
 ]
+
+
+def selected(scenarios: list[Scenario]) -> list[Scenario]:
+    """The scenarios whose names contain one of BENCH_ONLY's comma-separated words (all without it)."""
+    words = [word.strip().lower() for word in os.environ.get("BENCH_ONLY", "").split(",") if word.strip()]
+    return [s for s in scenarios if not words or any(word in s.name.lower() for word in words)]
 
 
 def run_client(spec: dict, workdir: Path) -> dict:
@@ -122,6 +137,7 @@ class Bench:
         spec = {"host": target.hostname, "port": target.port, "shape": scenario.shape,
                 "count": scenario.count, "streaming": scenario.streaming, "events": scenario.events,
                 "interval_ms": scenario.interval_ms, "ramp_s": scenario.ramp_s,
+                "concurrency": scenario.concurrency,
                 "run_timeout_s": CLIENT_RUN_TIMEOUT, "watch_pid": worker if mode == "proxy" else None}
         quiet = wait_for_quiet() if measured else (0.0, 0.0)
         speed_before = host_loop_ms() if measured else None
@@ -144,7 +160,7 @@ class Bench:
         raw["busy_before"], raw["quiet_wait_s"] = quiet
         raw["host_loop_ms"] = [speed_before, host_loop_ms()] if measured else []
         raw["records"] = None
-        if mode == "proxy":
+        if mode == "proxy" and getattr(self.proxy, "recording", True):  # the floor relay records nothing
             self.proxied += scenario.count
             # The records are part of each request's cost: let the recorder write them first.
             raw["records"] = self.settled_records()
@@ -161,15 +177,20 @@ def _log_problems(path: Path) -> list[str]:
 
 def main(quick: bool = False) -> int:
     """Run the suite, print the report, write the JSON; 0 when every target passed."""
-    scenarios = QUICK_SCENARIOS if quick else SCENARIOS
+    return run_suite("proxy", selected(QUICK_SCENARIOS if quick else SCENARIOS), quick,
+                     lambda upstream, workdir, log_path: ProxyServer(upstream.url, workdir / "bench.db", log_path))
+
+
+def run_suite(suite: str, scenarios: list[Scenario], quick: bool, server) -> int:
+    """Each scenario direct and through `server(upstream, workdir, log_path)`; report, JSON, verdict."""
     stamp = time.strftime("%Y%m%d-%H%M%S")
     niceness, load_before = raise_priority(), os.getloadavg()
     RESULTS.mkdir(parents=True, exist_ok=True)
-    log_path = RESULTS / f"proxy-{stamp}-gunicorn.log"
+    log_path = RESULTS / f"{suite}-{stamp}-gunicorn.log"
     runs = []
-    with tempfile.TemporaryDirectory(prefix="bench-proxy-") as tmp:
+    with tempfile.TemporaryDirectory(prefix=f"bench-{suite}-") as tmp:
         workdir = Path(tmp)
-        with FakeUpstream() as upstream, ProxyServer(upstream.url, workdir / "bench.db", log_path) as proxy:
+        with FakeUpstream() as upstream, server(upstream, workdir, log_path) as proxy:
             bench = Bench(upstream, proxy, workdir)
             for scenario in WARMUP:
                 for mode in MODES:
@@ -194,7 +215,7 @@ def main(quick: bool = False) -> int:
                                       for mode in MODES} for number in range(scenario.rounds)]
                 run["compare"] = compare(run["direct"], run["proxy"])
                 runs.append(run)
-            records = wait_for_records(proxy.database_path, bench.proxied)
+            records = wait_for_records(proxy.database_path, bench.proxied) if proxy.recording else {}
             proxied = bench.proxied
         log_lines = _log_problems(log_path)
     targets = evaluate(runs, records, proxied)
@@ -203,9 +224,9 @@ def main(quick: bool = False) -> int:
     print(f"Machine: load average {' '.join(f'{v:.2f}' for v in load_before)} before, "
           f"{' '.join(f'{v:.2f}' for v in machine['load_after'])} after; suite processes at nice {niceness}")
     print(render(runs, targets, notes, records, log_lines))
-    out = RESULTS / f"proxy-{stamp}.json"
+    out = RESULTS / f"{suite}-{stamp}.json"
     out.write_text(json.dumps({
-        "suite": "proxy", "started": stamp, "quick": quick,
+        "suite": suite, "started": stamp, "quick": quick,
         "machine": {"python": platform.python_version(), "platform": platform.platform(),
                     "cpus": len(os.sched_getaffinity(0))},
         **machine, "runs": runs, "records": records, "proxied": proxied, "targets": targets, "harness_notes": notes,
