@@ -2,7 +2,8 @@
 import argparse
 import sys
 
-from bench import conversations_suite, cpu_suite, dashboard_suite, fleet_suite, proxy_suite, routing_suite
+from bench import (callgrind_suite, conversations_suite, cpu_suite, dashboard_suite, fleet_suite, floor_suite,
+                   proxy_suite, routing_suite)
 
 # name -> main(quick) returning 0 when every target passed; add later suites here.
 SUITES = {
@@ -12,6 +13,8 @@ SUITES = {
     "routing": routing_suite.main,
     "cpu": cpu_suite.main,
     "conversations": conversations_suite.main,
+    "floor": floor_suite.main,
+    "callgrind": callgrind_suite.main,
 }
 
 

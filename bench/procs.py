@@ -157,26 +157,31 @@ class FakeUpstream:
 class ProxyServer:
     """The real server, as `make run` starts it: init-db, then gunicorn with gunicorn.conf.py."""
 
-    def __init__(self, upstream_url: str, database_path: Path, log_path: Path):
+    recording = True  # every proxied request leaves a record
+
+    def __init__(self, upstream_url: str, database_path: Path, log_path: Path, launcher: tuple = (),
+                 config: str | None = None, startup_timeout: float = 30.0, env: dict | None = None):
+        self.launcher = list(launcher)  # a command to run gunicorn under (valgrind)
+        self.startup_timeout = startup_timeout
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.database_path = database_path
         self.log_path = log_path
         self.env = {**os.environ, "PORT": str(self.port), "HOST": "127.0.0.1", "WEB_CONCURRENCY": "1",
-                    "UPSTREAM_URL": upstream_url, "DATABASE_URL": f"sqlite:///{database_path}"}
+                    "UPSTREAM_URL": upstream_url, "DATABASE_URL": f"sqlite:///{database_path}", **(env or {})}
         self.process: subprocess.Popen | None = None
         self.worker_pid = 0
         # An investigation may point this at a wrapper of gunicorn.conf.py that adds probes.
-        self.config = os.environ.get("BENCH_GUNICORN_CONF", "gunicorn.conf.py")
+        self.config = config or os.environ.get("BENCH_GUNICORN_CONF", "gunicorn.conf.py")
 
     def __enter__(self) -> "ProxyServer":
         subprocess.run([str(BIN / "python"), "app.py", "init-db"], cwd=ROOT, env=self.env,
                        check=True, capture_output=True, timeout=60)
         self._log = open(self.log_path, "wb")
-        self.process = subprocess.Popen([str(BIN / "gunicorn"), "-c", self.config, "app:create_app()"],
+        self.process = subprocess.Popen(self.launcher + [str(BIN / "gunicorn"), "-c", self.config, "app:create_app()"],
                                         cwd=ROOT, env=self.env, stdout=self._log, stderr=subprocess.STDOUT)
         try:
-            self._wait_healthy(timeout=30)
+            self._wait_healthy(timeout=self.startup_timeout)
             self.worker_pid = self._find_worker(timeout=10)
         except BaseException:
             self.__exit__()
@@ -210,3 +215,45 @@ class ProxyServer:
         if self.process is not None:
             self.returncode = stop_process(self.process, 40)
             self._log.close()
+
+
+class FloorRelay:
+    """`python -m bench.floor_relay` in its own process: the cheapest relay, to measure the proxy against."""
+
+    recording = False  # it keeps no records
+    database_path = None
+
+    def __init__(self, upstream_url: str, launcher: tuple = (), startup_timeout: float = 15.0,
+                 env: dict | None = None):
+        self.upstream_url = upstream_url
+        self.launcher = list(launcher)
+        self.startup_timeout = startup_timeout
+        self.env = {**os.environ, **(env or {})}
+        self.process: subprocess.Popen | None = None
+        self.url = ""
+
+    def __enter__(self) -> "FloorRelay":
+        self.process = subprocess.Popen(self.launcher + [str(BIN / "python"), "-m", "bench.floor_relay",
+                                                         "--upstream", self.upstream_url],
+                                        cwd=ROOT, env=self.env, stdout=subprocess.PIPE, text=True)
+        with selectors.DefaultSelector() as selector:
+            selector.register(self.process.stdout, selectors.EVENT_READ)
+            if not selector.select(timeout=self.startup_timeout):
+                self.__exit__()
+                raise RuntimeError(f"the floor relay did not start within {self.startup_timeout} s")
+        line = self.process.stdout.readline().split()
+        if line[:1] != ["READY"]:
+            self.__exit__()
+            raise RuntimeError(f"the floor relay said {line!r} instead of READY")
+        self.url = f"http://127.0.0.1:{line[1]}"
+        return self
+
+    @property
+    def worker_pid(self) -> int:
+        """The relay's process id (it is its own worker)."""
+        return self.process.pid
+
+    def __exit__(self, *exc) -> None:
+        if self.process is not None:
+            stop_process(self.process, 10)
+            self.process.stdout.close()
