@@ -5,7 +5,7 @@ from api import bp, params
 from api.errors import error_response
 from api.serializers import request_log, request_summary
 from models import queries
-from models.request_log import RequestBody
+from models.record_bodies import record_body
 
 MAX_PAGE = 1000
 MAX_SUMMARY = 10_000  # also what limit=0 returns at most: bigger answers froze a worker
@@ -162,5 +162,4 @@ def get_request(id):  # noqa: A002 - the contract names the path parameter `id`
     if len(matches) > 1:
         return error_response(400, "Ambiguous id", f"more than one request id ends with {request_id!r}")
     row = matches[0]
-    body = RequestBody.get_or_none(RequestBody.request == row.id)
-    return jsonify(request=request_log(row, body), fullId=row.id)
+    return jsonify(request=request_log(row, record_body(row.id)), fullId=row.id)

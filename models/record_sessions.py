@@ -7,7 +7,8 @@ from dataclasses import dataclass
 
 from models import bounded_json
 from models.recorded_totals import RecordedTotals, grouped, session_calls
-from models.request_log import RequestBody, RequestLog
+from models.record_bodies import record_body
+from models.request_log import RequestLog
 from models.transcripts.session import RECORD_PROJECT, Conversation, SessionSummary
 from models.transcripts.lines import add_usage, clip, content_blocks, prompt_text, usage_of
 from models.transcripts.thread import Entry, Thread
@@ -50,7 +51,7 @@ def _main_call(session_id: str, model: str | None, latest: bool = False):
 
 
 def _body(record_id: str) -> dict:
-    row = RequestBody.select(RequestBody.request_body).where(RequestBody.request == record_id).first()
+    row = record_body(record_id)
     if row is None or not row.request_body or len(row.request_body) > _MAX_BODY_CHARS:
         return {}
     try:
@@ -138,8 +139,7 @@ def _history(call: RequestLog) -> list[Entry]:
                      role=message["role"], content=content_blocks(message))
                for index, message in enumerate(messages if isinstance(messages, list) else [])
                if isinstance(message, dict) and message.get("role") in ("user", "assistant")]
-    row = RequestBody.select(RequestBody.response_message, RequestBody.response_body).where(
-        RequestBody.request == call.id).first()
+    row = record_body(call.id)
     reply = _json_object(row.response_message) or _json_object(row.response_body) if row else None
     if reply and reply.get("type") == "message":
         entries.append(Entry(type="assistant", uuid=None, parent_uuid=None, timestamp_ms=call.completed_at_ms,

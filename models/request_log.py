@@ -4,6 +4,7 @@ import operator
 
 import peewee
 
+from models import body_store
 from models.db import database
 
 # What became of a request. `in_flight` rows are being proxied right now;
@@ -14,8 +15,9 @@ OUTCOMES = (
 )
 # Why a record has no bodies: the body capture setting left them out, the record queue was over
 # its byte budget (a long database outage) and dropped them to keep the typed row, or the database
-# refused the record as it was and it was stored repaired (texts escaped to ASCII) without them.
-BODIES_OMITTED = ("capture", "backlog", "refused")
+# refused the record as it was and it was stored repaired (texts escaped to ASCII) without them,
+# or BODY_RETENTION_DAYS removed them (with the headers) from a record kept for its typed columns.
+BODIES_OMITTED = ("capture", "backlog", "refused", "retention")
 
 
 class BaseModel(peewee.Model):
@@ -83,7 +85,10 @@ class RequestLog(BaseModel):
 
 
 class RequestBody(BaseModel):
-    """The bulky half of a record (redacted headers and bodies), kept apart so stats scan narrow rows."""
+    """The bulky half of a record (redacted headers and bodies), kept apart so stats scan narrow rows.
+
+    Rows written since schema step 6 leave the text columns empty and list their pieces in `pieces`
+    (models.body_store); older rows keep their texts in the columns."""
 
     request = peewee.ForeignKeyField(RequestLog, primary_key=True, on_delete="CASCADE", backref="body")
     request_headers = peewee.TextField(default="{}")
@@ -91,6 +96,7 @@ class RequestBody(BaseModel):
     response_headers = peewee.TextField(null=True)
     response_body = peewee.TextField(null=True)
     response_message = peewee.TextField(null=True)
+    pieces = peewee.BlobField(null=True)
 
 
 def _upsert_sql(model, rows: int = 1, numbered: bool = False) -> str:
@@ -185,6 +191,9 @@ def record_statements(logs: list[dict], bodies: list[dict], numbered: bool = Fal
     for model, rows in ((RequestLog, logs), (RequestBody, bodies)):
         key = model._meta.primary_key.name
         rows = list({row[key]: row for row in rows}.values())
+        if model is RequestBody:
+            rows, segments = body_store.stored_rows(rows)
+            statements += body_store.segment_statements(segments, database.param, numbered, MAX_PARAMETERS)
         per_statement = max(1, MAX_PARAMETERS // len(model._meta.sorted_fields))
         for start in range(0, len(rows), per_statement):
             part = _parameter_rows(model, rows[start:start + per_statement])
@@ -196,11 +205,10 @@ def record_statements(logs: list[dict], bodies: list[dict], numbered: bool = Fal
 def save_records(logs: list[dict], bodies: list[dict]) -> None:
     """Write a batch of records in one transaction; a later row for an id replaces the earlier one;
     a column a row leaves out gets the model's default."""
-    # Hand-built SQL and executemany: peewee's query builder is slow per record, and all of it
-    # blocks every stream of a gevent worker.
+    # Hand-built SQL (the native writers' statements): peewee's query builder is slow per record,
+    # and all of it blocks every stream of a gevent worker.
     # The wrapper turns driver errors into peewee's, which the recorder retries.
     with peewee.__exception_wrapper__, database.atomic():
         cursor = database.cursor()
-        for model, rows in ((RequestLog, logs), (RequestBody, bodies)):
-            if rows:
-                cursor.executemany(_upsert_sql(model), _parameter_rows(model, rows))
+        for sql, parameters in record_statements(logs, bodies):
+            cursor.execute(sql, parameters)

@@ -3,6 +3,7 @@ import logging
 
 import peewee
 
+from models.body_store import BodySegment
 from models.db import database
 from models.instances import ProxyInstance, interrupt_orphans
 from models.request_log import RequestBody, RequestLog
@@ -67,6 +68,14 @@ def _v5_session_index(db):
                    "WHERE session_id IS NOT NULL")
 
 
+def _v6_body_segments(db):
+    # Bodies as deduplicated pieces (models.body_store); rows written before keep their texts.
+    if "pieces" not in {column.name for column in db.get_columns("request_body")}:
+        kind = "BYTEA" if isinstance(db, peewee.PostgresqlDatabase) else "BLOB"
+        db.execute_sql(f'ALTER TABLE request_body ADD COLUMN "pieces" {kind}')
+    db.create_tables([BodySegment])
+
+
 # Append a step for each schema change; never edit a released one. Step 1 creates the tables from
 # the models as they are now, so every later step must be idempotent (IF NOT EXISTS, or check the
 # column first): on a fresh database it runs right after step 1, over a schema that may have it.
@@ -76,6 +85,7 @@ MIGRATIONS = [
     (3, _v3_dashboard_indexes),
     (4, _v4_capture_flags_and_instances),
     (5, _v5_session_index),
+    (6, _v6_body_segments),
 ]
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 

@@ -1,6 +1,6 @@
 """Checks every native writer (proxy/recording/sqlite_writer.py, proxy/recording/postgres_writer.py) must pass the same way."""
 import models
-from tests.records import body_row, log_row
+from tests.records import body_row, log_row, stored_body
 
 
 def check_a_batch_over_several_statements_is_written_whole(writer, monkeypatch) -> None:
@@ -10,4 +10,4 @@ def check_a_batch_over_several_statements_is_written_whole(writer, monkeypatch) 
     writer.save(logs, [body_row(f"r{n}", response_body=f"reply {n}") for n in range(5)])
     rows = {row.id: row.output_tokens for row in models.RequestLog.select()}
     assert rows == {"r0": 99, "r1": 1, "r2": 2, "r3": 3, "r4": 4}, "a later row for an id wins"
-    assert models.RequestBody.get_by_id("r4").response_body == "reply 4"
+    assert stored_body("r4").response_body == "reply 4"

@@ -7,6 +7,7 @@ import requests
 import models
 
 from proxy.headers import fingerprint
+from tests.records import stored_body
 
 API_KEY = "sk-ant-api03-SECRET-KEY-aaaaaaaaaaaa"
 BEARER = "sk-ant-oat01-SECRET-TOKEN-bbbbbbbbbbb"
@@ -29,6 +30,7 @@ def test_no_secret_is_stored_or_logged(live_proxy, upstream, config, records, ca
 
     dump = "\n".join(str(row) for model in (models.RequestLog, models.RequestBody, models.Setting)
                      for row in model.select().tuples())
+    dump += "\n".join(str(stored_body(row.request_id)) for row in models.RequestBody.select())
     # The proxy's own logs (and the SQL it logs); the SDK client logs its own headers.
     ours = "\n".join(r.getMessage() for r in caplog.records
                      if r.name.split(".")[0] in {"proxy", "models", "api", "app", "peewee", "werkzeug"})

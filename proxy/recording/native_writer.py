@@ -28,11 +28,14 @@ class NativeWriter:
             self._pool.kill()
             self._pool = None
 
-    def commit(self, statements: list) -> None:
-        """Run `statements` in one transaction on the writer's thread; the calling greenlet waits."""
+    def commit(self, statements) -> None:
+        """Run `statements` (a list, or a function that builds it) in one transaction on the writer's
+        thread; the calling greenlet waits."""
         self._pool.apply(self._commit, (statements,))
 
-    def _commit(self, statements: list) -> None:
+    def _commit(self, statements) -> None:
+        if callable(statements):  # built here, not on the hub: cutting and compressing bodies is CPU work
+            statements = statements()
         if self._connection is None:
             self._connection = self._connect()
         try:

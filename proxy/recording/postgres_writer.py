@@ -4,6 +4,8 @@ Only psycopg.pq runs on that thread, on its own libpq connection (libpq's calls 
 peewee, psycopg.Connection and logging take locks that are gevent's under the patch, which a
 native thread must not touch.
 """
+import functools
+
 import peewee
 from psycopg import pq
 from psycopg.conninfo import make_conninfo
@@ -35,10 +37,8 @@ class PostgresWriter(NativeWriter):
 
     def save(self, logs: list[dict], bodies: list[dict]) -> None:
         """Write a batch in one transaction; the calling greenlet waits, the other greenlets run."""
-        statements = [(sql.encode(), [text_parameter(value) for value in parameters])
-                      for sql, parameters in record_statements(logs, bodies, numbered=True)]
         try:
-            self.commit(statements)
+            self.commit(functools.partial(_encoded_statements, logs, bodies))
         except _Refused as exc:  # as peewee's errors, which the recorder handles
             error = _ERRORS_BY_SQLSTATE_CLASS.get(exc.sqlstate[:2], peewee.OperationalError)
             raise error(f"{exc} (SQLSTATE {exc.sqlstate})") from None
@@ -66,6 +66,12 @@ class PostgresWriter(NativeWriter):
         connection.finish()
 
 
+def _encoded_statements(logs: list[dict], bodies: list[dict]) -> list[tuple[bytes, list]]:
+    # On the writer's thread (see NativeWriter.commit).
+    return [(sql.encode(), [text_parameter(value) for value in parameters])
+            for sql, parameters in record_statements(logs, bodies, numbered=True)]
+
+
 def _run(connection: pq.PGconn, sql: bytes, parameters: list | None = None) -> None:
     result = connection.exec_params(sql, parameters) if parameters is not None else connection.exec_(sql)
     if result.status not in _DONE:
@@ -81,6 +87,8 @@ def text_parameter(value) -> bytes | None:
     if kind is str:
         # Postgres text cannot hold NUL; psycopg refused the whole record (a binary upload's body).
         return (value.replace("\x00", "\ufffd") if "\x00" in value else value).encode()
+    if kind is bytes:
+        return b"\\x" + value.hex().encode()  # bytea's hex form
     if kind is bool:
         return b"t" if value else b"f"
     if kind is float:

@@ -4,6 +4,7 @@ Only the sqlite3 module runs on that thread (it releases the GIL while SQLite wo
 logging take gevent's patched locks, which a native thread must not touch (peewee called from
 gevent's thread pool deadlocked).
 """
+import functools
 import sqlite3
 
 import peewee
@@ -26,11 +27,10 @@ class SqliteWriter(NativeWriter):
 
     def save(self, logs: list[dict], bodies: list[dict]) -> None:
         """Write a batch in one transaction; the calling greenlet waits, the other greenlets run."""
-        # Python work, done here under the GIL anyway; a few multi-row statements, because each
-        # statement hands the GIL back and forth with the hub once more.
-        statements = record_statements(logs, bodies)
+        # Built on the writer's thread (bodies are cut, hashed and compressed there); a few multi-row
+        # statements, because each statement hands the GIL back and forth with the hub once more.
         with peewee.__exception_wrapper__:  # sqlite3's errors as peewee's, which the recorder handles
-            self.commit(statements)
+            self.commit(functools.partial(record_statements, logs, bodies))
 
     def _connect(self) -> sqlite3.Connection:
         connection = sqlite3.connect(self.path, timeout=self.busy_timeout, isolation_level=None,

@@ -11,6 +11,7 @@ from models.settings import BODY_CAPTURE, BODY_MAX_BYTES, save_settings
 from proxy.recording.body_capture import BodyCapture, captured_rows
 from proxy.exchange import Exchange
 from tests.fake_upstream import FINAL_OUTPUT_TOKENS, Reply, message_events, sse
+from tests.records import stored_body
 
 SECRET = "sk-ant-api03-TEST-SECRET-never-stored"
 PROMPT = "Summarise the relay code. " * 200  # about 5 KB of request body
@@ -100,12 +101,12 @@ def test_capture_errors_keeps_only_failed_requests_bodies(app, client, sdk, upst
     upstream.reply(Reply(chunks=message_events("m"), content_type="text/event-stream", drop_after=3))
     with pytest.raises(anthropic.APIError):
         stream_once(sdk, prompt="dropped")
-    rows = {json.loads(models.RequestBody.get_by_id(row["id"]).request_body or "{}").get("messages", [{}])[0]
+    rows = {json.loads(stored_body(row["id"]).request_body or "{}").get("messages", [{}])[0]
             .get("content"): row for row in records()}
     assert set(rows) == {None, "overloaded", "dropped"}, "only the two failures keep a request body"
     kept = {row["outcome"]: row["bodies_omitted"] for row in records()}
     assert kept == {"complete": "capture", "upstream_error": None, "upstream_dropped": None}
-    overloaded = models.RequestBody.get_by_id(rows["overloaded"]["id"])
+    overloaded = stored_body(rows["overloaded"]["id"])
     assert json.loads(overloaded.response_body) == error
 
 

@@ -12,7 +12,7 @@ from proxy.recording.postgres_writer import PostgresWriter, postgres_writer_for,
 from tests.gunicorn_server import GunicornServer
 from tests.hub import ticks_while
 from tests.native_writers import check_a_batch_over_several_statements_is_written_whole
-from tests.records import body_row, log_row
+from tests.records import body_row, log_row, stored_body
 
 
 @pytest.fixture
@@ -43,14 +43,14 @@ def test_a_batch_is_written_and_a_later_row_for_an_id_replaces_the_earlier(write
     assert set(rows) == {"a", "b"}
     assert (rows["a"].outcome, rows["a"].output_tokens, rows["a"].unified_5h_utilization,
             rows["a"].is_streaming) == ("complete", 42, 0.42, True)
-    assert models.RequestBody.get_by_id("a").response_body == "the reply \u00e9\U0001f44b"
+    assert stored_body("a").response_body == "the reply \u00e9\U0001f44b"
 
 
 def test_a_body_holding_nul_bytes_is_kept_instead_of_refused(writer):
     # A binary upload relayed through /v1/files: Postgres text cannot hold NUL, and psycopg refused
-    # the whole record for it.
+    # the whole record for it. Stored as pieces, the body keeps its NUL bytes exactly.
     writer.save([log_row("upload")], [body_row("upload", request_body="PK\x03\x04\x00\x00 zip")])
-    assert models.RequestBody.get_by_id("upload").request_body == "PK\x03\x04\ufffd\ufffd zip"
+    assert stored_body("upload").request_body == "PK\x03\x04\x00\x00 zip"
 
 
 def test_the_hub_keeps_running_while_a_commit_waits_for_the_database(schema, writer):
@@ -135,4 +135,4 @@ def test_gevent_workers_on_postgres_record_every_stream(schema, _upstream_server
     assert sorted(row.original_model for row in streams) == [f"claude-pg-{n}" for n in range(6)]
     assert all(row.outcome == "complete" and row.output_tokens > 0 for row in streams)
     [file_row] = [row for row in rows if row.endpoint == "/v1/files"]
-    assert "\ufffdbinary" in models.RequestBody.get_by_id(file_row.id).request_body
+    assert "\x00binary" in stored_body(file_row.id).request_body

@@ -9,7 +9,7 @@ import models
 from proxy.recording.sqlite_writer import SqliteWriter, sqlite_writer_for
 from tests.hub import ticks_while
 from tests.native_writers import check_a_batch_over_several_statements_is_written_whole
-from tests.records import body_row, log_row
+from tests.records import body_row, log_row, stored_body
 
 pytestmark = pytest.mark.sqlite_only
 
@@ -29,7 +29,7 @@ def test_a_batch_is_written_and_a_later_row_for_an_id_replaces_the_earlier(app, 
     rows = {row.id: row for row in models.RequestLog.select()}
     assert set(rows) == {"a", "b"}
     assert (rows["a"].outcome, rows["a"].output_tokens) == ("complete", 42)
-    assert models.RequestBody.get_by_id("a").response_body == "the reply"
+    assert stored_body("a").response_body == "the reply"
 
 
 def test_the_hub_keeps_running_while_a_commit_waits_for_the_database(app, writer):
