@@ -45,6 +45,7 @@ class Config:
     metrics_token: str | None = None
     prometheus_multiproc_dir: str | None = None
     retention_days: float | None = None
+    body_retention_days: float | None = None  # headers and bodies go earlier than the typed rows
     drain_delay: float = 0.0
     drain_timeout: float = 25.0
     record_queue_bytes: int = 256 * MIB
@@ -81,6 +82,7 @@ class Config:
             metrics_token=get("METRICS_TOKEN", str, None),
             prometheus_multiproc_dir=get("PROMETHEUS_MULTIPROC_DIR", str, None),
             retention_days=get("RETENTION_DAYS", float, None),
+            body_retention_days=get("BODY_RETENTION_DAYS", float, None),
             drain_delay=get("DRAIN_DELAY", float, defaults.drain_delay),
             drain_timeout=get("DRAIN_TIMEOUT", float, defaults.drain_timeout),
             record_queue_bytes=get("RECORD_QUEUE_BYTES", int, defaults.record_queue_bytes),
@@ -115,8 +117,8 @@ def create_app(config: Config | None = None) -> Flask:
     # gunicorn.conf.py starts it on SIGTERM (it may not import the app, so it looks it up here).
     app.extensions["drain"] = Drain(app.extensions["proxy"].traffic, config.drain_delay, config.drain_timeout)
     app.extensions["conversations"] = ConversationStore(config.claude_projects_dir)
-    if config.retention_days:
-        app.extensions["retention"] = RetentionPruner(config.retention_days)
+    if config.retention_days or config.body_retention_days:
+        app.extensions["retention"] = RetentionPruner(config.retention_days, body_days=config.body_retention_days)
         app.extensions["retention"].start()
 
     app.register_blueprint(proxy_bp)

@@ -73,3 +73,9 @@ def test_log_level_decides_whether_each_request_is_logged(tmp_path, level, per_r
                                "DATABASE_URL": f"sqlite:///{tmp_path / 'records.db'}"})
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip().splitlines()[-1] == str(per_request_lines)
+
+
+def test_body_retention_is_its_own_setting():
+    assert Config.from_env({}).body_retention_days is None
+    config = Config.from_env({"RETENTION_DAYS": "365", "BODY_RETENTION_DAYS": "14"})
+    assert (config.retention_days, config.body_retention_days) == (365, 14)
