@@ -3,7 +3,7 @@ import argparse
 import sys
 
 from bench import (callgrind_suite, conversations_suite, cpu_suite, dashboard_suite, fleet_suite, floor_suite,
-                   proxy_suite, routing_suite)
+                   proxy_suite, routing_suite, storage_suite)
 
 # name -> main(quick) returning 0 when every target passed; add later suites here.
 SUITES = {
@@ -15,6 +15,7 @@ SUITES = {
     "conversations": conversations_suite.main,
     "floor": floor_suite.main,
     "callgrind": callgrind_suite.main,
+    "storage": storage_suite.main,
 }
 
 

@@ -88,8 +88,8 @@ def _sse(message: dict) -> bytes:
                    for name, data in events).encode()
 
 
-def session(turns: int = 120, seed: int = 7) -> list[Call]:
-    """The calls of a `turns`-turn session, oldest first."""
+def session(turns: int = 120, seed: int = 7, result_bytes: int = 1600) -> list[Call]:
+    """The calls of a `turns`-turn session, oldest first; each tool result holds `result_bytes`."""
     texts = _Texts(seed)
     rng = texts.rng
     session_id = str(uuid.UUID(int=rng.getrandbits(128)))
@@ -135,5 +135,5 @@ def session(turns: int = 120, seed: int = 7) -> list[Call]:
         calls.append(Call(headers, json.dumps(body).encode(), response_headers, _sse(reply), json.dumps(reply)))
         history.append({"role": "assistant", "content": reply["content"]})
         user = {"role": "user", "content": [{"type": "tool_result", "tool_use_id": tool_id,
-                                             "content": texts.cut(1600)}]}
+                                             "content": texts.cut(result_bytes)}]}
     return calls

@@ -67,9 +67,9 @@ def pack(piece: bytes, compressor: zstandard.ZstdCompressor) -> bytes:
     return _ZSTD + compressed if len(compressed) < len(piece) else _RAW + piece
 
 
-def unpack(stored: bytes, key: bytes) -> bytes:
+def unpack(stored: bytes, key: bytes, decompressor: zstandard.ZstdDecompressor) -> bytes:
     """The piece a stored value holds, checked against its key."""
-    piece = stored[1:] if stored[:1] == _RAW else zstandard.ZstdDecompressor().decompress(stored[1:])
+    piece = stored[1:] if stored[:1] == _RAW else decompressor.decompress(stored[1:])
     if key_of(piece) != key:
         raise BodyCorrupt(f"piece {key.hex()} does not match its key")
     return piece
