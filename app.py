@@ -49,6 +49,8 @@ class Config:
     drain_delay: float = 0.0
     drain_timeout: float = 25.0
     record_queue_bytes: int = 256 * MIB
+    spool_dir: str | None = None  # records the database did not take yet; None: beside the SQLite file, or ./record-spool
+    spool_max_bytes: int = 4096 * MIB
     routing: RoutingConfig | None = None  # providers and rules from CONFIG_PATH (proxy.yaml)
     claude_projects_dir: str = "~/.claude/projects"
     log_level: str = "info"  # gunicorn.conf.py reads the same variable for gunicorn's own lines
@@ -86,6 +88,8 @@ class Config:
             drain_delay=get("DRAIN_DELAY", float, defaults.drain_delay),
             drain_timeout=get("DRAIN_TIMEOUT", float, defaults.drain_timeout),
             record_queue_bytes=get("RECORD_QUEUE_BYTES", int, defaults.record_queue_bytes),
+            spool_dir=get("SPOOL_DIR", str, None),
+            spool_max_bytes=get("SPOOL_MAX_BYTES", int, defaults.spool_max_bytes),
             routing=load_routing_config(get("CONFIG_PATH", str, str(DEFAULT_CONFIG_PATH)), env,
                                         required=bool(env.get("CONFIG_PATH"))),
             claude_projects_dir=get("CLAUDE_PROJECTS_DIR", str, defaults.claude_projects_dir),
@@ -105,7 +109,8 @@ def create_app(config: Config | None = None) -> Flask:
     database = models.init_db(config.database_url, config.database_pool_size)
     _warn_if_schema_outdated(database)
 
-    recorder = Recorder(max_bytes=config.record_queue_bytes)
+    recorder = Recorder(max_bytes=config.record_queue_bytes, spool_max_bytes=config.spool_max_bytes,
+                        spool_dir=config.spool_dir or default_spool_dir(config.database_url))
     recorder.start()
     upstream = UpstreamClient(config.upstream_url, config.upstream_connect_timeout,
                               config.upstream_read_timeout, config.upstream_pool_size)
@@ -131,6 +136,13 @@ def create_app(config: Config | None = None) -> Flask:
     app.cli.add_command(init_db_command)
     app.extensions["openapi"] = build_spec(app)
     return app
+
+
+def default_spool_dir(database_url: str) -> str:
+    """Where the record spool lives unless SPOOL_DIR says: beside the SQLite file, else the working directory."""
+    if database_url.startswith("sqlite:///") and database_url not in ("sqlite:///", "sqlite:///:memory:"):
+        return database_url.removeprefix("sqlite:///") + "-spool"
+    return os.path.abspath("record-spool")
 
 
 def _dispatcher(config: Config, upstream: UpstreamClient) -> Dispatcher | None:

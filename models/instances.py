@@ -47,6 +47,45 @@ def forget(instance_id: str) -> None:
     ProxyInstance.delete().where(ProxyInstance.id == instance_id).execute()
 
 
+def beat_statements(instance_id: str, started_at_ms: int) -> list[tuple[str, list]]:
+    """`beat` as SQL with `?` markers, for a writer that runs statements on its own connection."""
+    now = _now_ms()
+    return [('INSERT INTO "proxy_instance" ("id", "started_at_ms", "seen_at_ms") VALUES (?, ?, ?) '
+             'ON CONFLICT ("id") DO UPDATE SET "seen_at_ms" = EXCLUDED."seen_at_ms"',
+             [instance_id, started_at_ms, now])]
+
+
+def forget_statements(instance_id: str) -> list[tuple[str, list]]:
+    """`forget` as SQL with `?` markers."""
+    return [('DELETE FROM "proxy_instance" WHERE "id" = ?', [instance_id])]
+
+
+def interrupt_orphans_statements(stale_after: float = STALE_AFTER) -> list[tuple[str, list]]:
+    """`interrupt_orphans` as SQL with `?` markers; the first statement's row count is how many were marked."""
+    cutoff = _now_ms() - int(stale_after * 1000)
+    return [('UPDATE "request_log" SET "outcome" = \'interrupted\' WHERE "outcome" = \'in_flight\' AND '
+             '("instance_id" IS NULL OR "instance_id" NOT IN '
+             '(SELECT "id" FROM "proxy_instance" WHERE "seen_at_ms" >= ?))', [cutoff]),
+            ('DELETE FROM "proxy_instance" WHERE "seen_at_ms" < ?', [cutoff])]
+
+
+def interrupt_instance_statements(instance_id: str) -> list[tuple[str, list]]:
+    """SQL (`?` markers) marking `interrupted` what the dead process `instance_id` left in flight, and
+    forgetting it; the first statement's row count is how many were marked."""
+    return [('UPDATE "request_log" SET "outcome" = \'interrupted\' '
+             'WHERE "outcome" = \'in_flight\' AND "instance_id" = ?', [instance_id]),
+            ('DELETE FROM "proxy_instance" WHERE "id" = ?', [instance_id])]
+
+
+def execute_statements(statements: list[tuple[str, list]]) -> list[int]:
+    """Run SQL written with `?` markers in one transaction through peewee; the row count of each."""
+    counts = []
+    with database.atomic():
+        for sql, parameters in statements:
+            counts.append(database.execute_sql(sql.replace("?", database.param), parameters).rowcount)
+    return counts
+
+
 def interrupt_orphans(stale_after: float = STALE_AFTER) -> int:
     """Mark `interrupted` the rows in flight whose process is gone (unseen for `stale_after` s, ended,
     or unknown: rows written before instance ids existed); returns how many."""

@@ -120,8 +120,13 @@ def _upsert_sql_with(model, groups: list[str]) -> str:
     key_column = model._meta.primary_key.column_name
     columns = [field.column_name for field in model._meta.sorted_fields]
     updates = ", ".join(f'"{c}" = EXCLUDED."{c}"' for c in columns if c != key_column)
-    return (f'INSERT INTO "{model._meta.table_name}" ({", ".join(f"{chr(34)}{c}{chr(34)}" for c in columns)}) '
-            f'VALUES {", ".join(groups)} ON CONFLICT ("{key_column}") DO UPDATE SET {updates}')
+    table = model._meta.table_name
+    # A record replayed late (from the spool, or after a retry) never turns a finished row back
+    # into an in-flight one: an in-flight row only fills a gap.
+    keep_finished = (f' WHERE "{table}"."outcome" = \'in_flight\' OR EXCLUDED."outcome" != \'in_flight\''
+                     if model is RequestLog else "")
+    return (f'INSERT INTO "{table}" ({", ".join(f"{chr(34)}{c}{chr(34)}" for c in columns)}) '
+            f'VALUES {", ".join(groups)} ON CONFLICT ("{key_column}") DO UPDATE SET {updates}{keep_finished}')
 
 
 class _Columns:

@@ -46,7 +46,7 @@ def config(upstream, database_url, tmp_path):
     short timeouts."""
     return Config(upstream_url=upstream.url, database_url=database_url,
                   upstream_connect_timeout=2.0, upstream_read_timeout=2.0,
-                  claude_projects_dir=str(tmp_path / "claude-projects"))
+                  claude_projects_dir=str(tmp_path / "claude-projects"), spool_dir=str(tmp_path / "spool"))
 
 
 @pytest.fixture

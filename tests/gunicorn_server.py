@@ -4,6 +4,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -27,8 +28,9 @@ class GunicornServer:
         self.log_path = log_path  # gunicorn's output goes there (else to test-artifacts/, if present)
         self.url = f"http://127.0.0.1:{self.port}"
         # CONFIG_PATH: a developer's own proxy.yaml in the checkout must not route the tests' traffic.
-        self.env = {**os.environ, "CONFIG_PATH": os.devnull, **env, "PORT": str(self.port), "HOST": "127.0.0.1",
-                    "WEB_CONCURRENCY": str(workers)}
+        # SPOOL_DIR: the record spool must not land in the checkout (its default for Postgres).
+        self.env = {**os.environ, "CONFIG_PATH": os.devnull, "SPOOL_DIR": tempfile.mkdtemp(prefix="ccp-spool-"),
+                    **env, "PORT": str(self.port), "HOST": "127.0.0.1", "WEB_CONCURRENCY": str(workers)}
         self.process: subprocess.Popen | None = None
 
     def start(self, timeout: float = 20) -> "GunicornServer":

@@ -55,7 +55,7 @@ class RecordBudget:
     def _drop_bodies(self, log_row: dict) -> None:
         log_row["bodies_omitted"] = "backlog"
         self.bodies_dropped += 1
-        metrics.RECORDS_DROPPED.labels("bodies").inc()
+        metrics.RECORDS_DROPPED.labels("bodies", "memory_full").inc()
         if not self._shedding:  # once per episode: an outage sheds thousands
             self._shedding = True
             log.error("record queue over its byte budget (%d of %d bytes held): dropping bodies, "

@@ -28,18 +28,27 @@ class NativeWriter:
             self._pool.kill()
             self._pool = None
 
-    def commit(self, statements) -> None:
+    def commit(self, statements) -> list[int]:
         """Run `statements` (a list, or a function that builds it) in one transaction on the writer's
-        thread; the calling greenlet waits."""
-        self._pool.apply(self._commit, (statements,))
+        thread; the calling greenlet waits. Returns each statement's row count."""
+        return self.call(self._commit, statements)
 
-    def _commit(self, statements) -> None:
+    def call(self, function, *args):
+        """`function(*args)` on the writer's thread (file I/O too: the spool); its error raised here."""
+        # An error leaves the thread as a value: raised inside the pool, gevent printed a traceback
+        # for every failed attempt of an outage.
+        result, error = self._pool.apply(_captured, (function, args))
+        if error is not None:
+            raise error
+        return result
+
+    def _commit(self, statements) -> list[int]:
         if callable(statements):  # built here, not on the hub: cutting and compressing bodies is CPU work
             statements = statements()
         if self._connection is None:
             self._connection = self._connect()
         try:
-            self._write(self._connection, statements)
+            return self._write(self._connection, statements)
         except BaseException:
             self._close()  # the next batch starts on a fresh connection, as the recorder's retries expect
             raise
@@ -52,11 +61,18 @@ class NativeWriter:
     def _connect(self):
         raise NotImplementedError
 
-    def _write(self, connection, statements: list) -> None:
+    def _write(self, connection, statements: list) -> list[int]:
         raise NotImplementedError
 
     def _disconnect(self, connection) -> None:
         raise NotImplementedError
+
+
+def _captured(function, args: tuple) -> tuple:
+    try:
+        return function(*args), None
+    except Exception as exc:  # handed back to the calling greenlet, which raises it
+        return None, exc
 
 
 def gevent_worker_database(database) -> peewee.Database | None:

@@ -37,8 +37,16 @@ class PostgresWriter(NativeWriter):
 
     def save(self, logs: list[dict], bodies: list[dict]) -> None:
         """Write a batch in one transaction; the calling greenlet waits, the other greenlets run."""
+        self._commit_as_peewee(functools.partial(_encoded_statements, logs, bodies))
+
+    def execute(self, statements: list[tuple[str, list]]) -> list[int]:
+        """Run SQL written with `?` markers in one transaction; the row count of each statement."""
+        return self._commit_as_peewee([(_numbered(sql).encode(), [text_parameter(value) for value in parameters])
+                                       for sql, parameters in statements])
+
+    def _commit_as_peewee(self, statements) -> list[int]:
         try:
-            self.commit(functools.partial(_encoded_statements, logs, bodies))
+            return self.commit(statements)
         except _Refused as exc:  # as peewee's errors, which the recorder handles
             error = _ERRORS_BY_SQLSTATE_CLASS.get(exc.sqlstate[:2], peewee.OperationalError)
             raise error(f"{exc} (SQLSTATE {exc.sqlstate})") from None
@@ -51,12 +59,12 @@ class PostgresWriter(NativeWriter):
             raise _Refused("08001", message)
         return connection
 
-    def _write(self, connection: pq.PGconn, statements: list[tuple[bytes, list]]) -> None:
+    def _write(self, connection: pq.PGconn, statements: list[tuple[bytes, list]]) -> list[int]:
         try:
             _run(connection, b"BEGIN")
-            for sql, parameters in statements:
-                _run(connection, sql, parameters)
+            counts = [_run(connection, sql, parameters) for sql, parameters in statements]
             _run(connection, b"COMMIT")
+            return counts
         except _Refused:
             raise
         except Exception as exc:  # psycopg.pq's own errors: the connection broke
@@ -72,11 +80,18 @@ def _encoded_statements(logs: list[dict], bodies: list[dict]) -> list[tuple[byte
             for sql, parameters in record_statements(logs, bodies, numbered=True)]
 
 
-def _run(connection: pq.PGconn, sql: bytes, parameters: list | None = None) -> None:
+def _run(connection: pq.PGconn, sql: bytes, parameters: list | None = None) -> int:
     result = connection.exec_params(sql, parameters) if parameters is not None else connection.exec_(sql)
     if result.status not in _DONE:
         sqlstate = (result.error_field(pq.DiagnosticField.SQLSTATE) or b"08000").decode()
         raise _Refused(sqlstate, result.error_message.decode("utf-8", "replace").strip())
+    return int(result.command_tuples or 0)
+
+
+def _numbered(sql: str) -> str:
+    """SQL written with `?` markers (none inside a literal) in libpq's $1, $2... form."""
+    parts = sql.split("?")
+    return parts[0] + "".join(f"${n}{part}" for n, part in enumerate(parts[1:], 1))
 
 
 def text_parameter(value) -> bytes | None:

@@ -4,14 +4,16 @@ import queue
 import threading
 import time
 
-import peewee
-
 from models import database, save_records
-from models.instances import HEARTBEAT_INTERVAL
+from models.instances import HEARTBEAT_INTERVAL, execute_statements, interrupt_instance_statements
 from proxy.runtime import metrics
 from proxy.recording.heartbeat import Heartbeat
+from proxy.recording.backlog import Backlog
 from proxy.recording.budget import MIB, RecordBudget, body_bytes
+from proxy.recording.delivery import deliver, reason
+from proxy.recording.outage import OutageLog
 from proxy.recording.postgres_writer import postgres_writer_for
+from proxy.recording.spool import Spool
 from proxy.recording.sqlite_writer import sqlite_writer_for
 from proxy.recording.wal_checkpointer import checkpointer_for
 
@@ -24,16 +26,22 @@ PART_BYTES = 256 * 1024
 
 _STOP = object()
 _IN_FLIGHT = object()  # marks a queued row as the in-flight one
+DEFAULT_SPOOL_BYTES = 4 * 1024 * MIB
+RETRY_MAX = 2.0  # seconds between two attempts at most, while the database fails
+ORPHAN_SCAN_EVERY = 3.0  # seconds: how soon the spool and in-flight rows of a dead process are taken over
+REPLAY_SLICE = 0.2  # seconds of replay at most before the writer takes new records again
 
 
 class Recorder:
     """Takes records without waiting for the database; a slow or broken database only delays them."""
 
     def __init__(self, save=None, capacity: int = 20000, max_bytes: int = 256 * MIB,
-                 batch_size: int = 200, give_up_after: float = 60.0, in_flight_after: float = 1.0,
+                 batch_size: int = 200, in_flight_after: float = 1.0,
                  batch_window: float = 0.02, heartbeat_every: float = HEARTBEAT_INTERVAL,
-                 part_bytes: int = PART_BYTES):
+                 part_bytes: int = PART_BYTES, spool_dir: str | None = None,
+                 spool_max_bytes: int = DEFAULT_SPOOL_BYTES, retry_max: float = RETRY_MAX):
         self._save = save  # None: the database's own (see `start`)
+        self._execute = None  # runs the heartbeat's statements on the writer's connection
         self._writer = None
         self._part_bytes = part_bytes
         self._in_flight_after = in_flight_after
@@ -41,18 +49,24 @@ class Recorder:
         self._waiting: dict[str, tuple[float, dict]] = {}  # id -> (when to write it, in-flight row)
         self._queue: queue.Queue = queue.Queue(maxsize=capacity)
         self._batch_size = batch_size
-        self._give_up_after = give_up_after
+        self._retry_max = retry_max
+        self._retry_at, self._retry_delay = 0.0, 0.05
+        self._replayed = 0  # records written from the backlog in the current outage
+        self._next_scan = 0.0
+        self._dead: list[str] = []  # processes gone whose spool this one adopted, rows not yet marked
         self._thread: threading.Thread | None = None
         self._stopping = False
         self._checkpointer = None
         # A long database outage must not let bodies pile up without bound (the record count
         # alone allowed gigabytes).
         self.budget = RecordBudget(max_bytes)
-        self.dropped = 0
+        self.outage = OutageLog()
         self.failed_writes = 0
         # Rows carry this process's id, and the writer beats under it.
-        self.heartbeat = Heartbeat(heartbeat_every, _reset_connection)
+        self.heartbeat = Heartbeat(heartbeat_every, lambda statements: self._execute(statements), _reset_connection)
         self.instance_id = self.heartbeat.instance_id
+        spool = Spool(spool_dir, self.instance_id, spool_max_bytes) if spool_dir else None
+        self.backlog = Backlog(spool, _here)
 
     def start(self) -> None:
         """Start the writer thread (a greenlet under gevent's patched threading)."""
@@ -60,19 +74,36 @@ class Recorder:
             self._checkpointer = checkpointer_for(database)
             if self._checkpointer is not None:
                 self._checkpointer.start()
+            self._execute = execute_statements
             if self._save is None:
                 # A gevent worker's database: its commits go to a native thread.
                 self._writer = sqlite_writer_for(database) or postgres_writer_for(database)
                 if self._writer is not None:
                     self._writer.start()
+                    self._execute = self._writer.execute
+                    self.backlog = Backlog(self.backlog.spool, self._writer.call)  # spool I/O off the hub
                 self._save = self._writer.save if self._writer is not None else save_records
+            if self.backlog.spool is not None:
+                self.backlog.spool.open()
             self._thread = threading.Thread(target=self._run, name="recorder", daemon=True)
             self._thread.start()
 
     @property
-    def backlog(self) -> int:
-        """Records waiting to be written."""
-        return self._queue.qsize()
+    def dropped(self) -> int:
+        """Records given up on (memory and spool both full)."""
+        return sum(self.outage.dropped.values())
+
+    @property
+    def waiting(self) -> int:
+        """Records waiting to be written in memory (the queue, and those the spool could not take)."""
+        return self._queue.qsize() + self.backlog.records_in_memory
+
+    def state(self) -> dict:
+        """This process's recording figures: ok or degraded, oldest unwritten age, spool bytes, drops."""
+        oldest = self.backlog.oldest_seconds()
+        degraded = self.backlog.pending
+        return {"status": "degraded" if degraded else "ok", "oldest_unwritten_seconds": round(oldest, 1),
+                "spool_bytes": self.backlog.spool_bytes, "dropped": self.dropped}
 
     def submit_in_flight(self, log_row: dict) -> None:
         """Queue the row of a request just started; it is written only if the request is still
@@ -88,21 +119,27 @@ class Recorder:
     def _put(self, log_row: dict, body_row) -> None:
         body_row, size = self.budget.hold(log_row, body_row)
         if size is None:
-            self._drop_record(log_row, f"record queue over its byte budget ({self.budget.max_bytes} bytes)")
+            self.outage.drop("memory_full", log_row["id"])
             return
         try:
             self._queue.put_nowait((log_row, body_row, size))
         except queue.Full:
             self.budget.release(size)
-            self._drop_record(log_row, f"record queue full ({self._queue.maxsize})")
-
-    def _drop_record(self, log_row: dict, why: str) -> None:
-        self.dropped += 1
-        metrics.RECORDS_DROPPED.labels("record").inc()
-        log.error("%s: dropped record %s", why, log_row["id"])
+            self.outage.drop("queue_full", log_row["id"])
 
     def flush(self, timeout: float = 10.0) -> bool:
-        """Wait until everything queued so far is written (or given up); False on timeout."""
+        """Wait until everything queued so far is in the database; False on timeout (it is failing)."""
+        deadline = time.monotonic() + timeout
+        if not self._taken(timeout):
+            return False
+        while self.backlog.pending:
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.02)
+        return True
+
+    def _taken(self, timeout: float) -> bool:
+        """Wait until everything queued so far is written or kept in the backlog; False on timeout."""
         if not hasattr(self._queue, "all_tasks_done"):  # gevent's queue, once monkey-patched
             return bool(self._queue.join(timeout))
         deadline = time.monotonic() + timeout
@@ -115,17 +152,20 @@ class Recorder:
         return True
 
     def stop(self, timeout: float = 10.0) -> None:
-        """Write what is queued, then end the writer thread."""
+        """Write what is queued (what the database does not take stays in the spool), then end the
+        writer thread."""
         if self._thread is None:
             return
-        self.flush(timeout)
-        self._stopping = True  # a write still retrying gives up now
+        self._taken(timeout)
+        self._stopping = True
         self._queue.put(_STOP)
         self._thread.join(timeout)
         self._thread = None
         if self._checkpointer is not None:
             self._checkpointer.stop()
             self._checkpointer = None
+        if self.backlog.spool is not None:
+            self.backlog.spool.close()  # the process is ending: its lock goes, its spool stays for the next
         if self._writer is not None:
             self._writer.stop()
             self._writer = None
@@ -144,25 +184,32 @@ class Recorder:
                     self._waiting[log_row["id"]] = (time.monotonic() + self._in_flight_after, log_row)
                 else:
                     self._waiting.pop(log_row["id"], None)
-                    records.append((log_row, body_row))
-            records.extend(self._due_in_flight())
+                    records.append((log_row, body_row, size))
+            records.extend((log_row, None, 0) for log_row in self._due_in_flight())
             try:
                 for part in in_parts(records, self._part_bytes):
-                    self._write(part)
+                    held -= self._deliver(part)
                     time.sleep(0)  # under gevent, let the streams run between two parts
-                metrics.RECORD_BACKLOG.set(self._queue.qsize())
             finally:
-                self.budget.release(held)  # written or given up: their memory is free again
+                self.budget.release(held)  # written or on disk: their memory is free again
                 for _ in items:
                     self._queue.task_done()
+            self._replay_if_due(REPLAY_SLICE)
+            self._take_over_dead_if_due()
+            self.heartbeat.beat_if_due()
+            self._publish()
             if _STOP in items:
+                self._replay_if_due(1.0)  # a last chance, then the spool keeps the rest
                 self.heartbeat.forget()
                 return
-            self.heartbeat.beat_if_due()
 
     def _next_items(self) -> list:
-        """Block until something is queued or an in-flight row falls due; then gather a batch."""
+        """Block until something is queued or something else falls due; then gather a batch."""
         wake = min([due for due, _ in self._waiting.values()] + [self.heartbeat.next_beat])
+        if self.backlog.pending:
+            wake = min(wake, self._retry_at)
+        if self.backlog.spool is not None:
+            wake = min(wake, self._next_scan)
         timeout = max(0.0, wake - time.monotonic())
         try:
             items = [self._queue.get(timeout=timeout)]
@@ -180,66 +227,101 @@ class Recorder:
     def _due_in_flight(self) -> list:
         now = time.monotonic()
         due = [key for key, (when, _) in self._waiting.items() if when <= now]
-        return [(self._waiting.pop(key)[1], None) for key in due]
+        return [self._waiting.pop(key)[1] for key in due]
 
-    def _save_one_by_one(self, logs: dict, bodies: dict, cause: Exception) -> None:
-        # One record the database refuses must not cost the others theirs.
-        for request_id, log_row in logs.items():
-            body = bodies.get(request_id)
-            try:
-                self._save([log_row], [body] if body else [])
-                continue
-            except Exception as exc:
-                refused = exc
-                _reset_connection()
-            try:  # stored all the same: its texts escaped to ASCII, its bodies left out, and flagged
-                self._save([repaired_row(log_row)], [])
-                log.warning("%s: the database refused its record (%s); stored it repaired, without bodies",
-                            request_id, _reason(refused))
-            except Exception as exc:
-                _reset_connection()
-                self._drop_record(log_row, f"the database refused it ({_reason(exc)})")
-        log.warning("a batch of %d records failed (%s); wrote them one by one", len(logs), _reason(cause))
-
-    def _write(self, records) -> None:
-        logs, bodies = {}, {}
-        for log_row, body_row in records:
+    def _deliver(self, part: list) -> int:
+        """Write a part, or keep it in the backlog; returns the budget bytes it still holds in memory."""
+        size = sum(record[2] for record in part)
+        records = [(log_row, body_row) for log_row, body_row, _ in part]
+        for log_row, _ in records:
             log_row["instance_id"] = self.instance_id
-            logs[log_row["id"]] = log_row
-            if body_row is not None:
-                bodies[body_row["request"]] = body_row
-        delay, deadline = 0.05, time.monotonic() + self._give_up_after
-        while True:
+        if self.backlog.pending:  # the database is failing: keep the order, and spare it the attempt
+            return self._keep(records, size)
+        delivery = deliver(self._save, records, _reset_connection)
+        if not delivery.unwritten:
+            self._written()
+            return 0
+        if delivery.outage:
+            self._failed(delivery.cause)
+        return self._keep(delivery.unwritten, size)
+
+    def _keep(self, records: list, size: int) -> int:
+        in_memory, refused = self.backlog.keep(records, size)
+        if refused is not None:
+            log.warning("recording: the spool refused %d records (%s); kept in memory", len(records), reason(refused))
+        return in_memory
+
+    def _written(self) -> None:
+        if self._checkpointer is not None:
+            self._checkpointer.request()
+
+    def _failed(self, cause: Exception) -> None:
+        self.failed_writes += 1
+        where = "in the spool" if self.backlog.spool is not None else "in memory"
+        self.outage.failed(reason(cause), where)
+        self._retry_at = time.monotonic() + self._retry_delay
+        self._retry_delay = min(self._retry_delay * 2, self._retry_max)
+
+    def _replay_if_due(self, slice_seconds: float) -> None:
+        """Write the backlog oldest first, for at most `slice_seconds`, if a retry is due."""
+        if not self.backlog.pending or time.monotonic() < self._retry_at:
+            return
+        ends = time.monotonic() + slice_seconds
+        while time.monotonic() < ends:
+            batch = self.backlog.next_batch(self._part_bytes)
+            if batch is None:
+                break
+            records, token = batch
+            delivery = deliver(self._save, records, _reset_connection)
+            if delivery.outage:
+                self._failed(delivery.cause)
+                return
+            self.budget.release(self.backlog.written(token))
+            self._replayed += len(records) - len(delivery.unwritten)
+            self._written()
+            if delivery.unwritten:  # refused even repaired: behind the rest, to be tried again later
+                self._keep(delivery.unwritten, 0)
+                self._retry_at = time.monotonic() + self._retry_max
+                return
+            time.sleep(0)
+        if not self.backlog.pending:
+            self.outage.recovered(self._replayed)
+            self._replayed, self._retry_delay = 0, 0.05
+
+    def _take_over_dead_if_due(self) -> None:
+        """Adopt the spool of processes gone (their lock free); once it is written, mark what they
+        left in flight `interrupted`: seconds after a SIGKILL, not the heartbeat's minutes."""
+        spool = self.backlog.spool
+        if spool is None or time.monotonic() < self._next_scan:
+            return
+        self._next_scan = time.monotonic() + ORPHAN_SCAN_EVERY
+        try:
+            adopted = self.backlog.run(spool.adopt_orphans)
+        except OSError as exc:
+            log.warning("recording: cannot read the spool folder %s (%s)", spool.folder, exc)
+            return
+        if adopted:
+            log.info("recording: took over the spool of %d process(es) gone (%d bytes)", len(adopted), spool.bytes)
+            self._dead.extend(adopted)
+        for instance_id in [dead for dead in self._dead if spool.replayed(dead)]:
             try:
-                self._save(list(logs.values()), list(bodies.values()))
-                if self._checkpointer is not None:
-                    self._checkpointer.request()
-                return
-            except (peewee.IntegrityError, peewee.DataError, peewee.ProgrammingError, ValueError) as exc:
-                # Retrying cannot help these (a value a column or the driver refuses, such as a
-                # text that cannot be encoded): save what can be saved, one record at a time.
-                self.failed_writes += 1
-                metrics.RECORD_WRITE_FAILURES.inc()
+                marked = self._execute(interrupt_instance_statements(instance_id))[0]
+            except Exception as exc:  # the database is failing: the next scan tries again
                 _reset_connection()
-                self._save_one_by_one(logs, bodies, exc)
-                return
-            except peewee.PeeweeException as exc:
-                self.failed_writes += 1
-                metrics.RECORD_WRITE_FAILURES.inc()
-                _reset_connection()
-                if self._stopping or time.monotonic() + delay > deadline:
-                    self.dropped += len(logs)
-                    metrics.RECORDS_DROPPED.labels("record").inc(len(logs))
-                    log.error("gave up writing %d records: %s", len(logs), exc)
-                    return
-                log.warning("writing %d records failed (%s); retrying in %.2fs", len(logs), exc, delay)
-                time.sleep(delay)  # cooperative under gevent: streams keep flowing
-                delay = min(delay * 2, 2.0)
-            except Exception as exc:  # a bug must not kill the writer, nor cost a batch its records
-                log.exception("could not write %d records at once", len(logs))
-                _reset_connection()
-                self._save_one_by_one(logs, bodies, exc)
-                return
+                log.debug("cannot mark the rows of process %s yet: %s", instance_id, exc)
+                continue
+            self.backlog.run(spool.release, instance_id)
+            self._dead.remove(instance_id)
+            if marked:
+                log.warning("marked %d request(s) interrupted: process %s left them in flight and is gone",
+                            marked, instance_id)
+
+    def _publish(self) -> None:
+        oldest = self.backlog.oldest_seconds()
+        metrics.RECORD_BACKLOG.set(self.waiting)
+        metrics.SPOOL_BYTES.set(self.backlog.spool_bytes)
+        metrics.OLDEST_UNWRITTEN.set(oldest)
+        self.outage.tick(self.waiting, self.backlog.spool_bytes, oldest)
 
 
 def in_parts(records: list, max_bytes: int):
@@ -256,22 +338,8 @@ def in_parts(records: list, max_bytes: int):
         yield part
 
 
-def repaired_row(log_row: dict) -> dict:
-    """A record the database refused, made plain: every text as ASCII (escapes for the rest), no NUL,
-    flagged `bodies_omitted: refused`."""
-    row = {key: _ascii(value) if isinstance(value, str) else value for key, value in log_row.items()}
-    row["bodies_omitted"] = "refused"
-    return row
-
-
-def _ascii(text: str) -> str:
-    return text.encode("ascii", "backslashreplace").decode("ascii").replace("\x00", "\\x00")
-
-
-def _reason(exc: Exception) -> str:
-    # The type and the first line only: a driver's message may quote the refused value at length.
-    first_line = str(exc).split("\n", 1)[0][:300]
-    return f"{type(exc).__name__}: {first_line}"
+def _here(function, *args):
+    return function(*args)
 
 
 def _reset_connection() -> None:

@@ -39,11 +39,16 @@ class SqliteWriter(NativeWriter):
             connection.execute(f"PRAGMA {name} = {value}")
         return connection
 
-    def _write(self, connection: sqlite3.Connection, statements: list[tuple[str, list]]) -> None:
+    def execute(self, statements: list[tuple[str, list]]) -> list[int]:
+        """Run SQL written with `?` markers in one transaction; the row count of each statement."""
+        with peewee.__exception_wrapper__:
+            return self.commit(statements)
+
+    def _write(self, connection: sqlite3.Connection, statements: list[tuple[str, list]]) -> list[int]:
         connection.execute("BEGIN")
-        for sql, parameters in statements:
-            connection.execute(sql, parameters)
+        counts = [connection.execute(sql, parameters).rowcount for sql, parameters in statements]
         connection.execute("COMMIT")
+        return counts
 
     def _disconnect(self, connection: sqlite3.Connection) -> None:
         try:

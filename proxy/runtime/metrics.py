@@ -28,11 +28,18 @@ UPSTREAM_ERRORS = Counter("proxy_upstream_errors_total",
                           "Upstream failures: error status, unreachable, timeout, dropped mid-body", ["kind"])
 RECORD_WRITE_FAILURES = Counter("proxy_record_write_failures_total", "Failed attempts to write a batch of records")
 RECORDS_DROPPED = Counter("proxy_records_dropped_total",
-                          "Records given up on (queue full or database down); part=bodies counts records "
-                          "kept without their bodies (record queue over its byte budget)", ["part"])
-for _part in ("record", "bodies"):  # both series exist from the start, at 0
-    RECORDS_DROPPED.labels(_part)
-RECORD_BACKLOG = Gauge("proxy_record_backlog", "Records waiting to be written", multiprocess_mode="livesum")
+                          "Records given up on (memory and spool both full) by reason; part=bodies counts "
+                          "records kept without their bodies (record queue over its byte budget)", ["part", "reason"])
+for _part, _reason in (("record", "queue_full"), ("record", "memory_full"), ("bodies", "memory_full")):
+    RECORDS_DROPPED.labels(_part, _reason)  # every series exists from the start, at 0
+RECORD_BACKLOG = Gauge("proxy_record_backlog", "Records waiting to be written (queue and memory)",
+                       multiprocess_mode="livesum")
+_SPOOL_BYTES_NAME = "proxy_record_spool_bytes"
+SPOOL_BYTES = Gauge(_SPOOL_BYTES_NAME, "Bytes of records in the local spool, waiting for the database",
+                    multiprocess_mode="livesum")
+_OLDEST_NAME = "proxy_record_oldest_unwritten_seconds"
+OLDEST_UNWRITTEN = Gauge(_OLDEST_NAME, "Age of the oldest record not yet written to the database (0: none)",
+                         multiprocess_mode="livemax")
 
 _TOKEN_KINDS = dict(zip(USAGE_KEYS, ("input", "output", "cache_creation", "cache_read")))
 _UPSTREAM_FAILURES = {"upstream_error": "error_status", "upstream_dropped": "dropped",
@@ -84,6 +91,22 @@ def server_in_flight(folder: str) -> int:
         if metric.name == _IN_FLIGHT_NAME:
             return round(sum(sample.value for sample in metric.samples))
     return 0
+
+
+def server_recording(folder: str) -> dict:
+    """Every live worker's recording figures, and the records dropped by any worker since the start."""
+    gauges = MultiProcessCollector.merge(glob.glob(os.path.join(folder, "gauge_live*_*.db")), accumulate=False)
+    figures = {"spool_bytes": 0.0, "oldest_unwritten_seconds": 0.0, "dropped": 0.0}
+    for metric in gauges:
+        if metric.name == _SPOOL_BYTES_NAME:
+            figures["spool_bytes"] = sum(sample.value for sample in metric.samples)
+        elif metric.name == _OLDEST_NAME:
+            figures["oldest_unwritten_seconds"] = max([sample.value for sample in metric.samples], default=0.0)
+    for metric in MultiProcessCollector.merge(glob.glob(os.path.join(folder, "counter_*.db")), accumulate=False):
+        if metric.name == "proxy_records_dropped":
+            figures["dropped"] = sum(sample.value for sample in metric.samples
+                                     if sample.name.endswith("_total") and sample.labels.get("part") == "record")
+    return figures
 
 
 def observe(exchange) -> None:

@@ -2,6 +2,7 @@
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 from prometheus_client import REGISTRY, multiprocess
@@ -80,7 +81,7 @@ def test_without_a_shared_folder_the_in_flight_count_is_this_process_s():
     traffic.leave()
 
 
-def test_record_write_failures_and_drops_are_counted():
+def test_record_write_failures_are_counted_and_the_records_wait_never_dropped():
     from proxy.recording.recorder import Recorder
     from tests.records import body_row, log_row
     import peewee
@@ -89,14 +90,19 @@ def test_record_write_failures_and_drops_are_counted():
         raise peewee.OperationalError("database is down")
 
     failures = value("proxy_record_write_failures_total")
-    dropped = value("proxy_records_dropped_total", part="record")
-    recorder = Recorder(save=broken, give_up_after=0.2)
+    dropped = value("proxy_records_dropped_total", part="record", reason="memory_full")
+    recorder = Recorder(save=broken, retry_max=0.05)
     recorder.start()
-    recorder.submit(log_row("lost"), body_row("lost"))
-    assert recorder.flush(5)
-    recorder.stop()
-    assert value("proxy_record_write_failures_total") > failures
-    assert value("proxy_records_dropped_total", part="record") == dropped + 1
+    recorder.submit(log_row("waits"), body_row("waits"))
+    assert not recorder.flush(0.5), "it waits for the database"
+    time.sleep(0.3)
+    assert value("proxy_record_write_failures_total") > failures + 1, "retried"
+    assert value("proxy_record_backlog") == 1
+    assert value("proxy_record_oldest_unwritten_seconds") > 0
+    assert recorder.state()["status"] == "degraded"
+    recorder.stop(timeout=1)
+    assert value("proxy_records_dropped_total", part="record", reason="memory_full") == dropped
+
 
 
 def test_model_labels_are_printable_short_and_bounded_in_number():
