@@ -16,9 +16,14 @@ def _traffic():
     return current_app.extensions["proxy"].traffic
 
 
+def _recording() -> dict:
+    # Whether records reach the database: relaying does not depend on it, so neither does the status.
+    return current_app.extensions["proxy"].recording()
+
+
 @bp.get("/health")
 def health():
-    """Up/ready signal: 200 while accepting traffic, 503 once draining.
+    """Up/ready signal: 200 while accepting traffic (even while recording is degraded), 503 once draining.
     ---
     get:
       operationId: healthCheck
@@ -39,18 +44,19 @@ def health():
     """
     traffic = _traffic()
     if traffic.draining:
-        return jsonify(status="draining", timestamp=_now(), in_flight=traffic.server_in_flight()), 503
-    return jsonify(status="healthy", timestamp=_now())
+        return jsonify(status="draining", timestamp=_now(), in_flight=traffic.server_in_flight(),
+                       recording=_recording()), 503
+    return jsonify(status="healthy", timestamp=_now(), recording=_recording())
 
 
 @bp.get("/livez")
 def livez():
-    """Live operational state: requests in flight and the draining flag; always 200.
+    """Live operational state: requests in flight, the draining flag, and recording's state; always 200.
     ---
     get:
       operationId: livenessProbe
       tags: [health]
-      summary: Live operational state (in-flight gauge + draining flag)
+      summary: Live operational state (in-flight gauge + draining flag + recording state)
       security: []
       responses:
         "200":
@@ -60,7 +66,8 @@ def livez():
               schema: {$ref: "#/components/schemas/LivezResponse"}
     """
     traffic = _traffic()
-    return jsonify(status="ok", timestamp=_now(), in_flight=traffic.server_in_flight(), draining=traffic.draining)
+    return jsonify(status="ok", timestamp=_now(), in_flight=traffic.server_in_flight(), draining=traffic.draining,
+                   recording=_recording())
 
 
 @bp.get("/openapi.json")

@@ -73,6 +73,18 @@ class ProxyService:
         self.settings = settings or SettingsPoller()
         self.settings.start()
 
+    def recording(self) -> dict:
+        """Recording's state for the health endpoints: every worker's figures when there are several."""
+        state = self.recorder.state()
+        if self.traffic.metrics_folder is not None:
+            server = metrics.server_recording(self.traffic.metrics_folder)
+            state.update(spool_bytes=int(server["spool_bytes"]), dropped=int(server["dropped"]),
+                         oldest_unwritten_seconds=round(max(server["oldest_unwritten_seconds"],
+                                                            state["oldest_unwritten_seconds"]), 1))
+            if state["spool_bytes"] or state["oldest_unwritten_seconds"]:
+                state["status"] = "degraded"
+        return state
+
     def close(self, timeout: float = 10.0) -> None:
         """Stop the settings poller, the stall watch and the recorder (writing what is queued), close
         upstream connections."""

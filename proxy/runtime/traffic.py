@@ -9,7 +9,7 @@ class Traffic:
 
     def __init__(self, metrics_folder: str | None = None):
         self._lock = threading.Lock()
-        self._metrics_folder = metrics_folder  # shared by every worker of this server, if several
+        self.metrics_folder = metrics_folder  # shared by every worker of this server, if several
         self.in_flight = 0
         self.draining = False
         self.streams: set = set()  # bodies being relayed right now, so a drain can end them
@@ -23,9 +23,9 @@ class Traffic:
 
     def server_in_flight(self) -> int:
         """Requests in flight in the whole server: every worker's, or this process's alone."""
-        if self._metrics_folder is None:
+        if self.metrics_folder is None:
             return self.in_flight
-        return server_in_flight(self._metrics_folder)
+        return server_in_flight(self.metrics_folder)
 
     def enter(self) -> None:
         """Count a request that started being proxied."""
