@@ -40,7 +40,7 @@ class Config:
     upstream_read_timeout: float = 600.0
     max_request_body: int = 32 * MIB
     upstream_pool_size: int = 1000
-    database_pool_size: int = 8
+    database_pool_size: int = 1  # Postgres connections per worker beside the recorder's own (README)
     dashboard_password: str | None = None
     metrics_token: str | None = None
     prometheus_multiproc_dir: str | None = None

@@ -3,6 +3,8 @@ so no request ever waits for it."""
 import logging
 import threading
 
+from playhouse.pool import PooledDatabase
+
 import models
 from proxy.runtime.background import BackgroundLoop
 from proxy.recording.body_capture import BodyCapture
@@ -75,6 +77,10 @@ class SettingsPoller(BackgroundLoop):
             while True:
                 self.refresh()
                 self._first_poll.set()
+                if isinstance(getattr(models.database, "obj", None), PooledDatabase):
+                    # Back to the pool between polls: the dashboard's queries reuse it, so a worker
+                    # holds two connections (this one and the recorder's writer), not three.
+                    _close_connection()
                 if self._stopping.wait(self.interval):
                     return
         finally:
