@@ -22,7 +22,13 @@ class OutageLog:
         self._last_error = ""
         self._next_summary = 0.0
         self._drops_unlogged: Counter = Counter()
+        self._last_drop = float("-inf")
         self._next_drop_line = 0.0
+
+    @property
+    def dropped_lately(self) -> bool:
+        """Whether a record was dropped in the last `every` seconds."""
+        return time.monotonic() - self._last_drop < self.every
 
     @property
     def failing(self) -> bool:
@@ -50,7 +56,7 @@ class OutageLog:
         """Count a record given up on; logged at once for the first, then once a minute."""
         self.dropped[reason] += 1
         metrics.RECORDS_DROPPED.labels("record", reason).inc()
-        now = time.monotonic()
+        now = self._last_drop = time.monotonic()
         if now >= self._next_drop_line:
             self._next_drop_line = now + self.every
             log.error("recording: dropped record %s (%s); memory and spool are both full", request_id, reason)

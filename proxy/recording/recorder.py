@@ -11,6 +11,7 @@ from proxy.recording.heartbeat import Heartbeat
 from proxy.recording.backlog import Backlog
 from proxy.recording.budget import MIB, RecordBudget, body_bytes
 from proxy.recording.delivery import deliver, reason
+from proxy.recording.in_flight import InFlightRows
 from proxy.recording.outage import OutageLog
 from proxy.recording.postgres_writer import postgres_writer_for
 from proxy.recording.spool import Spool
@@ -26,9 +27,11 @@ PART_BYTES = 256 * 1024
 
 _STOP = object()
 _IN_FLIGHT = object()  # marks a queued row as the in-flight one
+_WAKE = object()  # wakes the writer: an in-flight row to end
 DEFAULT_SPOOL_BYTES = 4 * 1024 * MIB
 RETRY_MAX = 2.0  # seconds between two attempts at most, while the database fails
 ORPHAN_SCAN_EVERY = 3.0  # seconds: how soon the spool and in-flight rows of a dead process are taken over
+SLOW_WRITE = 2.0  # seconds a record may wait for its first write before recording says it is degraded
 REPLAY_SLICE = 0.2  # seconds of replay at most before the writer takes new records again
 
 
@@ -44,15 +47,15 @@ class Recorder:
         self._execute = None  # runs the heartbeat's statements on the writer's connection
         self._writer = None
         self._part_bytes = part_bytes
-        self._in_flight_after = in_flight_after
         self._batch_window = batch_window
-        self._waiting: dict[str, tuple[float, dict]] = {}  # id -> (when to write it, in-flight row)
+        self._in_flight = InFlightRows(in_flight_after)
         self._queue: queue.Queue = queue.Queue(maxsize=capacity)
         self._batch_size = batch_size
         self._retry_max = retry_max
         self._retry_at, self._retry_delay = 0.0, 0.05
         self._replayed = 0  # records written from the backlog in the current outage
         self._next_scan = 0.0
+        self._delivering_since: float | None = None  # when the oldest record being written was submitted
         self._dead: list[str] = []  # processes gone whose spool this one adopted, rows not yet marked
         self._thread: threading.Thread | None = None
         self._stopping = False
@@ -100,8 +103,8 @@ class Recorder:
 
     def state(self) -> dict:
         """This process's recording figures: ok or degraded, oldest unwritten age, spool bytes, drops."""
-        oldest = self.backlog.oldest_seconds()
-        degraded = self.backlog.pending
+        oldest = self._oldest_unwritten()
+        degraded = self.backlog.pending or oldest > SLOW_WRITE or self.outage.dropped_lately
         return {"status": "degraded" if degraded else "ok", "oldest_unwritten_seconds": round(oldest, 1),
                 "spool_bytes": self.backlog.spool_bytes, "dropped": self.dropped}
 
@@ -119,13 +122,24 @@ class Recorder:
     def _put(self, log_row: dict, body_row) -> None:
         body_row, size = self.budget.hold(log_row, body_row)
         if size is None:
-            self.outage.drop("memory_full", log_row["id"])
+            self._drop(log_row, body_row, "memory_full")
             return
         try:
-            self._queue.put_nowait((log_row, body_row, size))
+            self._queue.put_nowait((log_row, body_row, size, time.time()))
         except queue.Full:
             self.budget.release(size)
-            self.outage.drop("queue_full", log_row["id"])
+            self._drop(log_row, body_row, "queue_full")
+
+    def _drop(self, log_row: dict, body_row, why: str) -> None:
+        if body_row is _IN_FLIGHT:  # a placeholder: the finished record follows, and is what counts
+            metrics.RECORDS_DROPPED.labels("in_flight", why).inc()
+        else:
+            self.outage.drop(why, log_row["id"])
+            self._in_flight.abandon(log_row)
+            try:
+                self._queue.put_nowait(_WAKE)
+            except queue.Full:  # the writer is busy anyway: it ends the row after this batch
+                pass
 
     def flush(self, timeout: float = 10.0) -> bool:
         """Wait until everything queued so far is in the database; False on timeout (it is failing)."""
@@ -176,25 +190,29 @@ class Recorder:
             items = self._next_items()
             records, held = [], 0
             for item in items:
-                if item is _STOP:
+                if item is _STOP or item is _WAKE:
                     continue
-                log_row, body_row, size = item
+                log_row, body_row, size, submitted = item
                 held += size
+                self._delivering_since = min(self._delivering_since or submitted, submitted)
                 if body_row is _IN_FLIGHT:
-                    self._waiting[log_row["id"]] = (time.monotonic() + self._in_flight_after, log_row)
+                    self._in_flight.started(log_row)
                 else:
-                    self._waiting.pop(log_row["id"], None)
+                    self._in_flight.finished(log_row["id"])
                     records.append((log_row, body_row, size))
-            records.extend((log_row, None, 0) for log_row in self._due_in_flight())
+            self._in_flight.settle()
+            records.extend((log_row, None, 0) for log_row in self._in_flight.due())
             try:
                 for part in in_parts(records, self._part_bytes):
                     held -= self._deliver(part)
                     time.sleep(0)  # under gevent, let the streams run between two parts
             finally:
+                self._delivering_since = None
                 self.budget.release(held)  # written or on disk: their memory is free again
                 for _ in items:
                     self._queue.task_done()
             self._replay_if_due(REPLAY_SLICE)
+            self._end_abandoned()
             self._take_over_dead_if_due()
             self.heartbeat.beat_if_due()
             self._publish()
@@ -205,7 +223,7 @@ class Recorder:
 
     def _next_items(self) -> list:
         """Block until something is queued or something else falls due; then gather a batch."""
-        wake = min([due for due, _ in self._waiting.values()] + [self.heartbeat.next_beat])
+        wake = min(self._in_flight.next_due(), self.heartbeat.next_beat)
         if self.backlog.pending:
             wake = min(wake, self._retry_at)
         if self.backlog.spool is not None:
@@ -223,11 +241,6 @@ class Recorder:
             except queue.Empty:
                 break
         return items
-
-    def _due_in_flight(self) -> list:
-        now = time.monotonic()
-        due = [key for key, (when, _) in self._waiting.items() if when <= now]
-        return [self._waiting.pop(key)[1] for key in due]
 
     def _deliver(self, part: list) -> int:
         """Write a part, or keep it in the backlog; returns the budget bytes it still holds in memory."""
@@ -288,6 +301,19 @@ class Recorder:
             self.outage.recovered(self._replayed)
             self._replayed, self._retry_delay = 0, 0.05
 
+    def _end_abandoned(self) -> None:
+        """End the in-flight rows of requests whose finished record was dropped, once nothing older waits."""
+        statements = self._in_flight.end_statements()
+        if not statements or self.backlog.pending:
+            return
+        try:
+            self._execute(statements)
+        except Exception as exc:  # the database is failing again: the next round retries
+            _reset_connection()
+            log.debug("cannot end abandoned in-flight rows yet: %s", exc)
+            return
+        self._in_flight.ended(len(statements))
+
     def _take_over_dead_if_due(self) -> None:
         """Adopt the spool of processes gone (their lock free); once it is written, mark what they
         left in flight `interrupted`: seconds after a SIGKILL, not the heartbeat's minutes."""
@@ -315,6 +341,10 @@ class Recorder:
             if marked:
                 log.warning("marked %d request(s) interrupted: process %s left them in flight and is gone",
                             marked, instance_id)
+
+    def _oldest_unwritten(self) -> float:
+        since = self._delivering_since  # a first attempt may wait for the database for seconds
+        return max(self.backlog.oldest_seconds(), time.time() - since if since else 0.0)
 
     def _publish(self) -> None:
         oldest = self.backlog.oldest_seconds()

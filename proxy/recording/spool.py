@@ -163,21 +163,27 @@ class Spool:
             self._append = None
 
     def _finish_segment(self, unread: int) -> None:
-        path = self._segments.pop(0)
+        path, rest = self._segments[0], self._segments[1:]
+        self.oldest_ms = _time_at(rest[0], 0) if rest else None  # before `pending` can say False
+        self._segments, self._offset = rest, 0
         self._owner.pop(path, None)
         self.bytes -= unread
-        self._offset = 0
         _unlink(path)
 
     def _head_time(self) -> int | None:
         for path in self._segments[:2]:  # the head segment may have been read to its end already
-            offset = self._offset if path == self._segments[0] else 0
-            with open(path, "rb") as file:
-                file.seek(offset)
-                head = file.read(20).split(b" ", 1)[0]
-            if head.isdigit():
-                return int(head)
+            kept = _time_at(path, self._offset if path == self._segments[0] else 0)
+            if kept is not None:
+                return kept
         return None
+
+
+def _time_at(path: str, offset: int) -> int | None:
+    """When the batch at `offset` of a segment was kept (epoch ms); None past its end."""
+    with open(path, "rb") as file:
+        file.seek(offset)
+        head = file.read(20).split(b" ", 1)[0]
+    return int(head) if head.isdigit() else None
 
 
 def _parsed(line: bytes) -> dict | None:

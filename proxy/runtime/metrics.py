@@ -29,7 +29,8 @@ UPSTREAM_ERRORS = Counter("proxy_upstream_errors_total",
 RECORD_WRITE_FAILURES = Counter("proxy_record_write_failures_total", "Failed attempts to write a batch of records")
 RECORDS_DROPPED = Counter("proxy_records_dropped_total",
                           "Records given up on (memory and spool both full) by reason; part=bodies counts "
-                          "records kept without their bodies (record queue over its byte budget)", ["part", "reason"])
+                          "records kept without their bodies (record queue over its byte budget), part=in_flight "
+                          "in-flight placeholder rows skipped (their finished record counts)", ["part", "reason"])
 for _part, _reason in (("record", "queue_full"), ("record", "memory_full"), ("bodies", "memory_full")):
     RECORDS_DROPPED.labels(_part, _reason)  # every series exists from the start, at 0
 RECORD_BACKLOG = Gauge("proxy_record_backlog", "Records waiting to be written (queue and memory)",

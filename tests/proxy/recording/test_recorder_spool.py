@@ -97,3 +97,24 @@ def test_a_dead_process_spool_is_replayed_and_its_in_flight_rows_end_interrupted
     assert models.RequestBody.get_by_id("finished").response_body == "kept"
     recorder.stop()
     assert not [name for name in os.listdir(folder) if name.startswith("dead0000")]
+
+
+def test_an_in_flight_row_ends_even_when_its_finished_record_is_dropped(app):
+    recorder = Recorder(in_flight_after=0.05, max_bytes=100_000)
+    recorder.start()
+    recorder.submit_in_flight(log_row("long", outcome="in_flight"))
+    recorder.submit_in_flight(log_row("short", outcome="in_flight"))
+    deadline = time.monotonic() + 5
+    while outcomes().get("long") != "in_flight":
+        assert time.monotonic() < deadline, "the in-flight row was never written"
+        time.sleep(0.02)
+    recorder.budget.held = recorder.budget.max_bytes  # memory full (and no spool): the final records are dropped
+    recorder.submit(log_row("long", outcome="upstream_error", status_code=529), body_row("long"))
+    recorder.budget.held = 0
+    while outcomes().get("long") == "in_flight":
+        assert time.monotonic() < deadline, "the in-flight row stayed in flight"
+        time.sleep(0.02)
+    recorder.stop()
+    row = models.RequestLog.get_by_id("long")
+    assert (row.outcome, row.bodies_omitted) == ("upstream_error", "backlog")
+    assert recorder.dropped == 1
