@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 from flask import Flask
+from gevent import monkey
 
 import models
 from api import bp as api_bp
@@ -40,7 +41,7 @@ class Config:
     upstream_read_timeout: float = 600.0
     max_request_body: int = 32 * MIB
     upstream_pool_size: int = 1000
-    database_pool_size: int = 1  # Postgres connections per worker beside the recorder's own (README)
+    database_pool_size: int | None = None  # None: 1 in a gevent worker, 8 elsewhere (see `pool_size`)
     dashboard_password: str | None = None
     metrics_token: str | None = None
     prometheus_multiproc_dir: str | None = None
@@ -79,7 +80,7 @@ class Config:
             upstream_read_timeout=get("UPSTREAM_READ_TIMEOUT", float, defaults.upstream_read_timeout),
             max_request_body=get("MAX_REQUEST_BODY", int, defaults.max_request_body),
             upstream_pool_size=get("UPSTREAM_POOL_SIZE", int, defaults.upstream_pool_size),
-            database_pool_size=get("DATABASE_POOL_SIZE", int, defaults.database_pool_size),
+            database_pool_size=get("DATABASE_POOL_SIZE", int, None),
             dashboard_password=get("DASHBOARD_PASSWORD", str, None),
             metrics_token=get("METRICS_TOKEN", str, None),
             prometheus_multiproc_dir=get("PROMETHEUS_MULTIPROC_DIR", str, None),
@@ -106,7 +107,7 @@ def create_app(config: Config | None = None) -> Flask:
     _configure_logging(config.log_level)
     app = Flask(__name__, static_folder=None)
     app.config["PROXY"] = config
-    database = models.init_db(config.database_url, config.database_pool_size)
+    database = models.init_db(config.database_url, pool_size(config))
     _warn_if_schema_outdated(database)
 
     recorder = Recorder(max_bytes=config.record_queue_bytes, spool_max_bytes=config.spool_max_bytes,
@@ -136,6 +137,16 @@ def create_app(config: Config | None = None) -> Flask:
     app.cli.add_command(init_db_command)
     app.extensions["openapi"] = build_spec(app)
     return app
+
+
+def pool_size(config: Config) -> int:
+    """Pooled Postgres connections per process: DATABASE_POOL_SIZE, else 1 in a gevent worker, 8 elsewhere."""
+    if config.database_pool_size is not None:
+        return config.database_pool_size
+    # In a gevent worker the recorder writes through a connection of its own, and the pool serves
+    # the settings poll and the dashboard one query at a time: a worker holds 2 connections.
+    # Elsewhere (threads: a development server, tests) the recorder's thread holds one of the pool.
+    return 1 if monkey.is_module_patched("threading") else 8
 
 
 def default_spool_dir(database_url: str) -> str:

@@ -73,9 +73,10 @@ def test_every_setting_read_is_in_the_settings_table(tmp_path):
 def test_the_table_gives_the_real_defaults():
     defaults, documented = Config(), settings_table()
     for name in ("UPSTREAM_CONNECT_TIMEOUT", "UPSTREAM_READ_TIMEOUT", "MAX_REQUEST_BODY", "UPSTREAM_POOL_SIZE",
-                 "DATABASE_POOL_SIZE", "DRAIN_DELAY", "DRAIN_TIMEOUT", "RECORD_QUEUE_BYTES"):
+                 "DRAIN_DELAY", "DRAIN_TIMEOUT", "RECORD_QUEUE_BYTES", "SPOOL_MAX_BYTES"):
         shown = re.match(r"`([0-9.]+)`", documented[name]).group(1)
         assert float(shown) == getattr(defaults, name.lower()), name
+    assert documented["DATABASE_POOL_SIZE"].startswith("`1` in a gunicorn worker (`8` in a process without gevent)")
     assert documented["UPSTREAM_URL"] == f"`{defaults.upstream_url}`"
     assert documented["DATABASE_URL"] == f"`{defaults.database_url}`"
 
