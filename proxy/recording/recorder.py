@@ -87,7 +87,12 @@ class Recorder:
                     self.backlog = Backlog(self.backlog.spool, self._writer.call)  # spool I/O off the hub
                 self._save = self._writer.save if self._writer is not None else save_records
             if self.backlog.spool is not None:
-                self.backlog.spool.open()
+                try:
+                    self.backlog.spool.open()
+                except OSError as exc:  # a spool folder it cannot write must not stop the proxy
+                    log.error("recording: cannot use the spool folder %s (%s); records wait in memory only",
+                              self.backlog.spool.folder, exc)
+                    self.backlog = Backlog(None, self.backlog.run)
             self._thread = threading.Thread(target=self._run, name="recorder", daemon=True)
             self._thread.start()
 
@@ -211,9 +216,13 @@ class Recorder:
                 self.budget.release(held)  # written or on disk: their memory is free again
                 for _ in items:
                     self._queue.task_done()
-            self._replay_if_due(REPLAY_SLICE)
-            self._end_abandoned()
-            self._take_over_dead_if_due()
+            try:
+                self._replay_if_due(REPLAY_SLICE)
+                self._end_abandoned()
+                self._take_over_dead_if_due()
+            except Exception:  # a bug, or a spool file that cannot be read, must not end the writer
+                log.exception("recording: replaying the backlog failed; trying again later")
+                self._retry_at = time.monotonic() + self._retry_max
             self.heartbeat.beat_if_due()
             self._publish()
             if _STOP in items:

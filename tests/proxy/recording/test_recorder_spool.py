@@ -118,3 +118,18 @@ def test_an_in_flight_row_ends_even_when_its_finished_record_is_dropped(app):
     row = models.RequestLog.get_by_id("long")
     assert (row.outcome, row.bodies_omitted) == ("upstream_error", "backlog")
     assert recorder.dropped == 1
+
+
+def test_a_spool_folder_it_cannot_use_leaves_records_to_memory_and_the_proxy_running(app, tmp_path, caplog):
+    (tmp_path / "not-a-folder").write_text("")
+    database = FlakyDatabase()
+    database.down.set()
+    recorder = Recorder(save=database.save, spool_dir=str(tmp_path / "not-a-folder"), retry_max=0.05)
+    recorder.start()
+    recorder.submit(log_row("kept"), body_row("kept"))
+    assert not recorder.flush(0.5)
+    database.down.clear()
+    assert recorder.flush(5)
+    recorder.stop()
+    assert outcomes() == {"kept": "complete"}
+    assert "cannot use the spool folder" in caplog.text
