@@ -1,11 +1,15 @@
-"""The only code that writes records: a queue drained in batches by one background thread."""
+"""The only code that writes records: a queue drained in batches by one background thread.
+
+What the database does not take waits in the backlog (the spool on disk) and is replayed once it
+does: a record is dropped only when memory and spool are both full.
+"""
 import logging
 import queue
 import threading
 import time
 
 from models import database, save_records
-from models.instances import HEARTBEAT_INTERVAL, execute_statements, interrupt_instance_statements
+from models.instances import HEARTBEAT_INTERVAL, execute_statements
 from proxy.runtime import metrics
 from proxy.recording.heartbeat import Heartbeat
 from proxy.recording.backlog import Backlog
@@ -16,6 +20,7 @@ from proxy.recording.outage import OutageLog
 from proxy.recording.postgres_writer import postgres_writer_for
 from proxy.recording.spool import Spool
 from proxy.recording.sqlite_writer import sqlite_writer_for
+from proxy.recording.takeover import Takeover
 from proxy.recording.wal_checkpointer import checkpointer_for
 
 log = logging.getLogger(__name__)
@@ -30,7 +35,6 @@ _IN_FLIGHT = object()  # marks a queued row as the in-flight one
 _WAKE = object()  # wakes the writer: an in-flight row to end
 DEFAULT_SPOOL_BYTES = 4 * 1024 * MIB
 RETRY_MAX = 2.0  # seconds between two attempts at most, while the database fails
-ORPHAN_SCAN_EVERY = 3.0  # seconds: how soon the spool and in-flight rows of a dead process are taken over
 SLOW_WRITE = 2.0  # seconds a record may wait for its first write before recording says it is degraded
 REPLAY_SLICE = 0.2  # seconds of replay at most before the writer takes new records again
 
@@ -54,11 +58,9 @@ class Recorder:
         self._retry_max = retry_max
         self._retry_at, self._retry_delay = 0.0, 0.05
         self._replayed = 0  # records written from the backlog in the current outage
-        self._next_scan = 0.0
         self._delivering_since: float | None = None  # when the oldest record being written was submitted
-        self._dead: list[str] = []  # processes gone whose spool this one adopted, rows not yet marked
+        self._takeover: Takeover | None = None  # of the spools of processes gone (see `start`)
         self._thread: threading.Thread | None = None
-        self._stopping = False
         self._checkpointer = None
         # A long database outage must not let bodies pile up without bound (the record count
         # alone allowed gigabytes).
@@ -93,6 +95,7 @@ class Recorder:
                     log.error("recording: cannot use the spool folder %s (%s); records wait in memory only",
                               self.backlog.spool.folder, exc)
                     self.backlog = Backlog(None, self.backlog.run)
+            self._takeover = Takeover(self.backlog, self._execute, _reset_connection)
             self._thread = threading.Thread(target=self._run, name="recorder", daemon=True)
             self._thread.start()
 
@@ -176,7 +179,6 @@ class Recorder:
         if self._thread is None:
             return
         self._taken(timeout)
-        self._stopping = True
         self._queue.put(_STOP)
         self._thread.join(timeout)
         self._thread = None
@@ -219,7 +221,7 @@ class Recorder:
             try:
                 self._replay_if_due(REPLAY_SLICE)
                 self._end_abandoned()
-                self._take_over_dead_if_due()
+                self._takeover.run_if_due()
             except Exception:  # a bug, or a spool file that cannot be read, must not end the writer
                 log.exception("recording: replaying the backlog failed; trying again later")
                 self._retry_at = time.monotonic() + self._retry_max
@@ -236,7 +238,7 @@ class Recorder:
         if self.backlog.pending:
             wake = min(wake, self._retry_at)
         if self.backlog.spool is not None:
-            wake = min(wake, self._next_scan)
+            wake = min(wake, self._takeover.next_scan)
         timeout = max(0.0, wake - time.monotonic())
         try:
             items = [self._queue.get(timeout=timeout)]
@@ -322,34 +324,6 @@ class Recorder:
             log.debug("cannot end abandoned in-flight rows yet: %s", exc)
             return
         self._in_flight.ended(len(statements))
-
-    def _take_over_dead_if_due(self) -> None:
-        """Adopt the spool of processes gone (their lock free); once it is written, mark what they
-        left in flight `interrupted`: seconds after a SIGKILL, not the heartbeat's minutes."""
-        spool = self.backlog.spool
-        if spool is None or time.monotonic() < self._next_scan:
-            return
-        self._next_scan = time.monotonic() + ORPHAN_SCAN_EVERY
-        try:
-            adopted = self.backlog.run(spool.adopt_orphans)
-        except OSError as exc:
-            log.warning("recording: cannot read the spool folder %s (%s)", spool.folder, exc)
-            return
-        if adopted:
-            log.info("recording: took over the spool of %d process(es) gone (%d bytes)", len(adopted), spool.bytes)
-            self._dead.extend(adopted)
-        for instance_id in [dead for dead in self._dead if spool.replayed(dead)]:
-            try:
-                marked = self._execute(interrupt_instance_statements(instance_id))[0]
-            except Exception as exc:  # the database is failing: the next scan tries again
-                _reset_connection()
-                log.debug("cannot mark the rows of process %s yet: %s", instance_id, exc)
-                continue
-            self.backlog.run(spool.release, instance_id)
-            self._dead.remove(instance_id)
-            if marked:
-                log.warning("marked %d request(s) interrupted: process %s left them in flight and is gone",
-                            marked, instance_id)
 
     def _oldest_unwritten(self) -> float:
         since = self._delivering_since  # a first attempt may wait for the database for seconds
