@@ -23,6 +23,7 @@ class OutageLog:
         self._next_summary = 0.0
         self._drops_unlogged: Counter = Counter()
         self._last_drop = float("-inf")
+        self._next_spool_line = 0.0
         self._next_drop_line = 0.0
 
     @property
@@ -62,6 +63,13 @@ class OutageLog:
             log.error("recording: dropped record %s (%s); memory and spool are both full", request_id, reason)
         else:
             self._drops_unlogged[reason] += 1
+
+    def spool_refused(self, why: str, count: int) -> None:
+        """The spool could not take records (full, or a disk error): they wait in memory. Logged once a minute."""
+        now = time.monotonic()
+        if now >= self._next_spool_line:
+            self._next_spool_line = now + self.every
+            log.warning("recording: the spool refused %d records (%s); they wait in memory", count, why)
 
     def tick(self, waiting_records: int, spool_bytes: int, oldest_seconds: float) -> None:
         """The per-minute summary lines, when due."""

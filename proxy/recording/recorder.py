@@ -272,7 +272,7 @@ class Recorder:
     def _keep(self, records: list, size: int) -> int:
         in_memory, refused = self.backlog.keep(records, size)
         if refused is not None:
-            log.warning("recording: the spool refused %d records (%s); kept in memory", len(records), reason(refused))
+            self.outage.spool_refused(reason(refused), len(records))
         return in_memory
 
     def _written(self) -> None:
