@@ -47,7 +47,7 @@ class Backlog:
             try:
                 self.run(self.spool.append, logs, bodies, int(time.time() * 1000))
                 return 0, None
-            except (SpoolFull, OSError) as exc:
+            except (SpoolFull, OSError, TypeError, ValueError) as exc:  # ValueError, TypeError: not JSON
                 refused = exc
         else:
             refused = None

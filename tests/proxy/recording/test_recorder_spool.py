@@ -11,7 +11,7 @@ import models
 from models.instances import beat
 from proxy.recording.recorder import Recorder
 from proxy.recording.spool import Spool
-from tests.records import body_row, log_row
+from tests.records import body_row, log_row, stored_body
 
 
 class FlakyDatabase:
@@ -58,7 +58,7 @@ def test_every_kind_of_database_failure_spools_and_nothing_is_lost(app, tmp_path
         recorder.stop()
         rows = {key: value for key, value in outcomes().items() if key.startswith((f"e{n}-", f"long{n}"))}
         assert rows == {**{f"e{n}-{m}": "complete" for m in range(30)}, f"long{n}": "complete"}
-        assert models.RequestBody.get_by_id(f"e{n}-7").response_body == "y" * 100
+        assert stored_body(f"e{n}-7").response_body == "y" * 100
         assert os.listdir(tmp_path / f"spool{n}") == []
     assert caplog.text.count("the database refuses writes") == 4, "one line per outage start"
     assert caplog.text.count("takes writes again") == 4, "one line per outage end"
@@ -94,7 +94,7 @@ def test_a_dead_process_spool_is_replayed_and_its_in_flight_rows_end_interrupted
         time.sleep(0.05)
     assert time.monotonic() - started < 5
     assert outcomes() == {"written-in-flight": "interrupted", "spooled-in-flight": "interrupted", "finished": "complete"}
-    assert models.RequestBody.get_by_id("finished").response_body == "kept"
+    assert stored_body("finished").response_body == "kept"
     recorder.stop()
     assert not [name for name in os.listdir(folder) if name.startswith("dead0000")]
 
