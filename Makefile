@@ -22,7 +22,7 @@ run: $(STAMP)
 test: $(STAMP)
 	.ci/test-deps
 	$(BIN)/lint-imports
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -m "not postgres_only" $(PYTEST_ARGS)
 	TEST_DATABASE=postgres $(BIN)/python -m pytest -m "not sqlite_only" $(PYTEST_ARGS)
 
 # The fuzz tests (tests/fuzz: raw requests against a real gunicorn) with 10,000 examples each

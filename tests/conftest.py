@@ -1,7 +1,8 @@
 """Shared fixtures: the fake upstream, apps on fresh databases, live proxy servers, records.
 
 The suite runs twice in `make test`: on SQLite, then with TEST_DATABASE=postgres on a throwaway
-PostgreSQL (tests marked `sqlite_only` examine an SQLite file and run in the first pass only).
+PostgreSQL (tests marked `sqlite_only` examine an SQLite file and run in the first pass only;
+`postgres_only` ones fault Postgres clusters of their own and run in the second pass only).
 """
 import dataclasses
 import os
