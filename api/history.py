@@ -3,6 +3,7 @@ from flask import jsonify
 
 from api import bp, params
 from api.errors import error_response
+from api.json_fragments import json_response
 from api.serializers import request_log, request_summary
 from models import queries
 from models.record_bodies import record_body
@@ -162,4 +163,4 @@ def get_request(id):  # noqa: A002 - the contract names the path parameter `id`
     if len(matches) > 1:
         return error_response(400, "Ambiguous id", f"more than one request id ends with {request_id!r}")
     row = matches[0]
-    return jsonify(request=request_log(row, record_body(row.id)), fullId=row.id)
+    return json_response({"request": request_log(row, record_body(row.id)), "fullId": row.id})

@@ -1,4 +1,5 @@
 """JSON field names of the dashboard API, chosen here once: each shape in its own headed section."""
+from api.json_fragments import fragment
 from api.params import iso
 from models import bounded_json
 from models.settings import BODY_CAPTURE, BODY_MAX_BYTES, REQUEST_HEADER_RULES, RESPONSE_HEADER_RULES
@@ -70,12 +71,12 @@ def request_log(row, body=None) -> dict:
         "requestBodyTruncated": row.request_body_truncated, "bodiesOmitted": row.bodies_omitted,
         "response": response,
     }
-    if body is not None:
-        result["headers"] = _json(body.request_headers)
-        result["body"] = _json(body.request_body)
-        response["headers"] = _json(body.response_headers)
-        response["body"] = _json(body.response_body)
-        response["message"] = _json(body.response_message)
+    if body is not None:  # a models.record_bodies.RecordBody; the answer goes through json_response
+        result["headers"] = _stored_json(body, "request_headers")
+        result["body"] = _stored_json(body, "request_body")
+        response["headers"] = _stored_json(body, "response_headers")
+        response["body"] = _stored_json(body, "response_body")
+        response["message"] = _stored_json(body, "response_message")
     return result
 
 
@@ -116,6 +117,11 @@ def _json(text):
         return bounded_json.loads(text)
     except ValueError:
         return text
+
+
+def _stored_json(body, name: str):
+    """A stored field as `_json` reads its text; JSON is embedded as stored (api.json_fragments)."""
+    return fragment(body.raw[name]) or _json(body.text(name))
 
 
 # ── Stats: the contract's UsageStats, DashboardStats, HourlyStatsResponse, ModelStatsResponse ─────

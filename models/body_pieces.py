@@ -15,7 +15,7 @@ LEVEL = 3            # zstd level; 9 saved 1 % more at the same ratio (bench/sto
 VERSION = 1          # first byte of a record's list
 # The body row's columns whose values are stored as pieces, in the order the list holds them.
 FIELDS = ("request_headers", "request_body", "response_headers", "response_body", "response_message")
-_NONE, _TEXT, _BYTES = 0, 1, 2
+NONE, TEXT, BYTES = 0, 1, 2  # what a field held: nothing, text (read back as text), relayed bytes
 _RAW, _ZSTD = b"\x00", b"\x01"  # first byte of a stored piece
 
 
@@ -78,17 +78,10 @@ def unpack(stored: bytes, key: bytes, decompressor: zstandard.ZstdDecompressor) 
 def as_bytes(value) -> tuple[int, bytes]:
     """A column value as (kind, bytes): text round-trips exactly, lone surrogates included."""
     if value is None:
-        return _NONE, b""
+        return NONE, b""
     if isinstance(value, str):
-        return _TEXT, value.encode("utf-8", "surrogatepass")
-    return _BYTES, bytes(value)
-
-
-def from_bytes(kind: int, data: bytes):
-    """The column value `as_bytes` took apart."""
-    if kind == _NONE:
-        return None
-    return data.decode("utf-8", "surrogatepass") if kind == _TEXT else data
+        return TEXT, value.encode("utf-8", "surrogatepass")
+    return BYTES, bytes(value)
 
 
 def _varint(out: bytearray, number: int) -> None:
@@ -114,7 +107,7 @@ def encode_list(fields: list[tuple[int, list[bytes | tuple]]]) -> bytes:
     out = bytearray([VERSION])
     for kind, entries in fields:
         out.append(kind)
-        if kind == _NONE:
+        if kind == NONE:
             continue
         _varint(out, len(entries))
         for entry in entries:
@@ -137,7 +130,7 @@ def decode_list(blob: bytes) -> list[tuple[int, list[bytes | tuple]]]:
         kind = blob[at]
         at += 1
         entries = []
-        if kind != _NONE:
+        if kind != NONE:
             count, at = _read_varint(blob, at)
             for _ in range(count):
                 size, at = _read_varint(blob, at)

@@ -21,6 +21,9 @@ from models.db import database
 # A piece packed recently, by key: a session's history is re-sent (and would be re-compressed) every turn.
 PACKED_CACHE_BYTES = 32 * 1024 * 1024
 LOCK_BATCH = 1000  # pieces a sweep statement names at once
+READ_BATCH = 30_000  # keys a SQLite read binds at once (its limit is 32,766)
+# Decompressors not in use: reads reuse them (and their buffers); deque's pop and append are atomic.
+_IDLE_DECOMPRESSORS = collections.deque()
 _DEFAULTS = {"request_headers": "{}", "request_body": "", "response_headers": None, "response_body": None,
              "response_message": None}
 
@@ -104,32 +107,48 @@ def segment_statements(segments: list[list], marker: str, numbered: bool, max_pa
     return statements
 
 
-def load(blob: bytes) -> dict:
-    """A stored body row's texts (bytes where bytes were stored) from its list; BodyCorrupt when a
-    piece is missing or altered."""
-    fields = body_pieces.decode_list(blob)
-    keys = {entry[0] for _, entries in fields for entry in entries if isinstance(entry, tuple)}
+def load(blob: bytes, names: tuple = FIELDS) -> dict:
+    """The fields `names` of a stored body row from its list, each as (kind, the exact bytes stored);
+    BodyCorrupt when a piece is missing or altered."""
+    fields = dict(zip(FIELDS, body_pieces.decode_list(blob)))
+    wanted = [(name, *fields[name]) for name in names]
+    stored = _stored_pieces(sorted({entry[0] for _, _, entries in wanted for entry in entries
+                                    if isinstance(entry, tuple)}))
+    decompressor = _IDLE_DECOMPRESSORS.pop() if _IDLE_DECOMPRESSORS else zstandard.ZstdDecompressor()
+    try:
+        values = {}
+        for name, kind, entries in wanted:
+            parts = []
+            for entry in entries:
+                if not isinstance(entry, tuple):
+                    parts.append(entry)
+                elif entry[0] in stored:
+                    parts.append(body_pieces.unpack(stored[entry[0]], entry[0], decompressor))
+                else:
+                    raise body_pieces.BodyCorrupt(f"piece {entry[0].hex()} is missing")
+            values[name] = (kind, b"".join(parts))
+        return values
+    finally:
+        _IDLE_DECOMPRESSORS.append(decompressor)
+
+
+def _stored_pieces(keys: list[bytes]) -> dict[bytes, bytes]:
+    """The stored values of the pieces `keys` that exist, by key: one query for a record's pieces."""
     stored = {}
-    ordered = sorted(keys)
-    for start in range(0, len(ordered), LOCK_BATCH):
-        chunk = ordered[start:start + LOCK_BATCH]
-        # Plain SQL: peewee's builder spent milliseconds on a list of hundreds of keys.
-        cursor = database.execute_sql('SELECT "hash", "data" FROM "body_segment" WHERE "hash" IN ('
-                                      + ", ".join([database.param] * len(chunk)) + ")", chunk)
-        for key, data in cursor.fetchall():
+    if isinstance(database.obj, peewee.PostgresqlDatabase):
+        # One array parameter (a short statement psycopg prepares once), bytea sent in binary.
+        cursor = database.cursor()
+        cursor.execute('SELECT "hash", "data" FROM "body_segment" WHERE "hash" = ANY(%s)', [keys], binary=True)
+        batches = [cursor.fetchall()]
+    else:  # plain SQL: peewee's builder spent milliseconds on a list of hundreds of keys
+        batches = (database.execute_sql('SELECT "hash", "data" FROM "body_segment" WHERE "hash" IN ('
+                                        + ", ".join([database.param] * len(keys[start:start + READ_BATCH])) + ")",
+                                        keys[start:start + READ_BATCH]).fetchall()
+                   for start in range(0, len(keys), READ_BATCH))
+    for rows in batches:
+        for key, data in rows:
             stored[bytes(key)] = bytes(data)
-    values, decompressor = {}, zstandard.ZstdDecompressor()  # one per read: a context costs more than a piece
-    for name, (kind, entries) in zip(FIELDS, fields):
-        parts = []
-        for entry in entries:
-            if not isinstance(entry, tuple):
-                parts.append(entry)
-            elif entry[0] in stored:
-                parts.append(body_pieces.unpack(stored[entry[0]], entry[0], decompressor))
-            else:
-                raise body_pieces.BodyCorrupt(f"piece {entry[0].hex()} is missing")
-        values[name] = body_pieces.from_bytes(kind, b"".join(parts))
-    return values
+    return stored
 
 
 def release(blobs: list[bytes]) -> int:

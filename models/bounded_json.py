@@ -19,12 +19,12 @@ def loads(text):
         value = json.loads(text)
     except RecursionError:
         raise TooDeep(f"nested deeper than {MAX_DEPTH} levels") from None
-    if _deeper_than(value, MAX_DEPTH):
+    if deeper_than(value, MAX_DEPTH):
         raise TooDeep(f"nested deeper than {MAX_DEPTH} levels")
     return value
 
 
-def _deeper_than(value, limit: int) -> bool:
+def deeper_than(value, limit: int) -> bool:
     """Whether lists and dicts nest more than `limit` deep in `value` (level by level: no recursion)."""
     # Exact types, not isinstance: json.loads builds plain dicts and lists, and this runs on every line.
     level = [value] if type(value) in _CONTAINERS else []

@@ -51,7 +51,7 @@ def _main_call(session_id: str, model: str | None, latest: bool = False):
 
 
 def _body(record_id: str) -> dict:
-    row = record_body(record_id)
+    row = record_body(record_id, ("request_body",))
     if row is None or not row.request_body or len(row.request_body) > _MAX_BODY_CHARS:
         return {}
     try:
@@ -139,7 +139,7 @@ def _history(call: RequestLog) -> list[Entry]:
                      role=message["role"], content=content_blocks(message))
                for index, message in enumerate(messages if isinstance(messages, list) else [])
                if isinstance(message, dict) and message.get("role") in ("user", "assistant")]
-    row = record_body(call.id)
+    row = record_body(call.id, ("response_body", "response_message"))
     reply = _json_object(row.response_message) or _json_object(row.response_body) if row else None
     if reply and reply.get("type") == "message":
         entries.append(Entry(type="assistant", uuid=None, parent_uuid=None, timestamp_ms=call.completed_at_ms,
