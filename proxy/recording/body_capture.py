@@ -3,7 +3,6 @@
 The settings (`body_capture`, `body_max_bytes`) come from the database through the settings
 poller; this module only applies them to a finished exchange's rows.
 """
-import codecs
 import json
 import logging
 from dataclasses import dataclass
@@ -50,8 +49,9 @@ def captured_rows(exchange: Exchange, capture: BodyCapture) -> tuple[dict, dict]
         return log_row, exchange.body_row()
     body_row = exchange.body_row()
     cap = capture.max_bytes
-    body_row["request_body"], log_row["request_body_truncated"] = _text(exchange.request_body, cap)
-    response, cut = _text_of_chunks(exchange.response_chunks, cap)
+    # Bytes as relayed (the store keeps them exactly; readers decode them): not decoded here.
+    body_row["request_body"], log_row["request_body_truncated"] = _kept(exchange.request_body, cap)
+    response, cut = _kept_of_chunks(exchange.response_chunks, cap)
     body_row["response_body"] = response if exchange.completed_at_ms is not None else None
     message = exchange.response_message
     encoded = _encoded(message) if message else None
@@ -73,27 +73,35 @@ def _encoded(message: dict) -> str | None:
         return None
 
 
-def _text(data: bytes, cap: int) -> tuple[str, bool]:
-    """`data` as text, cut to at most `cap` bytes (0: whole); and whether it was cut."""
+def _kept(data: bytes, cap: int) -> tuple[bytes, bool]:
+    """`data` cut to at most `cap` bytes (0: whole); and whether it was cut."""
     if not cap or len(data) <= cap:
-        return data.decode("utf-8", "replace"), False
-    return _cut_text(data[:cap]), True
+        return bytes(data), False
+    return _without_split_character(data[:cap]), True
 
 
-def _cut_text(data: bytes) -> str:
-    # final=False holds back a character split by the cut instead of turning it into U+FFFD.
-    return codecs.getincrementaldecoder("utf-8")("replace").decode(data, final=False)
+def _without_split_character(data: bytes) -> bytes:
+    """`data` (cut at the cap) without the start of a UTF-8 character the cut split: a reader would
+    see U+FFFD where the text only ends."""
+    for back in range(1, min(4, len(data)) + 1):
+        byte = data[-back]
+        if byte < 0x80 or byte in (0xC0, 0xC1) or byte > 0xF4:  # ASCII, or no UTF-8 at all
+            return data
+        if byte >= 0xC2:  # the lead byte of the last character: 2, 3 or 4 bytes long
+            length = 2 if byte < 0xE0 else 3 if byte < 0xF0 else 4
+            return data[:-back] if back < length else data
+    return data
 
 
-def _text_of_chunks(chunks: list, cap: int) -> tuple[str, bool]:
-    """The relayed chunks as text, joining no more than `cap` bytes of them."""
+def _kept_of_chunks(chunks: list, cap: int) -> tuple[bytes, bool]:
+    """The relayed chunks joined, no more than `cap` bytes of them."""
     if not cap:
-        return b"".join(chunks).decode("utf-8", "replace"), False
+        return b"".join(chunks), False
     kept, size = [], 0
     for chunk in chunks:
         if size + len(chunk) > cap:
             kept.append(chunk[:cap - size])
-            return _cut_text(b"".join(kept)), True
+            return _without_split_character(b"".join(kept)), True
         kept.append(chunk)
         size += len(chunk)
-    return b"".join(kept).decode("utf-8", "replace"), False
+    return b"".join(kept), False

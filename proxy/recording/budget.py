@@ -12,8 +12,8 @@ ROW_BYTES = 2048
 
 
 def body_bytes(body_row: dict) -> int:
-    """About what a body row holds in memory: the length of its texts (bodies and headers)."""
-    return sum(len(value) for value in body_row.values() if isinstance(value, str))
+    """About what a body row holds in memory: the length of its bodies (bytes) and headers (text)."""
+    return sum(len(value) for value in body_row.values() if isinstance(value, (str, bytes)))
 
 
 class RecordBudget:

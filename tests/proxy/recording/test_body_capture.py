@@ -123,7 +123,7 @@ def exchange_with(chunks: list[bytes], request_body: bytes = b"{}") -> Exchange:
 def test_a_cut_never_splits_a_character():
     exchange = exchange_with(message_events("m"), request_body="ü".encode() * 10)  # 2 bytes each
     log_row, body_row = captured_rows(exchange, BodyCapture(max_bytes=7))
-    assert body_row["request_body"] == "üüü", "the half character at byte 7 is left out, not replaced"
+    assert body_row["request_body"] == "üüü".encode(), "the half character at byte 7 is left out, not replaced"
     assert log_row["request_body_truncated"] is True
 
 
@@ -134,10 +134,10 @@ def test_a_message_bigger_than_the_cap_is_left_out_not_cut():
     log_row, body_row = captured_rows(exchange, BodyCapture(max_bytes=1500))
     assert body_row["response_message"] is None
     assert log_row["response_body_truncated"] is True
-    assert len(body_row["response_body"].encode()) <= 1500
+    assert len(body_row["response_body"]) <= 1500
     whole_log, whole_body = captured_rows(exchange, BodyCapture(max_bytes=0))
     assert json.loads(whole_body["response_message"])["content"][0]["text"] == text
-    assert whole_body["response_body"] == b"".join(events).decode()
+    assert whole_body["response_body"] == b"".join(events)
     assert whole_log["response_body_truncated"] is False
 
 
@@ -145,7 +145,16 @@ def test_a_body_exactly_at_the_cap_is_not_truncated():
     events = [sse("ping", {"type": "ping"})]
     exchange = exchange_with(events, request_body=b"x" * 50)
     log_row, body_row = captured_rows(exchange, BodyCapture(max_bytes=50))
-    assert body_row["request_body"] == "x" * 50 and log_row["request_body_truncated"] is False
+    assert body_row["request_body"] == b"x" * 50 and log_row["request_body_truncated"] is False
+
+
+def test_bodies_are_kept_as_the_bytes_relayed_whatever_they_hold():
+    request = b'{"a": "\xff\xfe latin-1 \xe9", "b": "\x00"}'
+    events = [b"event: ping\ndata: {\"type\": \"ping\", \"x\": \"\xc3\"}\n\n"]
+    log_row, body_row = captured_rows(exchange_with(events, request_body=request), BodyCapture(max_bytes=0))
+    assert (body_row["request_body"], body_row["response_body"]) == (request, events[0])
+    cut = captured_rows(exchange_with(events, request_body=b"\xff" * 10), BodyCapture(max_bytes=4))[1]
+    assert cut["request_body"] == b"\xff" * 4, "bytes that are not UTF-8 are cut where the cap falls"
 
 
 def test_the_poller_ignores_capture_values_the_api_would_refuse(app, caplog):
