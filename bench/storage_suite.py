@@ -40,12 +40,18 @@ def _write(rows, per_batch: int = 1) -> float:
     cpu = 0.0
     for start in range(0, len(rows), per_batch):
         part = rows[start:start + per_batch]
-        began = time.thread_time()
-        statements = models.record_statements([r[0] for r in part], [r[1] for r in part])
-        cpu += time.thread_time() - began
+        statements, read = models.record_statements([r[0] for r in part], [r[1] for r in part]), None
         with models.database.atomic():
-            for sql, parameters in statements:
-                models.database.execute_sql(sql, parameters)
+            while True:
+                began = time.thread_time()  # the statements' building only, not the database's work
+                try:
+                    sql, parameters = statements.send(read)
+                except StopIteration:
+                    break
+                finally:
+                    cpu += time.thread_time() - began
+                cursor = models.database.execute_sql(sql, parameters)
+                read = cursor.fetchall() if sql.startswith("SELECT") else None
     return cpu
 
 

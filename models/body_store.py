@@ -2,7 +2,8 @@
 
 A body row keeps a list of its pieces' keys (`pieces`) instead of its texts. A piece's `refs` is
 the number of records whose lists name it; a writer adds its records' counts in the same
-transaction that writes their lists, and a sweep subtracts the counts of the records it deletes and
+transaction that writes their lists (only for a record whose stored list differs: writes are
+idempotent per record, see `claim_statements`), and a sweep subtracts the counts of the records it deletes and
 removes the pieces left at zero. A writer always sends a piece's bytes with its count, so a piece a
 concurrent sweep removes is stored again by the writer's upsert (Postgres waits on the row lock and
 then inserts); both lock pieces in key order, so they never deadlock.
@@ -61,12 +62,12 @@ class _PackedCache:
 _PACKED = _PackedCache(PACKED_CACHE_BYTES)
 
 
-def stored_rows(bodies: list[dict]) -> tuple[list[dict], list[list]]:
-    """Body rows as stored (the texts left empty, `pieces` listing them) and the segment rows
-    [key, refs, size, data] they add, in key order."""
+def stored_rows(bodies: list[dict]) -> tuple[list[dict], dict, dict]:
+    """Body rows as stored (the texts left empty, `pieces` listing them), the pieces they name
+    (key -> [size, stored bytes]) and each record's distinct keys (request id -> set)."""
     compressor = zstandard.ZstdCompressor(level=body_pieces.LEVEL)  # not thread-safe: one per batch
-    segments: dict[bytes, list] = {}
-    rows = []
+    packed: dict[bytes, list] = {}
+    rows, keys_by_request = [], {}
     for body in bodies:
         fields, keys = [], set()
         for name in FIELDS:
@@ -78,33 +79,94 @@ def stored_rows(bodies: list[dict]) -> tuple[list[dict], list[list]]:
                     continue
                 key = key_of(piece)
                 entries.append((key,))
-                if key in keys:
-                    continue
                 keys.add(key)
-                if key in segments:
-                    segments[key][1] += 1
-                else:
-                    segments[key] = [key, 1, len(piece), _PACKED.get(key, piece, compressor)]
+                if key not in packed:
+                    packed[key] = [len(piece), _PACKED.get(key, piece, compressor)]
             fields.append((kind, entries))
+        keys_by_request[body["request"]] = keys
         rows.append({"request": body["request"], "request_headers": "", "request_body": "",
                      "response_headers": None, "response_body": None, "response_message": None,
                      "pieces": body_pieces.encode_list(fields)})
-    return rows, [segments[key] for key in sorted(segments)]
+    return rows, packed, keys_by_request
 
 
-def segment_statements(segments: list[list], marker: str, numbered: bool, max_parameters: int):
-    """Multi-row upserts adding the segments' counts, stored bytes sent for a piece removed meanwhile."""
+def piece_statements(bodies: list[dict], marker: str, numbered: bool, max_parameters: int):
+    """A generator of the statements that store the pieces of `bodies` and count them, to which the
+    rows of its SELECT are sent back; returns the body rows as stored."""
+    rows, packed, keys_by_request = stored_rows(bodies)
+    stored = {}
+    ids = sorted(row["request"] for row in rows)  # locked in id order: two batches never deadlock
+    for sql, parameters in claim_statements(ids, marker, numbered, max_parameters):
+        read = yield sql, parameters
+        # libpq's binary rows (the Postgres writer) give the id as bytes
+        stored.update((request_id if isinstance(request_id, str) else bytes(request_id).decode(), pieces)
+                      for request_id, pieces in read or ())
+    for statement in segment_statements(reference_changes(rows, keys_by_request, stored), packed, marker, numbered,
+                                        max_parameters):
+        yield statement  # not `yield from`: that would hand the writer's replies to a list
+    return rows
+
+
+def claim_statements(ids: list[str], marker: str, numbered: bool, max_parameters: int) -> list[tuple[str, list]]:
+    """Take the records' body rows (a placeholder for a new one) and lock them, then read their lists.
+
+    Holding the rows makes counting idempotent per record: a replayed write, or two workers writing
+    one record, finds the list already stored and adds nothing; a sweep deleting the row waits."""
+    statements = []
+    for start in range(0, len(ids), max_parameters):
+        part = ids[start:start + max_parameters]
+        rows = ", ".join(f"({value}, '', '')" for value in _markers(len(part), marker, numbered))
+        statements.append(('INSERT INTO "request_body" ("request_id", "request_headers", "request_body") VALUES '
+                           + rows + ' ON CONFLICT ("request_id") DO UPDATE SET "pieces" = "request_body"."pieces"',
+                           part))
+    for start in range(0, len(ids), max_parameters):
+        part = ids[start:start + max_parameters]
+        statements.append(('SELECT "request_id", "pieces" FROM "request_body" WHERE "request_id" IN ('
+                           + ", ".join(_markers(len(part), marker, numbered)) + ")", part))
+    return statements
+
+
+def reference_changes(rows: list[dict], keys_by_request: dict, stored: dict) -> collections.Counter:
+    """How each piece's count changes when `rows` replace the lists `stored` (request id -> list or
+    None): a new record adds its pieces, a changed one swaps them, one stored as it is changes nothing."""
+    changes = collections.Counter()
+    for row in rows:
+        old = stored.get(row["request"])
+        if old is not None and bytes(old) == row["pieces"]:
+            continue  # written before (a replayed write): its pieces are counted already
+        changes.update(keys_by_request[row["request"]])
+        if old is not None:
+            changes.subtract(body_pieces.keys_in(bytes(old)))
+    return changes
+
+
+def segment_statements(changes: collections.Counter, packed: dict, marker: str, numbered: bool,
+                       max_parameters: int) -> list[tuple[str, list]]:
+    """Multi-row upserts adding counts, stored bytes sent for a piece removed meanwhile, in key order;
+    then the counts a changed record gave back, and the pieces left at zero removed."""
+    added = [[key, changes[key], *packed[key]] for key in sorted(changes) if changes[key] > 0]
     statements, per_statement = [], max(1, max_parameters // 4)
-    for start in range(0, len(segments), per_statement):
-        part = segments[start:start + per_statement]
-        if numbered:
-            groups = [f"(${4 * i + 1}, ${4 * i + 2}, ${4 * i + 3}, ${4 * i + 4})" for i in range(len(part))]
-        else:
-            groups = [f"({marker}, {marker}, {marker}, {marker})"] * len(part)
+    for start in range(0, len(added), per_statement):
+        part = added[start:start + per_statement]
+        markers = _markers(4 * len(part), marker, numbered)
+        groups = [f"({', '.join(markers[4 * i:4 * i + 4])})" for i in range(len(part))]
         sql = ('INSERT INTO "body_segment" ("hash", "refs", "size", "data") VALUES ' + ", ".join(groups)
                + ' ON CONFLICT ("hash") DO UPDATE SET "refs" = "body_segment"."refs" + EXCLUDED."refs"')
         statements.append((sql, [value for row in part for value in row]))
+    given_back = sorted(key for key in changes if changes[key] < 0)  # only a record written anew, changed
+    update = ('UPDATE "body_segment" SET "refs" = "refs" - {} WHERE "hash" = {}'
+              .format(*_markers(2, marker, numbered)))
+    statements += [(update, [-changes[key], key]) for key in given_back]
+    for start in range(0, len(given_back), max_parameters):
+        part = given_back[start:start + max_parameters]
+        statements.append(('DELETE FROM "body_segment" WHERE "refs" <= 0 AND "hash" IN ('
+                           + ", ".join(_markers(len(part), marker, numbered)) + ")", part))
     return statements
+
+
+def _markers(count: int, marker: str, numbered: bool) -> list[str]:
+    """`count` parameter markers: the driver's, or libpq's $1, $2..."""
+    return [f"${n}" for n in range(1, count + 1)] if numbered else [marker] * count
 
 
 def load(blob: bytes, names: tuple = FIELDS) -> dict:

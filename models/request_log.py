@@ -186,25 +186,38 @@ def _parameter_rows(model, rows: list[dict]) -> list[list]:
     return parameters
 
 
-def record_statements(logs: list[dict], bodies: list[dict], numbered: bool = False) -> list[tuple[str, list]]:
-    """The same batch as a few multi-row upserts (SQL, parameters), the last row given for an id
-    winning: for the native writers, to which each statement costs a hand-over of the GIL;
-    `numbered` for libpq's $n markers (the Postgres writer)."""
+def record_statements(logs: list[dict], bodies: list[dict], numbered: bool = False):
+    """The same batch as a few multi-row upserts: a generator of (SQL, parameters), to which the rows
+    of each SELECT are sent back (see `run_statements`); the last row given for an id wins. For the
+    native writers, to which each statement costs a hand-over of the GIL; `numbered` for libpq's $n
+    markers (the Postgres writer)."""
     # Not through psycopg's cursors: psycopg parses a statement this long anew each time (it caches
     # only short ones), which cost a worker more than the rows saved.
-    statements = []
     for model, rows in ((RequestLog, logs), (RequestBody, bodies)):
         key = model._meta.primary_key.name
         rows = list({row[key]: row for row in rows}.values())
-        if model is RequestBody:
-            rows, segments = body_store.stored_rows(rows)
-            statements += body_store.segment_statements(segments, database.param, numbered, MAX_PARAMETERS)
+        if model is RequestBody and rows:  # the pieces first, counted once per record (a generator too)
+            rows = yield from body_store.piece_statements(rows, database.param, numbered, MAX_PARAMETERS)
         per_statement = max(1, MAX_PARAMETERS // len(model._meta.sorted_fields))
         for start in range(0, len(rows), per_statement):
             part = _parameter_rows(model, rows[start:start + per_statement])
-            statements.append((_upsert_sql(model, len(part), numbered),
-                               [value for row in part for value in row]))
-    return statements
+            yield _upsert_sql(model, len(part), numbered), [value for row in part for value in row]
+
+
+def run_statements(statements, execute) -> None:
+    """Run `record_statements` (or a list of statements) through `execute(sql, parameters)`, which
+    returns a SELECT's rows."""
+    if not hasattr(statements, "send"):
+        for sql, parameters in statements:
+            execute(sql, parameters)
+        return
+    rows = None
+    while True:
+        try:
+            sql, parameters = statements.send(rows)
+        except StopIteration:
+            return
+        rows = execute(sql, parameters)
 
 
 def save_records(logs: list[dict], bodies: list[dict]) -> None:
@@ -215,5 +228,9 @@ def save_records(logs: list[dict], bodies: list[dict]) -> None:
     # The wrapper turns driver errors into peewee's, which the recorder retries.
     with peewee.__exception_wrapper__, database.atomic():
         cursor = database.cursor()
-        for sql, parameters in record_statements(logs, bodies):
+
+        def execute(sql: str, parameters: list):
             cursor.execute(sql, parameters)
+            return cursor.fetchall() if sql.startswith("SELECT") else None
+
+        run_statements(record_statements(logs, bodies), execute)

@@ -11,3 +11,14 @@ def check_a_batch_over_several_statements_is_written_whole(writer, monkeypatch) 
     rows = {row.id: row.output_tokens for row in models.RequestLog.select()}
     assert rows == {"r0": 99, "r1": 1, "r2": 2, "r3": 3, "r4": 4}, "a later row for an id wins"
     assert stored_body("r4").response_body == "reply 4"
+
+
+def check_a_replayed_batch_counts_its_pieces_once(writer) -> None:
+    """Writing a batch again (a replayed write) reads the stored lists back and adds no count."""
+    logs = [log_row(f"p{n}") for n in range(3)]
+    bodies = [body_row(f"p{n}", request_body='{"messages": ["' + "shared " * 20 + '"]}',
+                       response_body=f"reply {n} " + "x" * 100) for n in range(3)]
+    writer.save(logs, bodies)
+    writer.save(logs, bodies)
+    assert sorted(row.refs for row in models.BodySegment.select()) == [1, 1, 1, 3]
+    assert stored_body("p2").response_body == "reply 2 " + "x" * 100

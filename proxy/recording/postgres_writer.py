@@ -10,7 +10,7 @@ import peewee
 from psycopg import pq
 from psycopg.conninfo import make_conninfo
 
-from models import record_statements
+from models import record_statements, run_statements
 from proxy.recording.native_writer import NativeWriter, gevent_worker_database
 
 # What the recorder does next depends on the kind of error (see Recorder._write): it retries an
@@ -37,12 +37,11 @@ class PostgresWriter(NativeWriter):
 
     def save(self, logs: list[dict], bodies: list[dict]) -> None:
         """Write a batch in one transaction; the calling greenlet waits, the other greenlets run."""
-        self._commit_as_peewee(functools.partial(_encoded_statements, logs, bodies))
+        self._commit_as_peewee(functools.partial(record_statements, logs, bodies, numbered=True))
 
     def execute(self, statements: list[tuple[str, list]]) -> list[int]:
         """Run SQL written with `?` markers in one transaction; the row count of each statement."""
-        return self._commit_as_peewee([(_numbered(sql).encode(), [text_parameter(value) for value in parameters])
-                                       for sql, parameters in statements])
+        return self._commit_as_peewee([(_numbered(sql), parameters) for sql, parameters in statements])
 
     def _commit_as_peewee(self, statements) -> list[int]:
         try:
@@ -59,10 +58,20 @@ class PostgresWriter(NativeWriter):
             raise _Refused("08001", message)
         return connection
 
-    def _write(self, connection: pq.PGconn, statements: list[tuple[bytes, list]]) -> list[int]:
+    def _write(self, connection: pq.PGconn, statements) -> list[int]:
+        counts = []
+
+        def execute(sql: str, parameters: list) -> list[tuple]:
+            # Encoded here, on the writer's thread (see NativeWriter.commit).
+            result = _run(connection, sql.encode(), [text_parameter(value) for value in parameters])
+            counts.append(int(result.command_tuples or 0))
+            # A SELECT's rows (for record_statements), each value in Postgres's binary format.
+            return [tuple(result.get_value(row, column) for column in range(result.nfields))
+                    for row in range(result.ntuples)]
+
         try:
             _run(connection, b"BEGIN")
-            counts = [_run(connection, sql, parameters) for sql, parameters in statements]
+            run_statements(statements, execute)
             _run(connection, b"COMMIT")
             return counts
         except _Refused:
@@ -74,18 +83,15 @@ class PostgresWriter(NativeWriter):
         connection.finish()
 
 
-def _encoded_statements(logs: list[dict], bodies: list[dict]) -> list[tuple[bytes, list]]:
-    # On the writer's thread (see NativeWriter.commit).
-    return [(sql.encode(), [text_parameter(value) for value in parameters])
-            for sql, parameters in record_statements(logs, bodies, numbered=True)]
-
-
-def _run(connection: pq.PGconn, sql: bytes, parameters: list | None = None) -> int:
-    result = connection.exec_params(sql, parameters) if parameters is not None else connection.exec_(sql)
+def _run(connection: pq.PGconn, sql: bytes, parameters: list | None = None) -> pq.PGresult:
+    if parameters is None:
+        result = connection.exec_(sql)
+    else:
+        result = connection.exec_params(sql, parameters, result_format=pq.Format.BINARY)
     if result.status not in _DONE:
         sqlstate = (result.error_field(pq.DiagnosticField.SQLSTATE) or b"08000").decode()
         raise _Refused(sqlstate, result.error_message.decode("utf-8", "replace").strip())
-    return int(result.command_tuples or 0)
+    return result
 
 
 def _numbered(sql: str) -> str:

@@ -9,7 +9,7 @@ import sqlite3
 
 import peewee
 
-from models import record_statements
+from models import record_statements, run_statements
 from models.db import SQLITE_PRAGMAS
 from proxy.recording.native_writer import NativeWriter, hub_sqlite_file
 
@@ -29,6 +29,7 @@ class SqliteWriter(NativeWriter):
         """Write a batch in one transaction; the calling greenlet waits, the other greenlets run."""
         # Built on the writer's thread (bodies are cut, hashed and compressed there); a few multi-row
         # statements, because each statement hands the GIL back and forth with the hub once more.
+        # A generator: the rows it reads in the transaction decide what it writes next.
         with peewee.__exception_wrapper__:  # sqlite3's errors as peewee's, which the recorder handles
             self.commit(functools.partial(record_statements, logs, bodies))
 
@@ -44,9 +45,16 @@ class SqliteWriter(NativeWriter):
         with peewee.__exception_wrapper__:
             return self.commit(statements)
 
-    def _write(self, connection: sqlite3.Connection, statements: list[tuple[str, list]]) -> list[int]:
+    def _write(self, connection: sqlite3.Connection, statements) -> list[int]:
+        counts = []
+
+        def execute(sql: str, parameters: list) -> list:
+            cursor = connection.execute(sql, parameters)
+            counts.append(cursor.rowcount)
+            return cursor.fetchall()  # a SELECT's rows, for record_statements
+
         connection.execute("BEGIN")
-        counts = [connection.execute(sql, parameters).rowcount for sql, parameters in statements]
+        run_statements(statements, execute)
         connection.execute("COMMIT")
         return counts
 

@@ -110,3 +110,25 @@ def test_a_record_lists_each_earlier_message_in_17_bytes(migrated):
     models.save_records(logs, bodies)
     first, last = (len(models.RequestBody.get_by_id(f"t{n}").pieces) for n in (0, 2))
     assert last - first == 4 * 17, "two turns added four messages: a key each (a tag and 16 bytes)"
+
+
+def test_a_replayed_write_counts_its_pieces_once(migrated):
+    logs, bodies = call_rows("r", session(4))
+    models.save_records(logs, bodies)
+    counts = {row.hash: row.refs for row in BodySegment.select()}
+    models.save_records(logs, bodies)  # a durable spool replaying the batch
+    models.save_records(logs[2:], bodies[2:])
+    assert {row.hash: row.refs for row in BodySegment.select()} == counts
+    assert prune_batch(2**62) == 4
+    assert BodySegment.select().count() == 0, "no piece outlives the records that used it"
+
+
+def test_a_record_written_again_with_other_bodies_gives_back_its_old_pieces(migrated):
+    first, second = session(2, seed=1)[-1], session(2, seed=2)[-1]
+    logs, bodies = call_rows("c", [first])
+    models.save_records(logs, bodies)
+    models.save_records(logs, call_rows("c", [second])[1])
+    assert_read_back("c", [second])
+    assert sum(row.refs for row in BodySegment.select()) == BodySegment.select().count(), "each piece used once"
+    assert prune_batch(2**62) == 1
+    assert BodySegment.select().count() == 0

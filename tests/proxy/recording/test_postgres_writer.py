@@ -11,7 +11,8 @@ import models
 from proxy.recording.postgres_writer import PostgresWriter, postgres_writer_for, text_parameter
 from tests.gunicorn_server import GunicornServer
 from tests.hub import ticks_while
-from tests.native_writers import check_a_batch_over_several_statements_is_written_whole
+from tests.native_writers import (check_a_batch_over_several_statements_is_written_whole,
+                                  check_a_replayed_batch_counts_its_pieces_once)
 from tests.records import body_row, log_row, stored_body
 
 
@@ -84,6 +85,10 @@ def test_an_unreachable_database_is_an_operational_error(schema):
 
 def test_a_batch_larger_than_one_statement_binds_is_written_whole(writer, monkeypatch):
     check_a_batch_over_several_statements_is_written_whole(writer, monkeypatch)
+
+
+def test_a_replayed_batch_counts_its_pieces_once(writer):
+    check_a_replayed_batch_counts_its_pieces_once(writer)
 
 
 def test_url_settings_reach_both_connections(schema, monkeypatch):

@@ -8,7 +8,8 @@ import pytest
 import models
 from proxy.recording.sqlite_writer import SqliteWriter, sqlite_writer_for
 from tests.hub import ticks_while
-from tests.native_writers import check_a_batch_over_several_statements_is_written_whole
+from tests.native_writers import (check_a_batch_over_several_statements_is_written_whole,
+                                  check_a_replayed_batch_counts_its_pieces_once)
 from tests.records import body_row, log_row, stored_body
 
 pytestmark = pytest.mark.sqlite_only
@@ -68,3 +69,7 @@ def test_only_a_gevent_worker_on_an_sqlite_file_gets_one(tmp_path, monkeypatch):
 
 def test_a_batch_larger_than_one_statement_binds_is_written_whole(app, writer, monkeypatch):
     check_a_batch_over_several_statements_is_written_whole(writer, monkeypatch)
+
+
+def test_a_replayed_batch_counts_its_pieces_once(app, writer):
+    check_a_replayed_batch_counts_its_pieces_once(writer)
