@@ -2,6 +2,7 @@
 import logging
 import os
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,6 +17,7 @@ from api.health import bp as health_bp
 from api.metrics import bp as metrics_bp
 from api.spec import build_spec
 from dashboard import bp as dashboard_bp
+from models.body_conversion import convert_batch, legacy_rows
 from models.conversations import ConversationStore
 from proxy import ProxyService, Recorder, UpstreamClient
 from proxy import bp as proxy_bp
@@ -135,6 +137,7 @@ def create_app(config: Config | None = None) -> Flask:
     register_error_handlers(app)
     app.teardown_appcontext(_close_database)
     app.cli.add_command(init_db_command)
+    app.cli.add_command(convert_bodies_command)
     app.extensions["openapi"] = build_spec(app)
     return app
 
@@ -211,12 +214,33 @@ def init_db_command():
     click.echo(f"schema at version {version}; {interrupted} unfinished request(s) marked interrupted")
 
 
+@click.command("convert-bodies")
+@click.option("--batch-size", default=200, show_default=True, help="body rows a transaction")
+@click.option("--pause", default=0.05, show_default=True, help="seconds between batches")
+def convert_bodies_command(batch_size: int, pause: float):
+    """Rewrite the bodies of records written before schema 6 as deduplicated pieces, a batch at a
+    time, while the server serves; stop it any time, it resumes where the rows are left."""
+    try:
+        database = models.init_db(Config.from_env().database_url)
+    except (ConfigError, ValueError) as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"{legacy_rows()} body row(s) to convert")
+    total, after = 0, ""
+    while after is not None:
+        converted, after = convert_batch(batch_size, after)
+        total += converted
+        time.sleep(pause)
+    database.close()
+    click.echo(f"converted {total} body row(s)")
+
+
 @click.group()
 def cli():
     """Claude Code Proxy commands that need no running app (`python app.py init-db`)."""
 
 
 cli.add_command(init_db_command)
+cli.add_command(convert_bodies_command)
 
 if __name__ == "__main__":
     cli()
