@@ -6,12 +6,14 @@ holds an flock on `<instance>.lock` while it lives: a lock file nobody holds bel
 that is gone (even one killed with SIGKILL), and a live process adopts its segments.
 Under gevent this runs on the writer's native thread: plain os calls, no logging, no locks.
 """
+import base64
 import fcntl
 import json
 import os
 
 MIB = 1024 * 1024
 SEGMENT_BYTES = 8 * MIB  # a segment is deleted once replayed: a crash replays at most one again
+_BYTES = "$bytes"  # a body kept as the bytes relayed is written as {"$bytes": base64} (rows are flat)
 
 
 class SpoolFull(Exception):
@@ -55,7 +57,7 @@ class Spool:
 
     def append(self, logs: list[dict], bodies: list[dict], kept_ms: int) -> int:
         """Write one batch durably (SpoolFull when it does not fit); returns its size in bytes."""
-        line = b"%d %s\n" % (kept_ms, json.dumps({"logs": logs, "bodies": bodies}).encode())
+        line = b"%d %s\n" % (kept_ms, json.dumps({"logs": logs, "bodies": bodies}, default=_bytes_json).encode())
         if self.bytes + len(line) > self.max_bytes:
             raise SpoolFull(f"the spool holds {self.bytes} bytes of {self.max_bytes} (SPOOL_MAX_BYTES)")
         if self._append is None or os.fstat(self._append[1]).st_size >= SEGMENT_BYTES:
@@ -186,9 +188,19 @@ def _time_at(path: str, offset: int) -> int | None:
     return int(head) if head.isdigit() else None
 
 
+def _bytes_json(value) -> dict:
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return {_BYTES: base64.b64encode(value).decode()}
+    raise TypeError(f"{type(value).__name__} is not JSON")
+
+
+def _with_bytes(row: dict):
+    return base64.b64decode(row[_BYTES]) if len(row) == 1 and _BYTES in row else row
+
+
 def _parsed(line: bytes) -> dict | None:
     try:
-        return json.loads(line.split(b" ", 1)[1])
+        return json.loads(line.split(b" ", 1)[1], object_hook=_with_bytes)
     except (IndexError, ValueError):  # a line a crash cut short: never acknowledged, so never relied on
         return None
 

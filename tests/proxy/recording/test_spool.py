@@ -63,3 +63,15 @@ def test_a_dead_process_spool_is_adopted_once_and_a_line_cut_by_a_crash_is_skipp
     assert alive.replayed("dead")
     alive.release("dead")
     assert sorted(os.listdir(tmp_path)) == ["alive.lock", "other.lock"]
+
+
+def test_bodies_kept_as_bytes_come_back_as_the_same_bytes(tmp_path):
+    spool = Spool(str(tmp_path), "me", max_bytes=10**9)
+    spool.open()
+    body = body_row("b1", request_body=b'{"a": "\xff\xfe latin-1 \xe9"}', response_body=b"\x00binary",
+                    response_message='{"type": "message"}')
+    spool.append([log_row("b1")], [body], kept_ms=1000)
+    logs, bodies, end = spool.read(10**6)
+    assert bodies == [body] and logs[0]["id"] == "b1"
+    spool.advance(end)
+    spool.close()
