@@ -69,6 +69,15 @@ class RequestLog(BaseModel):
     cache_creation_input_tokens = peewee.BigIntegerField(default=0)
     cache_read_input_tokens = peewee.BigIntegerField(default=0)
     service_tier = peewee.CharField(max_length=40, null=True)
+    # Added by schema step 7. The cache write split is None on rows recorded before it (and on
+    # responses without `cache_creation`): their writes are priced as 5-minute writes, marked estimated.
+    cache_write_5m_tokens = peewee.BigIntegerField(null=True)
+    cache_write_1h_tokens = peewee.BigIntegerField(null=True)
+    web_search_requests = peewee.IntegerField(default=0)
+    web_fetch_requests = peewee.IntegerField(default=0)
+    inference_geo = peewee.CharField(max_length=40, null=True)
+    speed = peewee.CharField(max_length=40, null=True)
+    iterations = peewee.TextField(null=True)  # JSON: advisor / fallback iterations, each with its model
 
     organization_id = peewee.CharField(max_length=100, null=True)
     requests_limit = peewee.IntegerField(null=True)

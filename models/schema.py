@@ -76,6 +76,24 @@ def _v6_body_segments(db):
     db.create_tables([BodySegment])
 
 
+# The usage detail pricing needs (see proxy/usage.py). Rows recorded before keep NULL in the split
+# columns: the reader prices their cache writes as 5-minute writes and marks them estimated.
+_V7_COLUMNS = (("cache_write_5m_tokens", "BIGINT"),
+               ("cache_write_1h_tokens", "BIGINT"),
+               ("web_search_requests", "INTEGER NOT NULL DEFAULT 0"),
+               ("web_fetch_requests", "INTEGER NOT NULL DEFAULT 0"),
+               ("inference_geo", "VARCHAR(40)"),
+               ("speed", "VARCHAR(40)"),
+               ("iterations", "TEXT"))
+
+
+def _v7_usage_detail(db):
+    present = {column.name for column in db.get_columns("request_log")}
+    for name, definition in _V7_COLUMNS:
+        if name not in present:
+            db.execute_sql(f'ALTER TABLE request_log ADD COLUMN "{name}" {definition}')
+
+
 # Append a step for each schema change; never edit a released one. Step 1 creates the tables from
 # the models as they are now, so every later step must be idempotent (IF NOT EXISTS, or check the
 # column first): on a fresh database it runs right after step 1, over a schema that may have it.
@@ -86,6 +104,7 @@ MIGRATIONS = [
     (4, _v4_capture_flags_and_instances),
     (5, _v5_session_index),
     (6, _v6_body_segments),
+    (7, _v7_usage_detail),
 ]
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 

@@ -4,8 +4,9 @@ import json
 import msgspec
 
 from proxy.sse import Event
+from proxy.usage import USAGE_KEYS, merge_usage
 
-USAGE_KEYS = ("input_tokens", "output_tokens", "cache_creation_input_tokens", "cache_read_input_tokens")
+__all__ = ["USAGE_KEYS", "MessageAssembler", "json_value", "usage_of"]
 # Delta type -> the block field its string is appended to.
 TEXT_DELTAS = {"text_delta": "text", "thinking_delta": "thinking", "signature_delta": "signature"}
 
@@ -46,7 +47,7 @@ class MessageAssembler:
 
     def _on_message_start(self, data):
         self.message = dict(data.get("message") or {})
-        self.usage.update(self.message.get("usage") or {})
+        merge_usage(self.usage, self.message.get("usage"))
 
     def _on_content_block_start(self, data):
         index = data.get("index", len(self._blocks))
@@ -86,7 +87,7 @@ class MessageAssembler:
             if key in delta:
                 self.message[key] = delta[key]
         # message_delta carries cumulative counts; a null must not erase message_start's figure.
-        self.usage.update({k: v for k, v in (data.get("usage") or {}).items() if v is not None})
+        merge_usage(self.usage, data.get("usage"))
 
     def _on_message_stop(self, data):
         self.stopped = True

@@ -4,11 +4,12 @@ import time
 import uuid
 from dataclasses import dataclass, field
 
-from proxy.assembler import USAGE_KEYS, MessageAssembler, usage_of
+from proxy.assembler import MessageAssembler, usage_of
 from proxy.headers import api_key_fingerprint, redacted
 from proxy.rate_limits import rate_limit_fields
 from proxy.request_info import RequestInfo
 from proxy.sse import SSEParser
+from proxy.usage import usage_columns
 
 # Stream bytes parsed between two cooperative yields (time.sleep is gevent's under gunicorn):
 # about 500 events. A typical stream is one slice.
@@ -154,10 +155,8 @@ class Exchange:
             "response_bytes": sum(map(len, self._chunks)) if self.completed_at_ms else None,
             "upstream_request_id": (self.response_headers or {}).get("request-id"),
             "stream_error": self.error, "stop_reason": self.stop_reason,
-            "service_tier": self.usage.get("service_tier"),
+            **usage_columns(self.usage),
         }
-        for key in USAGE_KEYS:
-            row[key] = _int(self.usage.get(key))
         for column in RATE_LIMIT_COLUMNS:
             row[column] = self.rate_limits.get(column)
         return row
@@ -177,7 +176,3 @@ class Exchange:
             "response_body": None,
             "response_message": None,
         }
-
-
-def _int(value) -> int:
-    return value if isinstance(value, int) else 0

@@ -112,3 +112,20 @@ def test_texts_no_database_can_encode_are_stored_escaped_and_the_batch_whole(db)
     odd = RequestLog.get_by_id("odd")
     assert (odd.original_model, odd.session_id, odd.stream_error) == ("x\\ud800", "s\ufffd\\udfff", "über \\ud83d")
     assert RequestLog.get_by_id("innocent").outcome == "complete"
+
+
+def test_a_version_6_database_gains_the_usage_detail_with_its_rows_unpriced_split_unknown(db):
+    assert models.migrate(up_to=6) == 6
+    models.save_records([log_row("v5", cache_creation_input_tokens=800)], [])
+    for column in ("cache_write_5m_tokens", "cache_write_1h_tokens", "web_search_requests",
+                   "web_fetch_requests", "inference_geo", "speed", "iterations"):
+        db.execute_sql(f'ALTER TABLE request_log DROP COLUMN "{column}"')  # as version 6 made it
+    assert models.migrate() == models.SCHEMA_VERSION >= 7
+    old = RequestLog.get_by_id("v5")
+    assert (old.cache_creation_input_tokens, old.cache_write_5m_tokens, old.cache_write_1h_tokens) == (800, None, None)
+    assert (old.web_search_requests, old.inference_geo, old.iterations) == (0, None, None)
+    models.save_records([log_row("v6", cache_creation_input_tokens=800, cache_write_5m_tokens=300,
+                                 cache_write_1h_tokens=500, web_search_requests=2, speed="fast")], [])
+    new = RequestLog.get_by_id("v6")
+    assert (new.cache_write_5m_tokens, new.cache_write_1h_tokens, new.web_search_requests, new.speed) == (
+        300, 500, 2, "fast")
