@@ -19,6 +19,8 @@ from api.spec import build_spec
 from dashboard import bp as dashboard_bp
 from models.body_conversion import convert_batch, legacy_rows
 from models.conversations import ConversationStore
+from models.price_book import PriceBook, PriceRow, load_price_book, normalise_model_id
+from models.pricing import Pricing, ProviderPrices
 from proxy import ProxyService, Recorder, UpstreamClient
 from proxy import bp as proxy_bp
 from proxy.routing.dispatch import Dispatcher
@@ -59,6 +61,7 @@ class Config:
     log_level: str = "info"  # gunicorn.conf.py reads the same variable for gunicorn's own lines
     client_body_timeout: float = 60.0  # seconds for a request's whole body (headers: gunicorn.conf.py)
     allowed_origins: frozenset[str] = frozenset()  # web origins whose pages may call /v1
+    prices: PriceBook | None = None  # the repository's price book with PRICES_PATH laid over it (None: the book alone)
 
     @classmethod
     def from_env(cls, env=None) -> "Config":
@@ -100,6 +103,7 @@ class Config:
             client_body_timeout=get("CLIENT_BODY_TIMEOUT", float, defaults.client_body_timeout),
             allowed_origins=frozenset(origin.strip().rstrip("/") for origin in
                                       get("ALLOWED_ORIGINS", str, "").split(",") if origin.strip()),
+            prices=load_price_book(get("PRICES_PATH", str, None)),
         )
 
 
@@ -125,6 +129,7 @@ def create_app(config: Config | None = None) -> Flask:
     # gunicorn.conf.py starts it on SIGTERM (it may not import the app, so it looks it up here).
     app.extensions["drain"] = Drain(app.extensions["proxy"].traffic, config.drain_delay, config.drain_timeout)
     app.extensions["conversations"] = ConversationStore(config.claude_projects_dir)
+    app.extensions["pricing"] = _pricing(config)
     if config.retention_days or config.body_retention_days:
         app.extensions["retention"] = RetentionPruner(config.retention_days, body_days=config.body_retention_days)
         app.extensions["retention"].start()
@@ -165,6 +170,16 @@ def _dispatcher(config: Config, upstream: UpstreamClient) -> Dispatcher | None:
         return None
     return Dispatcher(config.routing, upstream, lambda url: UpstreamClient(
         url, config.upstream_connect_timeout, config.upstream_read_timeout, config.upstream_pool_size))
+
+
+def _pricing(config: Config) -> Pricing:
+    # Routed requests are priced by the provider that served them: its own prices from the routing
+    # config, else the book for an Anthropic-kind provider, else nothing (unpriced).
+    providers = {}
+    for provider in (config.routing.providers if config.routing else ()):
+        rows = {normalise_model_id(model): PriceRow(model, 0, rates) for model, rates in provider.prices}
+        providers[provider.name] = ProviderPrices(provider.kind, rows)
+    return Pricing(config.prices or load_price_book(), providers)
 
 
 def _log_level(value: str) -> str:

@@ -6,6 +6,7 @@ from urllib.parse import urlsplit
 
 import yaml
 
+from models.price_book import DEFAULT_RATIOS, RATE_KINDS, Rates
 from proxy.routing.rules import DEFAULT_PROVIDER, Match, Rule
 
 log = logging.getLogger(__name__)
@@ -13,7 +14,7 @@ log = logging.getLogger(__name__)
 PROVIDER_KINDS = ("anthropic", "openai")
 _HEADER_SAFE = re.compile(r"[\x21-\x7e]+")  # visible ASCII: what a key may be in a header
 _ENV_REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
-_PROVIDER_KEYS = ("kind", "base_url", "api_key")
+_PROVIDER_KEYS = ("kind", "base_url", "api_key", "prices")
 _RULE_KEYS = ("name", "match", "route", "sticky")
 _MATCH_KEYS = ("model", "subagent", "thinking", "input_tokens_above", "tools", "tool", "headers")
 
@@ -30,6 +31,7 @@ class ProviderConfig:
     kind: str
     base_url: str
     api_key: str | None = field(default=None, repr=False)  # never printed with the config
+    prices: tuple[tuple[str, Rates], ...] = ()  # (model, rates per million tokens) the provider charges
 
 
 @dataclass(frozen=True)
@@ -164,8 +166,27 @@ class _Reader:
                 # Not quoted: it is a secret. A header cannot carry it, and every request would fail.
                 raise self.fail(fields["api_key"], "api_key has a space, line break or other character "
                                                    "a header cannot carry (a stray newline in the variable?)")
-            providers[name] = ProviderConfig(name, kind, base_url, api_key)
+            prices = self.prices(fields["prices"]) if "prices" in fields else ()
+            providers[name] = ProviderConfig(name, kind, base_url, api_key, prices)
         return providers
+
+    def prices(self, node) -> tuple[tuple[str, Rates], ...]:
+        """model -> {input, output, cache_read, cache_write_5m, cache_write_1h} in USD per million tokens."""
+        prices = []
+        for model, value in self.mapping(node, None, "prices").items():
+            fields = self.mapping(value, RATE_KINDS, f"prices of {model!r}")
+            if "input" not in fields or "output" not in fields:
+                raise self.fail(value, f"prices of {model!r} need input and output")
+            rates = {kind: self.price(fields[kind], kind) for kind in fields}
+            prices.append((model, Rates(**{kind: rates.get(kind, rates["input"] * DEFAULT_RATIOS.get(kind, 1))
+                                           for kind in RATE_KINDS})))
+        return tuple(prices)
+
+    def price(self, node, what: str) -> float:
+        value = self.scalar(node)
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < float("inf"):
+            raise self.fail(node, f"{what} must be a number >= 0 (US dollars per million tokens)")
+        return float(value)
 
     def rules(self, node, providers: dict[str, ProviderConfig]) -> tuple[Rule, ...]:
         if not isinstance(node, yaml.SequenceNode):

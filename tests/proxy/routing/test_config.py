@@ -135,3 +135,21 @@ def test_the_example_file_is_valid():
 def test_a_sticky_size_rule_is_warned_about(caplog):
     parse("rules:\n  - name: big\n    match: {input_tokens_above: 100}\n    route: {model: m}\n")
     assert "proxy.yaml line 2: rule 'big' is sticky" in caplog.text
+
+
+def test_a_provider_may_declare_its_prices_with_the_usual_cache_ratios_by_default():
+    config = parse_routing_config("providers:\n  local:\n    kind: openai\n    base_url: http://h/v1\n    prices:\n"
+                                  "      qwen3-coder-30b: {input: 0.2, output: 0.8, cache_read: 0.01}\n", {})
+    [(model, rates)] = config.providers[0].prices
+    assert model == "qwen3-coder-30b"
+    assert (rates.input, rates.output, rates.cache_read) == (0.2, 0.8, 0.01)
+    assert (rates.cache_write_5m, rates.cache_write_1h) == pytest.approx((0.25, 0.4))
+
+
+@pytest.mark.parametrize("prices, message", [
+    ("      m: {input: 1}\n", "line 6: prices of 'm' need input and output"),
+    ("      m: {input: 1, output: free}\n", "line 6: output must be a number >= 0"),
+    ("      m: {input: 1, output: 2, cache: 1}\n", "line 6: unknown key 'cache' in prices of 'm'"),
+])
+def test_bad_provider_prices_name_the_line(prices, message):
+    assert message in error_of("providers:\n  local:\n    kind: openai\n    base_url: http://h/v1\n    prices:\n" + prices)

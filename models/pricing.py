@@ -1,0 +1,187 @@
+"""What tokens cost: a request's (or a group of like requests') tokens priced by the row in force. Pure.
+
+A long-context tier covers the whole request: the prompt (input + cache read + cache writes)
+decides, then every token, output included, is priced at the tier's rates. A model the book does
+not know is unpriced (its tokens counted apart), never priced at zero.
+"""
+import json
+from dataclasses import dataclass, field, fields
+
+from models.price_book import PriceBook, PriceRow, normalise_model_id
+
+PER_MILLION = 1_000_000
+COST_KINDS = ("input", "output", "cache_read", "cache_write_5m", "cache_write_1h", "web_search")
+DEFAULT_PROVIDER = "anthropic"
+
+
+@dataclass(frozen=True)
+class Tokens:
+    """Token counts of one request or the sum over a group; `estimated_writes` (part of
+    cache_write_5m) are writes whose 5m/1h split was not recorded."""
+
+    input: int = 0
+    output: int = 0
+    cache_read: int = 0
+    cache_write_5m: int = 0
+    cache_write_1h: int = 0
+    estimated_writes: int = 0
+    web_searches: int = 0
+
+    @property
+    def prompt(self) -> int:
+        """What decides a long-context tier: input, cache read and cache writes."""
+        return self.input + self.cache_read + self.cache_write_5m + self.cache_write_1h
+
+    @property
+    def total(self) -> int:
+        """Every token, as the dashboard counts them."""
+        return self.prompt + self.output
+
+    @classmethod
+    def of_columns(cls, input_tokens, output_tokens, cache_read, cache_creation, write_1h, write_5m=None,
+                   web_searches=0) -> "Tokens":
+        """From a record's columns: without a recorded split, every write counts as a 5-minute write."""
+        cache_creation = cache_creation or 0
+        if write_1h is None:
+            return cls(input_tokens or 0, output_tokens or 0, cache_read or 0, cache_creation, 0,
+                       cache_creation, web_searches or 0)
+        five = write_5m if write_5m is not None else max(0, cache_creation - write_1h)
+        return cls(input_tokens or 0, output_tokens or 0, cache_read or 0, five, write_1h, 0, web_searches or 0)
+
+
+@dataclass(frozen=True)
+class Charge:
+    """The circumstances that choose a price: who served which model when, and how."""
+
+    model: str | None
+    at_ms: int
+    provider: str | None = None
+    inference_geo: str | None = None
+    speed: str | None = None
+    service_tier: str | None = None
+    iterations: str | None = None  # the record's JSON list, each iteration with its own model
+
+
+@dataclass
+class Cost:
+    """Money by token kind (USD), and how sure it is; costs add up (`+`) over requests."""
+
+    input: float = 0.0
+    output: float = 0.0
+    cache_read: float = 0.0
+    cache_write_5m: float = 0.0
+    cache_write_1h: float = 0.0
+    web_search: float = 0.0
+    requests: int = 0
+    unpriced_requests: int = 0
+    unpriced_tokens: int = 0
+    estimated_requests: int = 0
+    long_context_requests: int = 0
+    unpriced_models: set = field(default_factory=set)
+
+    @property
+    def total(self) -> float:
+        """The sum of every priced kind."""
+        return sum(getattr(self, kind) for kind in COST_KINDS)
+
+    @property
+    def priced(self) -> bool:
+        """True when no part of it was left unpriced."""
+        return self.unpriced_requests == 0
+
+    def __add__(self, other: "Cost") -> "Cost":
+        values = {f.name: getattr(self, f.name) + getattr(other, f.name)
+                  for f in fields(self) if f.name != "unpriced_models"}
+        return Cost(**values, unpriced_models=self.unpriced_models | other.unpriced_models)
+
+
+@dataclass(frozen=True)
+class ProviderPrices:
+    """A routing provider's kind and the prices its config declares (model -> row)."""
+
+    kind: str
+    rows: dict = field(default_factory=dict)
+
+
+class Pricing:
+    """The book in force plus the routing providers' own prices."""
+
+    def __init__(self, book: PriceBook, providers: dict | None = None):
+        self.book = book
+        self.providers = providers or {}
+
+    def row(self, model: str | None, provider: str | None, at_ms: int) -> PriceRow | None:
+        """The row pricing `model` as served by `provider`; None when unpriced."""
+        if provider in (None, "", DEFAULT_PROVIDER):
+            return self.book.row_for(model, at_ms)
+        declared = self.providers.get(provider)
+        if declared is None:
+            return None  # a provider the config no longer declares: what it charged is unknown
+        own = declared.rows.get(normalise_model_id(model)) or declared.rows.get(model)
+        if own is not None:
+            return own
+        return self.book.row_for(model, at_ms) if declared.kind == "anthropic" else None
+
+    def cost(self, tokens: Tokens, charge: Charge, requests: int = 1, prompt: int | None = None) -> Cost:
+        """The cost of `requests` requests alike in `charge` whose tokens add up to `tokens`;
+        `prompt` (a group's) decides the tier instead of `tokens.prompt`."""
+        if charge.iterations:
+            itemised = _iterations(charge.iterations)
+            if itemised:
+                return self._iterations_cost(itemised, tokens, charge, requests)
+        row = self.row(charge.model, charge.provider, charge.at_ms)
+        factor = None if row is None else self._factor(row, charge)
+        if row is None or factor is None:
+            return Cost(requests=requests, unpriced_requests=requests, unpriced_tokens=tokens.total,
+                        unpriced_models={charge.model or "unknown"})
+        long_context = row.long_context_above is not None and \
+            (tokens.prompt if prompt is None else prompt) > row.long_context_above
+        rates = row.long_context if long_context else row.rates
+        per = factor / PER_MILLION
+        fee = row.web_search_per_1000 if row.web_search_per_1000 is not None else self.book.web_search_per_1000
+        return Cost(input=tokens.input * rates.input * per, output=tokens.output * rates.output * per,
+                    cache_read=tokens.cache_read * rates.cache_read * per,
+                    cache_write_5m=tokens.cache_write_5m * rates.cache_write_5m * per,
+                    cache_write_1h=tokens.cache_write_1h * rates.cache_write_1h * per,
+                    web_search=tokens.web_searches * fee / 1000, requests=requests,
+                    estimated_requests=requests if tokens.estimated_writes else 0,
+                    long_context_requests=requests if long_context else 0)
+
+    def _factor(self, row: PriceRow, charge: Charge) -> float | None:
+        factor = 1.0
+        if charge.inference_geo:
+            factor *= dict(row.inference_geo).get(charge.inference_geo.lower(), 1.0)
+        if charge.speed == "fast":
+            if row.fast is None:
+                return None  # fast mode on a model whose fast price the book does not know
+            factor *= row.fast
+        if charge.service_tier == "batch":
+            factor *= self.book.batch_multiplier
+        return factor
+
+    def _iterations_cost(self, itemised: list, tokens: Tokens, charge: Charge, requests: int) -> Cost:
+        # Each iteration (the executor's, an advisor's, a fallback's) at its own model's rates; the
+        # request's web searches once, at the request's model.
+        total = Cost()
+        for item in itemised:
+            model = item.get("model") or charge.model
+            part = Tokens(item.get("input", 0), item.get("output", 0), item.get("cache_read", 0),
+                          item.get("cache_write_5m", 0), item.get("cache_write_1h", 0))
+            total += self.cost(part, Charge(model, charge.at_ms, charge.provider, charge.inference_geo,
+                                            charge.speed, charge.service_tier))
+        total += self.cost(Tokens(web_searches=tokens.web_searches), Charge(
+            charge.model, charge.at_ms, charge.provider, charge.inference_geo, charge.speed, charge.service_tier))
+        unpriced = requests if total.unpriced_requests else 0
+        return Cost(**{kind: getattr(total, kind) for kind in COST_KINDS}, requests=requests,
+                    unpriced_requests=unpriced, unpriced_tokens=total.unpriced_tokens,
+                    estimated_requests=requests if tokens.estimated_writes else 0,
+                    long_context_requests=requests if total.long_context_requests else 0,
+                    unpriced_models=total.unpriced_models)
+
+
+def _iterations(text: str) -> list:
+    try:
+        value = json.loads(text)
+    except (TypeError, ValueError):
+        return []
+    return [item for item in value if isinstance(item, dict)] if isinstance(value, list) else []
