@@ -1,0 +1,95 @@
+"""Cost at read time: tokens summed in SQL per group of like-priced requests, then priced per group.
+
+Requests price alike when they share the serving model and provider, the price rows in force
+(an interval between two dates the book changes), the long-context bucket of their prompt
+(thresholds of the book), inference_geo, speed and service tier. So a million rows come back
+as a few dozen groups, and a corrected price reprices all history without a migration. Rows
+with iterations (each priced at its own model's rates) are few and priced one by one.
+"""
+import peewee
+
+from models.pricing import Charge, Cost, Pricing, Tokens
+from models.request_log import RequestLog
+
+_MODEL = peewee.fn.COALESCE(RequestLog.routed_model, RequestLog.original_model)
+_PROMPT = RequestLog.input_tokens + RequestLog.cache_read_input_tokens + RequestLog.cache_creation_input_tokens
+_ONE_HOUR = peewee.fn.COALESCE(RequestLog.cache_write_1h_tokens, 0)
+_ESTIMATED = peewee.Case(None, [(RequestLog.cache_write_1h_tokens.is_null(), RequestLog.cache_creation_input_tokens)], 0)
+_KEYS = ("c_model", "c_provider", "c_epoch", "c_tier", "c_geo", "c_speed", "c_tier_name")
+
+
+def _bucket(expression, edges: list[int], above: bool = False):
+    # Index of the interval an expression falls in: for `above`, how many edges it exceeds.
+    if not edges:
+        return peewee.Value(0)
+    if above:
+        return peewee.Case(None, [(expression > edge, len(edges) - i) for i, edge in enumerate(reversed(edges))], 0)
+    return peewee.Case(None, [(expression < edge, i) for i, edge in enumerate(edges)], len(edges))
+
+
+def cost_by(base, pricing: Pricing, key=None) -> dict:
+    """Cost per value of `key` (an SQL expression aliased "c_key", or None for one total) over `base`."""
+    book = pricing.book
+    dates, thresholds = book.change_dates_ms(), book.thresholds()
+    columns = [_MODEL.alias("c_model"), RequestLog.provider.alias("c_provider"),
+               _bucket(RequestLog.timestamp_ms, dates).alias("c_epoch"),
+               _bucket(_PROMPT, thresholds, above=True).alias("c_tier"),
+               RequestLog.inference_geo.alias("c_geo"), RequestLog.speed.alias("c_speed"),
+               RequestLog.service_tier.alias("c_tier_name")]
+    groups = [peewee.SQL(f'"{name}"') for name in _KEYS]
+    if key is not None:
+        columns.append(key)
+        groups.append(peewee.SQL('"c_key"'))
+    sums = [peewee.fn.COUNT(RequestLog.id).alias("requests"),
+            peewee.fn.SUM(RequestLog.input_tokens).alias("input"),
+            peewee.fn.SUM(RequestLog.output_tokens).alias("output"),
+            peewee.fn.SUM(RequestLog.cache_read_input_tokens).alias("cache_read"),
+            peewee.fn.SUM(RequestLog.cache_creation_input_tokens).alias("cache_creation"),
+            peewee.fn.SUM(_ONE_HOUR).alias("write_1h"),
+            peewee.fn.SUM(_ESTIMATED).alias("estimated"),
+            peewee.fn.SUM(RequestLog.web_search_requests).alias("searches")]
+    query = base.select(*columns, *sums).where(RequestLog.iterations.is_null()).group_by(*groups)
+    result: dict = {}
+    for row in query.dicts():
+        tokens = _tokens(row)
+        epoch, tier = int(row["c_epoch"]), int(row["c_tier"])
+        at_ms = dates[epoch - 1] if epoch else (dates[0] - 1 if dates else 0)
+        prompt = thresholds[tier - 1] + 1 if tier else 0
+        charge = Charge(row["c_model"], at_ms, row["c_provider"], row["c_geo"], row["c_speed"], row["c_tier_name"])
+        cost = pricing.cost(tokens, charge, requests=int(row["requests"]), prompt=prompt)
+        group = row.get("c_key") if key is not None else None
+        result[group] = result[group] + cost if group in result else cost
+    for row, group in _itemised(base, key):
+        tokens = Tokens.of_columns(row.input_tokens, row.output_tokens, row.cache_read_input_tokens,
+                                   row.cache_creation_input_tokens, row.cache_write_1h_tokens,
+                                   row.cache_write_5m_tokens, row.web_search_requests)
+        cost = pricing.cost(tokens, charge_of(row))
+        result[group] = result[group] + cost if group in result else cost
+    return result
+
+
+def _tokens(row: dict) -> Tokens:
+    creation, one_hour = int(row["cache_creation"] or 0), int(row["write_1h"] or 0)
+    return Tokens(int(row["input"] or 0), int(row["output"] or 0), int(row["cache_read"] or 0),
+                  creation - one_hour, one_hour, int(row["estimated"] or 0), int(row["searches"] or 0))
+
+
+def _itemised(base, key):
+    columns = [RequestLog] + ([key] if key is not None else [])
+    query = base.select(*columns).where(RequestLog.iterations.is_null(False))
+    for row in query:
+        yield row, (getattr(row, "c_key", None) if key is not None else None)
+
+
+def charge_of(row) -> Charge:
+    """The circumstances that price one record."""
+    return Charge(row.routed_model or row.original_model, row.timestamp_ms, row.provider, row.inference_geo,
+                  row.speed, row.service_tier, row.iterations)
+
+
+def cost_of(row, pricing: Pricing) -> Cost:
+    """One record's cost (request detail and list rows)."""
+    tokens = Tokens.of_columns(row.input_tokens, row.output_tokens, row.cache_read_input_tokens,
+                               row.cache_creation_input_tokens, row.cache_write_1h_tokens, row.cache_write_5m_tokens,
+                               row.web_search_requests)
+    return pricing.cost(tokens, charge_of(row))

@@ -1,0 +1,83 @@
+"""Costs summed in SQL per like-priced group equal the sum of each record priced alone, to the cent."""
+import datetime
+
+import peewee
+import pytest
+
+import models
+from models.costs import cost_by, cost_of
+from models.price_book import load_price_book, parse_price_book
+from models.pricing import Pricing
+from models.queries import filtered_requests
+from models.request_log import RequestLog
+from tests.records import log_row
+
+JUNE = int(datetime.datetime(2026, 6, 1, 12, tzinfo=datetime.timezone.utc).timestamp() * 1000)
+DAY = 86_400_000
+CUT = parse_price_book("models:\n  claude-haiku-4-5:\n    - {from: 2025-10-15, input: 1, output: 5}\n"
+                       "    - {from: 2026-06-02, input: 0.5, output: 5}\n")
+
+
+def seed():
+    rows = [
+        # Sonnet 4.5 under and over its 200K tier (cache tokens decide), with a 1h/5m split.
+        log_row("s-under", timestamp_ms=JUNE, routed_model="claude-sonnet-4-5-20250929", input_tokens=10,
+                cache_read_input_tokens=190_000, cache_creation_input_tokens=9_990, cache_write_5m_tokens=0,
+                cache_write_1h_tokens=9_990, output_tokens=1_000),
+        log_row("s-over", timestamp_ms=JUNE + 1, routed_model="claude-sonnet-4-5", input_tokens=10,
+                cache_read_input_tokens=190_000, cache_creation_input_tokens=9_991, cache_write_5m_tokens=0,
+                cache_write_1h_tokens=9_991, output_tokens=1_000),
+        # An old row without the split: 8,000 writes at the 5-minute rate, estimated.
+        log_row("h-old", timestamp_ms=JUNE, routed_model="claude-haiku-4-5", input_tokens=100, output_tokens=10,
+                cache_creation_input_tokens=8_000),
+        # Haiku the day after its (made-up) price cut, with 3 web searches.
+        log_row("h-cut", timestamp_ms=JUNE + DAY, routed_model="claude-haiku-4-5", input_tokens=1_000_000,
+                web_search_requests=3),
+        # Opus 4.6 in the US, and fast.
+        log_row("o-us", timestamp_ms=JUNE, routed_model="claude-opus-4-6", input_tokens=1_000, output_tokens=1_000,
+                inference_geo="us"),
+        log_row("o-fast", timestamp_ms=JUNE, routed_model="claude-opus-4-6", input_tokens=1_000, output_tokens=1_000,
+                speed="fast"),
+        # A model nobody priced, and a request with an advisor iteration.
+        log_row("x", timestamp_ms=JUNE, routed_model="local-llm", provider="local", input_tokens=500),
+        log_row("it", timestamp_ms=JUNE, routed_model="claude-sonnet-4-5", input_tokens=1_000, output_tokens=100,
+                iterations='[{"model":null,"input":1000,"output":100},{"model":"claude-opus-4-6","input":2000,'
+                           '"output":300,"cache_write_1h":1000}]'),
+    ]
+    models.save_records(rows, [])
+
+
+def test_grouped_costs_equal_the_hand_computed_sum(migrated):
+    seed()
+    pricing = Pricing(load_price_book().overridden_by(CUT))
+    [(key, total)] = cost_by(filtered_requests(), pricing).items()
+    expected = {
+        "s-under": 0.00003 + 0.057 + 0.05994 + 0.015,
+        "s-over": 0.00006 + 0.114 + 0.119892 + 0.0225,
+        "h-old": 0.0001 + 0.00005 + 0.01,
+        "h-cut": 0.50 + 0.03,
+        "o-us": 0.03 * 1.1,
+        "o-fast": 0.18,
+        "it": 0.003 + 0.0015 + 0.01 + 0.0075 + 0.01,
+    }
+    assert key is None
+    assert total.total == pytest.approx(sum(expected.values()))
+    assert round(total.total, 2) == round(sum(expected.values()), 2)
+    assert (total.requests, total.unpriced_requests, total.unpriced_tokens) == (8, 1, 500)
+    assert (total.estimated_requests, total.long_context_requests) == (1, 1)
+    assert total.unpriced_models == {"local-llm"}
+    for row in RequestLog.select():
+        alone = cost_of(row, pricing)
+        assert alone.total == pytest.approx(expected.get(row.id, 0.0)), row.id
+
+
+def test_costs_per_key_and_repricing_history_with_another_book(migrated):
+    seed()
+    day = (RequestLog.timestamp_ms >= JUNE + DAY).alias("c_key")
+    by_day = cost_by(filtered_requests(), Pricing(load_price_book()), key=day)
+    assert by_day[True].total == pytest.approx(1.00 + 0.03), "the repository book has no cut"
+    cheaper = Pricing(load_price_book().overridden_by(CUT))
+    assert cost_by(filtered_requests(), cheaper, key=day)[True].total == pytest.approx(0.53)
+    models_only = cost_by(filtered_requests(exact_model="claude-opus-4-6"), cheaper,
+                          key=peewee.fn.COALESCE(RequestLog.speed, "standard").alias("c_key"))
+    assert {k: round(v.total, 4) for k, v in models_only.items()} == {"fast": 0.18, "standard": 0.033}
