@@ -1,4 +1,6 @@
 """JSON field names of the dashboard API, chosen here once: each shape in its own headed section."""
+import datetime
+
 from api.json_fragments import fragment
 from api.params import iso
 from models import bounded_json
@@ -246,3 +248,34 @@ def _subagent(thread, records: dict) -> dict:
     return {"agentId": thread.agent_id, "toolUseId": thread.spawned_by, "requestCount": thread.request_count,
             "usage": thread.usage, "skippedLines": thread.skipped,
             "messages": [_thread_entry(entry, records) for entry in thread.entries]}
+
+
+# ── Prices: the price book in force (PriceBook, PriceRates) ─────────────────────────────────────
+
+def price_book(pricing) -> dict:
+    """The price book in force (GET /api/prices)."""
+    book = pricing.book
+    return {
+        "sources": [str(source) for source in book.sources],
+        "webSearchPer1000": book.web_search_per_1000,
+        "batchMultiplier": book.batch_multiplier,
+        "models": [{"family": family, "aliases": list(rows[-1].aliases),
+                    "rows": [_price_row(row) for row in rows]} for family, rows in sorted(book.families.items())],
+        "providers": [{"provider": name, "kind": declared.kind,
+                       "models": [{"model": row.family, **_rates(row.rates)} for row in declared.rows.values()]}
+                      for name, declared in sorted(pricing.providers.items())],
+    }
+
+
+def _price_row(row) -> dict:
+    result = {"from": datetime.datetime.fromtimestamp(row.from_ms / 1000, datetime.timezone.utc).date().isoformat(),
+              **_rates(row.rates), "inferenceGeo": dict(row.inference_geo), "fast": row.fast,
+              "webSearchPer1000": row.web_search_per_1000, "longContext": None}
+    if row.long_context is not None:
+        result["longContext"] = {"above": row.long_context_above, **_rates(row.long_context)}
+    return result
+
+
+def _rates(rates) -> dict:
+    return {"input": rates.input, "output": rates.output, "cacheRead": rates.cache_read,
+            "cacheWrite5m": rates.cache_write_5m, "cacheWrite1h": rates.cache_write_1h}

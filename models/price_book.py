@@ -219,7 +219,7 @@ class _Reader:
 
     def rates(self, fields: dict) -> Rates:
         base = self.number(fields["input"], "input")
-        values = {kind: self.number(fields[kind], kind) if kind in fields else base * DEFAULT_RATIOS[kind]
+        values = {kind: self.number(fields[kind], kind) if kind in fields else round(base * DEFAULT_RATIOS[kind], 10)
                   for kind in RATE_KINDS if kind != "input"}
         return Rates(input=base, **values)
 

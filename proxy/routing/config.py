@@ -178,7 +178,7 @@ class _Reader:
             if "input" not in fields or "output" not in fields:
                 raise self.fail(value, f"prices of {model!r} need input and output")
             rates = {kind: self.price(fields[kind], kind) for kind in fields}
-            prices.append((model, Rates(**{kind: rates.get(kind, rates["input"] * DEFAULT_RATIOS.get(kind, 1))
+            prices.append((model, Rates(**{kind: rates.get(kind, round(rates["input"] * DEFAULT_RATIOS.get(kind, 1), 10))
                                            for kind in RATE_KINDS})))
         return tuple(prices)
 
