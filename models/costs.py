@@ -48,7 +48,7 @@ def cost_by(base, pricing: Pricing, key=None) -> dict:
             peewee.fn.SUM(_ONE_HOUR).alias("write_1h"),
             peewee.fn.SUM(_ESTIMATED).alias("estimated"),
             peewee.fn.SUM(RequestLog.web_search_requests).alias("searches")]
-    query = base.select(*columns, *sums).where(RequestLog.iterations.is_null()).group_by(*groups)
+    query = base.select(*columns, *sums).where(RequestLog.iteration_count == 0).group_by(*groups)
     result: dict = {}
     for row in query.dicts():
         tokens = _tokens(row)
@@ -76,7 +76,7 @@ def _tokens(row: dict) -> Tokens:
 
 def _itemised(base, key):
     columns = [RequestLog] + ([key] if key is not None else [])
-    query = base.select(*columns).where(RequestLog.iterations.is_null(False))
+    query = base.select(*columns).where(RequestLog.iteration_count > 0)
     for row in query:
         yield row, (getattr(row, "c_key", None) if key is not None else None)
 

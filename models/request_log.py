@@ -78,6 +78,7 @@ class RequestLog(BaseModel):
     inference_geo = peewee.CharField(max_length=40, null=True)
     speed = peewee.CharField(max_length=40, null=True)
     iterations = peewee.TextField(null=True)  # JSON: advisor / fallback iterations, each with its model
+    iteration_count = peewee.SmallIntegerField(default=0)  # how many: indexable, where the JSON is not
 
     organization_id = peewee.CharField(max_length=100, null=True)
     requests_limit = peewee.IntegerField(null=True)

@@ -84,7 +84,8 @@ _V7_COLUMNS = (("cache_write_5m_tokens", "BIGINT"),
                ("web_fetch_requests", "INTEGER NOT NULL DEFAULT 0"),
                ("inference_geo", "VARCHAR(40)"),
                ("speed", "VARCHAR(40)"),
-               ("iterations", "TEXT"))
+               ("iterations", "TEXT"),
+               ("iteration_count", "SMALLINT NOT NULL DEFAULT 0"))
 
 
 def _v7_usage_detail(db):

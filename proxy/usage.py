@@ -38,8 +38,10 @@ def usage_columns(usage: dict) -> dict:
         service_tier=_text(usage.get("service_tier")),
         inference_geo=_text(usage.get("inference_geo")),
         speed=_text(usage.get("speed")),
-        iterations=_iterations(usage.get("iterations")),
     )
+    iterations = _iterations(usage.get("iterations"))
+    row["iterations"] = json.dumps(iterations, separators=(",", ":")) if iterations else None
+    row["iteration_count"] = min(len(iterations), 32_767)  # a SMALLINT
     if row["cache_write_1h_tokens"] is not None and row["cache_write_5m_tokens"] is None:
         row["cache_write_5m_tokens"] = max(0, row["cache_creation_input_tokens"] - row["cache_write_1h_tokens"])
     elif row["cache_write_5m_tokens"] is not None and row["cache_write_1h_tokens"] is None:
@@ -47,11 +49,11 @@ def usage_columns(usage: dict) -> dict:
     return row
 
 
-def _iterations(value) -> str | None:
+def _iterations(value) -> list[dict]:
     # Advisor / fallback iterations each name their own model: kept compact, one object per
     # iteration, for pricing at that model's rates.
-    if not isinstance(value, list) or not value:
-        return None
+    if not isinstance(value, list):
+        return []
     kept = []
     for item in value:
         if not isinstance(item, dict):
@@ -66,7 +68,7 @@ def _iterations(value) -> str | None:
         entry["type"] = _text(item.get("type"))
         entry["model"] = _text(item.get("model"))
         kept.append(entry)
-    return json.dumps(kept, separators=(",", ":")) if kept else None
+    return kept
 
 
 def _count(value) -> int:

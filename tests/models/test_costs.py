@@ -41,6 +41,7 @@ def seed():
         # A model nobody priced, and a request with an advisor iteration.
         log_row("x", timestamp_ms=JUNE, routed_model="local-llm", provider="local", input_tokens=500),
         log_row("it", timestamp_ms=JUNE, routed_model="claude-sonnet-4-5", input_tokens=1_000, output_tokens=100,
+                iteration_count=2,
                 iterations='[{"model":null,"input":1000,"output":100},{"model":"claude-opus-4-6","input":2000,'
                            '"output":300,"cache_write_1h":1000}]'),
     ]

@@ -118,12 +118,12 @@ def test_a_version_6_database_gains_the_usage_detail_with_its_rows_unpriced_spli
     assert models.migrate(up_to=6) == 6
     models.save_records([log_row("v5", cache_creation_input_tokens=800)], [])
     for column in ("cache_write_5m_tokens", "cache_write_1h_tokens", "web_search_requests",
-                   "web_fetch_requests", "inference_geo", "speed", "iterations"):
+                   "web_fetch_requests", "inference_geo", "speed", "iterations", "iteration_count"):
         db.execute_sql(f'ALTER TABLE request_log DROP COLUMN "{column}"')  # as version 6 made it
     assert models.migrate() == models.SCHEMA_VERSION >= 7
     old = RequestLog.get_by_id("v5")
     assert (old.cache_creation_input_tokens, old.cache_write_5m_tokens, old.cache_write_1h_tokens) == (800, None, None)
-    assert (old.web_search_requests, old.inference_geo, old.iterations) == (0, None, None)
+    assert (old.web_search_requests, old.inference_geo, old.iterations, old.iteration_count) == (0, None, None, 0)
     models.save_records([log_row("v6", cache_creation_input_tokens=800, cache_write_5m_tokens=300,
                                  cache_write_1h_tokens=500, web_search_requests=2, speed="fast")], [])
     new = RequestLog.get_by_id("v6")

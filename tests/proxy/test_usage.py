@@ -61,7 +61,7 @@ def test_a_non_streamed_message_gives_the_same_columns():
     row = concluded([json.dumps(body).encode()], "application/json")
     assert (row["cache_write_5m_tokens"], row["cache_write_1h_tokens"]) == (1_000, 2_000)
     assert (row["output_tokens"], row["web_search_requests"], row["speed"]) == (512, 2, "fast")
-    assert row["iterations"] is None
+    assert (row["iterations"], row["iteration_count"]) == (None, 0)
 
 
 def test_a_response_without_the_split_leaves_it_unknown():
@@ -78,6 +78,7 @@ def test_iterations_keep_their_own_model_and_counts():
          "cache_creation": {"ephemeral_5m_input_tokens": 0, "ephemeral_1h_input_tokens": 50}},
         "not an iteration"]})
     first, advisor = json.loads(columns["iterations"])
+    assert columns["iteration_count"] == 2
     assert (first["model"], first["input"], first["output"]) == (None, 10, 20)
     assert advisor == {"type": "advisor_message", "model": "claude-opus-4-6", "input": 3_000, "output": 400,
                        "cache_read": 100, "cache_write_5m": 0, "cache_write_1h": 50}
