@@ -15,7 +15,16 @@ _MODEL = peewee.fn.COALESCE(RequestLog.routed_model, RequestLog.original_model)
 _PROMPT = RequestLog.input_tokens + RequestLog.cache_read_input_tokens + RequestLog.cache_creation_input_tokens
 _ONE_HOUR = peewee.fn.COALESCE(RequestLog.cache_write_1h_tokens, 0)
 _ESTIMATED = peewee.Case(None, [(RequestLog.cache_write_1h_tokens.is_null(), RequestLog.cache_creation_input_tokens)], 0)
-_KEYS = ("c_model", "c_provider", "c_epoch", "c_tier", "c_geo", "c_speed", "c_tier_name")
+_SUMS = (peewee.fn.COUNT(peewee.SQL("*")).alias("requests"),  # not COUNT(id): the org index lacks id
+         peewee.fn.SUM(RequestLog.input_tokens).alias("input"),
+         peewee.fn.SUM(RequestLog.output_tokens).alias("output"),
+         peewee.fn.SUM(RequestLog.cache_read_input_tokens).alias("cache_read"),
+         peewee.fn.SUM(RequestLog.cache_creation_input_tokens).alias("cache_creation"),
+         peewee.fn.SUM(_ONE_HOUR).alias("write_1h"),
+         peewee.fn.SUM(_ESTIMATED).alias("estimated"),
+         peewee.fn.SUM(RequestLog.web_search_requests).alias("searches"))
+_DETAIL = (RequestLog.provider.alias("c_provider"), RequestLog.inference_geo.alias("c_geo"),
+           RequestLog.speed.alias("c_speed"), RequestLog.service_tier.alias("c_tier_name"))
 
 
 def _bucket(expression, edges: list[int], above: bool = False):
@@ -27,45 +36,45 @@ def _bucket(expression, edges: list[int], above: bool = False):
     return peewee.Case(None, [(expression < edge, i) for i, edge in enumerate(edges)], len(edges))
 
 
+def _plain(book):
+    # Requests no factor or provider price applies to: nearly all of them, grouped on three keys
+    # only (each key of a GROUP BY costs SQLite a comparison per row); the others, on every key.
+    geos = sorted({name for rows in book.families.values() for row in rows for name, _ in row.inference_geo})
+    geos += [name.upper() for name in geos]
+    return ((RequestLog.provider.is_null() | (RequestLog.provider == "anthropic"))
+            & (RequestLog.inference_geo.is_null() | RequestLog.inference_geo.not_in(geos or [""]))
+            & (RequestLog.speed.is_null() | (RequestLog.speed != "fast"))
+            & (RequestLog.service_tier.is_null() | (RequestLog.service_tier != "batch")))
+
+
 def cost_by(base, pricing: Pricing, key=None) -> dict:
     """Cost per value of `key` (an SQL expression aliased "c_key", or None for one total) over `base`."""
     book = pricing.book
     dates, thresholds = book.change_dates_ms(), book.thresholds()
-    columns = [_MODEL.alias("c_model"), RequestLog.provider.alias("c_provider"),
-               _bucket(RequestLog.timestamp_ms, dates).alias("c_epoch"),
-               _bucket(_PROMPT, thresholds, above=True).alias("c_tier"),
-               RequestLog.inference_geo.alias("c_geo"), RequestLog.speed.alias("c_speed"),
-               RequestLog.service_tier.alias("c_tier_name")]
-    groups = [peewee.SQL(f'"{name}"') for name in _KEYS]
-    if key is not None:
-        columns.append(key)
-        groups.append(peewee.SQL('"c_key"'))
-    sums = [peewee.fn.COUNT(RequestLog.id).alias("requests"),
-            peewee.fn.SUM(RequestLog.input_tokens).alias("input"),
-            peewee.fn.SUM(RequestLog.output_tokens).alias("output"),
-            peewee.fn.SUM(RequestLog.cache_read_input_tokens).alias("cache_read"),
-            peewee.fn.SUM(RequestLog.cache_creation_input_tokens).alias("cache_creation"),
-            peewee.fn.SUM(_ONE_HOUR).alias("write_1h"),
-            peewee.fn.SUM(_ESTIMATED).alias("estimated"),
-            peewee.fn.SUM(RequestLog.web_search_requests).alias("searches")]
-    query = base.select(*columns, *sums).where(RequestLog.iteration_count == 0).group_by(*groups)
+    columns = [_MODEL.alias("c_model"), _bucket(RequestLog.timestamp_ms, dates).alias("c_epoch"),
+               _bucket(_PROMPT, thresholds, above=True).alias("c_tier")]
+    names = ["c_model", "c_epoch", "c_tier"] + (["c_key"] if key is not None else [])
+    columns += [key] if key is not None else []
+    plain = _plain(book)
     result: dict = {}
-    for row in query.dicts():
-        tokens = _tokens(row)
-        epoch, tier = int(row["c_epoch"]), int(row["c_tier"])
-        at_ms = dates[epoch - 1] if epoch else (dates[0] - 1 if dates else 0)
-        prompt = thresholds[tier - 1] + 1 if tier else 0
-        charge = Charge(row["c_model"], at_ms, row["c_provider"], row["c_geo"], row["c_speed"], row["c_tier_name"])
-        cost = pricing.cost(tokens, charge, requests=int(row["requests"]), prompt=prompt)
-        group = row.get("c_key") if key is not None else None
-        result[group] = result[group] + cost if group in result else cost
+    for condition, detail in ((plain, ()), (~plain, _DETAIL)):
+        groups = [peewee.SQL(f'"{name}"') for name in names + [column._alias for column in detail]]
+        query = (base.select(*columns, *detail, *_SUMS).where(RequestLog.iteration_count == 0, condition)
+                 .group_by(*groups))
+        for row in query.dicts():
+            epoch, tier = int(row["c_epoch"]), int(row["c_tier"])
+            charge = Charge(row["c_model"], dates[epoch - 1] if epoch else 0, row.get("c_provider"),
+                            row.get("c_geo"), row.get("c_speed"), row.get("c_tier_name"))
+            cost = pricing.cost(_tokens(row), charge, requests=int(row["requests"]),
+                                prompt=thresholds[tier - 1] + 1 if tier else 0)
+            _add(result, row.get("c_key") if key is not None else None, cost)
     for row, group in _itemised(base, key):
-        tokens = Tokens.of_columns(row.input_tokens, row.output_tokens, row.cache_read_input_tokens,
-                                   row.cache_creation_input_tokens, row.cache_write_1h_tokens,
-                                   row.cache_write_5m_tokens, row.web_search_requests)
-        cost = pricing.cost(tokens, charge_of(row))
-        result[group] = result[group] + cost if group in result else cost
+        _add(result, group, cost_of(row, pricing))
     return result
+
+
+def _add(result: dict, group, cost: Cost) -> None:
+    result[group] = result[group] + cost if group in result else cost
 
 
 def _tokens(row: dict) -> Tokens:

@@ -91,8 +91,9 @@ class PriceBook:
                        if row.long_context_above is not None})
 
     def change_dates_ms(self) -> list[int]:
-        """Every date a row takes effect, ascending: between two of them no price changes."""
-        return sorted({row.from_ms for rows in self.families.values() for row in rows})
+        """Every date a family's price changes (its second and later rows), ascending: between two
+        of them no price changes (a request before a family's first row takes that row)."""
+        return sorted({row.from_ms for rows in self.families.values() for row in rows[1:]})
 
     def overridden_by(self, other: "PriceBook") -> "PriceBook":
         """This book with `other`'s families replacing (or adding to) its own, and `other`'s fees."""

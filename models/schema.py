@@ -95,6 +95,21 @@ def _v7_usage_detail(db):
             db.execute_sql(f'ALTER TABLE request_log ADD COLUMN "{name}" {definition}')
 
 
+# The covering indexes of step 3 widened by what pricing groups on, so a cost total still reads
+# index entries only; they replace step 3's (same leading columns: same plans for lists and stats).
+_COST_COLUMNS = (f"{_DASHBOARD_COLUMNS}, provider, cache_write_1h_tokens, web_search_requests, inference_geo, "
+                 "speed, service_tier, iteration_count")
+
+
+def _v8_cost_indexes(db):
+    db.execute_sql("CREATE INDEX IF NOT EXISTS request_log_time_cost "
+                   f"ON request_log (timestamp_ms, id, {_COST_COLUMNS})")
+    db.execute_sql("CREATE INDEX IF NOT EXISTS request_log_org_time_cost "
+                   f"ON request_log (organization_id, timestamp_ms, {_COST_COLUMNS})")
+    db.execute_sql("DROP INDEX IF EXISTS request_log_time_cover")
+    db.execute_sql("DROP INDEX IF EXISTS request_log_org_time_cover")
+
+
 # Append a step for each schema change; never edit a released one. Step 1 creates the tables from
 # the models as they are now, so every later step must be idempotent (IF NOT EXISTS, or check the
 # column first): on a fresh database it runs right after step 1, over a schema that may have it.
@@ -106,6 +121,7 @@ MIGRATIONS = [
     (5, _v5_session_index),
     (6, _v6_body_segments),
     (7, _v7_usage_detail),
+    (8, _v8_cost_indexes),
 ]
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 

@@ -82,3 +82,26 @@ def test_costs_per_key_and_repricing_history_with_another_book(migrated):
     models_only = cost_by(filtered_requests(exact_model="claude-opus-4-6"), cheaper,
                           key=peewee.fn.COALESCE(RequestLog.speed, "standard").alias("c_key"))
     assert {k: round(v.total, 4) for k, v in models_only.items()} == {"fast": 0.18, "standard": 0.033}
+
+
+@pytest.mark.sqlite_only
+def test_a_cost_total_reads_index_entries_only(migrated):
+    # The dashboard's budget holds only while no table row is visited (schema step 7's indexes).
+    captured = []
+    execute = migrated.execute_sql
+
+    def spy(sql, params=None, *args, **kwargs):
+        captured.append((sql, params))
+        return execute(sql, params, *args, **kwargs)
+
+    migrated.execute_sql = spy
+    try:
+        cost_by(filtered_requests(start_ms=0, end_ms=JUNE), Pricing(load_price_book()))
+        cost_by(filtered_requests(start_ms=0, end_ms=JUNE, org="org-1"), Pricing(load_price_book()))
+    finally:
+        del migrated.execute_sql
+    grouped = [(sql, params) for sql, params in captured if "GROUP BY" in sql]
+    assert len(grouped) == 4
+    for sql, params in grouped:
+        plan = " ".join(str(row) for row in execute("EXPLAIN QUERY PLAN " + sql, params).fetchall())
+        assert "COVERING INDEX request_log_time_cost" in plan or "COVERING INDEX request_log_org_time_cost" in plan, plan
