@@ -20,11 +20,6 @@ def prices():
         providers declare in the routing config; a model or provider without prices is unpriced,
         never free.
       responses:
-        "200":
-          description: OK
-          content:
-            application/json:
-              schema: {$ref: "#/components/schemas/PriceBook"}
-        "401": {$ref: "#/components/responses/Unauthorized"}
+        "200": {description: OK, content: {application/json: {schema: {$ref: "#/components/schemas/PriceBook"}}}}
     """
     return jsonify(price_book(current_app.extensions["pricing"]))
