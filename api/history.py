@@ -4,8 +4,10 @@ from flask import jsonify
 from api import bp, params
 from api.errors import error_response
 from api.json_fragments import json_response
+from api.prices import current_pricing
 from api.serializers import request_log, request_summary
 from models import queries
+from models.costs import cost_of
 from models.record_bodies import record_body
 
 MAX_PAGE = 1000
@@ -40,7 +42,8 @@ def list_requests():
     limit = params.integer("limit", 10, 1, MAX_PAGE)
     base = queries.filtered_requests(model=params.text("model"))
     rows = queries.newest_first(base).paginate(page, limit)
-    return jsonify(requests=[request_log(row) for row in rows], total=base.count())
+    pricing = current_pricing()
+    return jsonify(requests=[request_log(row, priced=cost_of(row, pricing)) for row in rows], total=base.count())
 
 
 @bp.delete("/requests")
@@ -107,7 +110,9 @@ def request_summaries():
                                      exact_model=params.text("exact_model"), org=params.organization(),
                                      status_class=params.choice("status", tuple(queries.STATUS_CLASSES)))
     rows, total = queries.page_and_total(base, offset, limit or MAX_SUMMARY)
-    return jsonify(requests=[request_summary(row) for row in rows], total=total, offset=offset, limit=limit)
+    pricing = current_pricing()
+    return jsonify(requests=[request_summary(row, cost_of(row, pricing)) for row in rows], total=total,
+                   offset=offset, limit=limit)
 
 
 @bp.get("/requests/latest-date")
@@ -163,4 +168,5 @@ def get_request(id):  # noqa: A002 - the contract names the path parameter `id`
     if len(matches) > 1:
         return error_response(400, "Ambiguous id", f"more than one request id ends with {request_id!r}")
     row = matches[0]
-    return json_response({"request": request_log(row, record_body(row.id)), "fullId": row.id})
+    return json_response({"request": request_log(row, record_body(row.id), cost_of(row, current_pricing())),
+                          "fullId": row.id})

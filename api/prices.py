@@ -5,6 +5,11 @@ from api import bp
 from api.serializers import price_book
 
 
+def current_pricing():
+    """The app's models.pricing.Pricing: the book in force and the routing providers' prices."""
+    return current_app.extensions["pricing"]
+
+
 @bp.get("/prices")
 def prices():
     """The prices every cost figure is computed from, read at request time.
@@ -22,4 +27,4 @@ def prices():
       responses:
         "200": {description: OK, content: {application/json: {schema: {$ref: "#/components/schemas/PriceBook"}}}}
     """
-    return jsonify(price_book(current_app.extensions["pricing"]))
+    return jsonify(price_book(current_pricing()))

@@ -3,6 +3,7 @@ import datetime
 
 from api.json_fragments import fragment
 from api.params import iso
+from models.pricing import Cost
 from models import bounded_json
 from models.settings import BODY_CAPTURE, BODY_MAX_BYTES, REQUEST_HEADER_RULES, RESPONSE_HEADER_RULES
 
@@ -40,18 +41,29 @@ RATE_LIMIT_FIELDS = {
 
 
 def usage(row) -> dict:
-    """AnthropicUsage of a record."""
+    """AnthropicUsage of a record, with the detail pricing reads (`cache_creation` is null on records
+    made before the split was recorded)."""
+    split = None
+    if row.cache_write_1h_tokens is not None:
+        split = {"ephemeral_5m_input_tokens": row.cache_write_5m_tokens,
+                 "ephemeral_1h_input_tokens": row.cache_write_1h_tokens}
     return {"input_tokens": row.input_tokens, "output_tokens": row.output_tokens,
             "cache_creation_input_tokens": row.cache_creation_input_tokens,
-            "cache_read_input_tokens": row.cache_read_input_tokens, "service_tier": row.service_tier}
+            "cache_read_input_tokens": row.cache_read_input_tokens, "service_tier": row.service_tier,
+            "cache_creation": split,
+            "server_tool_use": {"web_search_requests": row.web_search_requests,
+                                "web_fetch_requests": row.web_fetch_requests},
+            "inference_geo": row.inference_geo, "speed": row.speed,
+            "iterations": _json(row.iterations) if row.iterations else None}
 
 
 def _model(row) -> str | None:
     return row.routed_model or row.original_model
 
 
-def request_log(row, body=None) -> dict:
-    """A RequestLog: contract fields, plus outcome, usage, timings, session and (with `body`) the bodies."""
+def request_log(row, body=None, priced=None) -> dict:
+    """A RequestLog: contract fields, plus outcome, usage, timings, session, (with `priced`, a Cost) its
+    cost and (with `body`) the bodies."""
     response = {
         "statusCode": row.status_code, "responseTime": row.response_time_ms,
         "timeToFirstByte": row.ttfb_ms, "isStreaming": row.is_streaming,
@@ -73,6 +85,8 @@ def request_log(row, body=None) -> dict:
         "requestBodyTruncated": row.request_body_truncated, "bodiesOmitted": row.bodies_omitted,
         "response": response,
     }
+    if priced is not None:
+        result["cost"] = cost(priced)
     if body is not None:  # a models.record_bodies.RecordBody; the answer goes through json_response
         result["headers"] = _stored_json(body, "request_headers")
         result["body"] = _stored_json(body, "request_body")
@@ -82,9 +96,9 @@ def request_log(row, body=None) -> dict:
     return result
 
 
-def request_summary(row) -> dict:
-    """A RequestSummary: what a list row shows."""
-    return {
+def request_summary(row, priced=None) -> dict:
+    """A RequestSummary: what a list row shows (with `priced`, a Cost, its cost)."""
+    result = {
         "requestId": row.id, "timestamp": iso(row.timestamp_ms), "method": row.method,
         "endpoint": row.endpoint, "model": _model(row), "originalModel": row.original_model,
         "routedModel": row.routed_model, "statusCode": row.status_code,
@@ -92,7 +106,30 @@ def request_summary(row) -> dict:
         "conversationHash": row.conversation_hash, "messageCount": row.message_count,
         "stopReason": row.stop_reason, "outcome": row.outcome, "isStreaming": row.is_streaming,
         "organizationId": row.organization_id, "sessionId": row.session_id, "provider": row.provider,
+        "agentId": row.agent_id, "apiKeyFingerprint": row.api_key_fingerprint,
     }
+    if priced is not None:
+        result["cost"] = cost(priced)
+    return result
+
+
+# ── Cost: money by token kind and how sure it is (CostBreakdown) ──────────────────────────────
+
+def cost(value) -> dict:
+    """A CostBreakdown of a models.pricing.Cost: US dollars by token kind, and what is estimated or unpriced."""
+    return {"total": _usd(value.total), "input": _usd(value.input), "output": _usd(value.output),
+            "cacheRead": _usd(value.cache_read), "cacheWrite5m": _usd(value.cache_write_5m),
+            "cacheWrite1h": _usd(value.cache_write_1h), "webSearch": _usd(value.web_search),
+            "priced": value.priced, "unpricedRequests": value.unpriced_requests,
+            "unpricedTokens": value.unpriced_tokens, "unpricedModels": sorted(value.unpriced_models),
+            "estimatedRequests": value.estimated_requests, "longContextRequests": value.long_context_requests}
+
+
+def _usd(amount: float) -> float:
+    return round(amount, 6)
+
+
+_EMPTY_COST = Cost()
 
 
 # ── Rate limits: the latest unified windows per organization and their history ────────────────
@@ -128,56 +165,85 @@ def _stored_json(body, name: str):
 
 # ── Stats: the contract's UsageStats, DashboardStats, HourlyStatsResponse, ModelStatsResponse ─────
 
-TOKEN_COLUMNS = ("input_tokens", "output_tokens", "cache_read", "cache_creation")
-
-
-def usage_stats(rows, start, end) -> dict:
-    """UsageStats of per-model usage rows over [start, end] (datetimes, or None where open)."""
+def usage_stats(spend: dict, start, end) -> dict:
+    """UsageStats of per-model spend (model -> models.costs.Spend) over [start, end] (datetimes, or None
+    where open), with the cost of each model and of all."""
     by_model = {}
-    for row in rows:
-        by_model[row["model"]] = {
-            "request_count": row["requests"], "input_tokens": int(row["input_tokens"] or 0),
-            "output_tokens": int(row["output_tokens"] or 0),
-            "cache_tokens": int((row["cache_read"] or 0) + (row["cache_creation"] or 0))}
+    for model, value in spend.items():
+        tokens = value.tokens
+        by_model[model or "unknown"] = {
+            "request_count": value.cost.requests, "input_tokens": tokens.input, "output_tokens": tokens.output,
+            "cache_tokens": tokens.cache_read + tokens.cache_write_5m + tokens.cache_write_1h,
+            "cost": cost(value.cost)}
     return {
         "total_requests": sum(m["request_count"] for m in by_model.values()),
         "total_input_tokens": sum(m["input_tokens"] for m in by_model.values()),
         "total_output_tokens": sum(m["output_tokens"] for m in by_model.values()),
         "total_cache_tokens": sum(m["cache_tokens"] for m in by_model.values()),
+        "total_cost": cost(_sum_costs(value.cost for value in spend.values())),
         "requests_by_model": by_model,
         "start_date": start.isoformat() if start else None, "end_date": end.isoformat() if end else None}
 
 
-def daily_stats(days, rows) -> dict:
-    """DashboardStats: an entry per local day (dates), each summing the usage rows of its bucket, per model too."""
-    daily = [{"date": day.isoformat(), "tokens": 0, "requests": 0, "models": {}} for day in days]
-    for row in rows:
-        entry = daily[row["bucket"]]
-        tokens = int(row["tokens"] or 0)
-        entry["tokens"] += tokens
-        entry["requests"] += row["requests"]
-        entry["models"][row["model"]] = tokens
+def daily_stats(days, spend: dict) -> dict:
+    """DashboardStats: an entry per local day (dates) from spend per (day index, model), per model too."""
+    daily = [{"date": day.isoformat(), "tokens": 0, "requests": 0, "models": {}, "modelCosts": {}} for day in days]
+    costs = [[] for _ in days]
+    for (bucket, model), value in spend.items():
+        if bucket is None:
+            continue
+        entry, name = daily[int(bucket)], model or "unknown"
+        entry["tokens"] += value.tokens.total
+        entry["requests"] += value.cost.requests
+        entry["models"][name] = entry["models"].get(name, 0) + value.tokens.total
+        entry["modelCosts"][name] = _usd(entry["modelCosts"].get(name, 0) + value.cost.total)
+        costs[int(bucket)].append(value.cost)
+    for entry, day_costs in zip(daily, costs):
+        entry["cost"] = cost(_sum_costs(day_costs))
     return {"dailyStats": daily}
 
 
-def hourly_stats(labels, rows) -> dict:
-    """HourlyStatsResponse: an entry per bucket (labelled by its local start), the range's totals and mean time."""
+def hourly_stats(labels, rows, spend: dict) -> dict:
+    """HourlyStatsResponse: an entry per bucket (labelled by its local start) with its cost, the range's
+    totals and mean time; `spend` is per (bucket index, model)."""
     hourly = [{"hour": moment.hour, "label": moment.strftime("%H:%M"), "start": moment.isoformat(),
-               "tokens": 0, "requests": 0} for moment in labels]
+               "tokens": 0, "requests": 0, "cost": 0.0} for moment in labels]
     time_sum = timed = 0
     for row in rows:
         hourly[row["bucket"]].update(tokens=int(row["tokens"] or 0), requests=row["requests"])
         time_sum, timed = time_sum + int(row["time_sum"] or 0), timed + row["timed"]
+    for (bucket, _model), value in spend.items():
+        if bucket is not None and 0 <= int(bucket) < len(hourly):
+            hourly[int(bucket)]["cost"] = _usd(hourly[int(bucket)]["cost"] + value.cost.total)
     return {"hourlyStats": hourly, "todayTokens": sum(h["tokens"] for h in hourly),
             "todayRequests": sum(h["requests"] for h in hourly),
+            "todayCost": cost(_sum_costs(value.cost for value in spend.values())),
             "avgResponseTime": round(time_sum / timed) if timed else 0}
 
 
-def model_stats(rows) -> dict:
-    """ModelStatsResponse: tokens and requests per model, most tokens first."""
-    stats = [{"model": row["model"], "requests": row["requests"],
-              "tokens": int(sum(row[k] or 0 for k in TOKEN_COLUMNS))} for row in rows]
+def model_stats(spend: dict) -> dict:
+    """ModelStatsResponse: tokens, requests and cost per model (model -> Spend), most tokens first."""
+    stats = [{"model": model or "unknown", "requests": value.cost.requests, "tokens": value.tokens.total,
+              "cost": cost(value.cost)} for model, value in spend.items()]
     return {"modelStats": sorted(stats, key=lambda s: (-s["tokens"], s["model"]))}
+
+
+def cost_breakdown(by: str, spend: dict, labels: dict | None = None) -> dict:
+    """CostBreakdownResponse: spend per key of `by` (key -> Spend), most expensive first, and the total."""
+    labels = labels or {}
+    rows = [{"key": key, "label": labels.get(key), "requests": value.cost.requests, "tokens": value.tokens.total,
+             "cost": cost(value.cost)} for key, value in spend.items()]
+    rows.sort(key=lambda row: (-row["cost"]["total"], -row["tokens"], str(row["key"])))
+    return {"by": by, "rows": rows, "total": {
+        "requests": sum(row["requests"] for row in rows), "tokens": sum(row["tokens"] for row in rows),
+        "cost": cost(_sum_costs(value.cost for value in spend.values()))}}
+
+
+def _sum_costs(costs):
+    total = None
+    for value in costs:
+        total = value if total is None else total + value
+    return total if total is not None else _EMPTY_COST
 
 
 # ── Conversations: the contract's conversation list, one session in full ─────────────────────

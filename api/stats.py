@@ -6,7 +6,9 @@ Tokens always mean input + output + cache read + cache creation tokens.
 from flask import jsonify
 
 from api import bp, buckets, params, serializers
+from api.prices import current_pricing
 from models import queries
+from models.costs import spend_by, totals
 
 
 _org = params.organization
@@ -35,7 +37,7 @@ def usage_stats():
     end = params.instant("end_date", tz, end_of_day=True)
     start_ms, end_ms = params.range_ms(start, end)
     base = queries.filtered_requests(model=params.text("model"), start_ms=start_ms, end_ms=end_ms, org=_org())
-    return jsonify(serializers.usage_stats(queries.usage_by_model(base), start, end))
+    return jsonify(serializers.usage_stats(totals(spend_by(base, current_pricing()), by="model"), start, end))
 
 
 @bp.get("/stats/dashboard")
@@ -60,10 +62,12 @@ def daily_stats():
     params.range_ms(start, end)
     org = _org()
     days = buckets.capped_days(start, end, tz)
-    rows = []
+    spend = {}
     if days:
-        rows = queries.usage_by_bucket(queries.filtered_requests(org=org), buckets.day_boundaries_ms(days, tz))
-    return jsonify(serializers.daily_stats(days, rows))
+        edges = buckets.day_boundaries_ms(days, tz)
+        base = queries.filtered_requests(org=org, start_ms=edges[0], end_ms=edges[-1])
+        spend = spend_by(base, current_pricing(), key=queries.bucket_index(edges).alias("c_key"))
+    return jsonify(serializers.daily_stats(days, spend))
 
 
 @bp.get("/stats/hourly")
@@ -87,8 +91,11 @@ def hourly_stats():
     tz = params.time_zone()
     start, end = params.instant("start", tz, required=True), params.instant("end", tz, required=True)
     start_ms, end_ms, size_ms, labels = buckets.fixed_buckets(start, end, tz)
-    rows = queries.usage_by_fixed_bucket(queries.filtered_requests(org=_org()), start_ms, end_ms, size_ms)
-    return jsonify(serializers.hourly_stats(labels, rows))
+    org = _org()
+    rows = queries.usage_by_fixed_bucket(queries.filtered_requests(org=org), start_ms, end_ms, size_ms)
+    spend = spend_by(queries.filtered_requests(org=org, start_ms=start_ms, end_ms=end_ms), current_pricing(),
+                     key=queries.fixed_bucket_index(start_ms, size_ms).alias("c_key"))
+    return jsonify(serializers.hourly_stats(labels, rows, spend))
 
 
 @bp.get("/stats/models")
@@ -112,7 +119,7 @@ def model_stats():
     start, end = params.instant("start", tz, required=True), params.instant("end", tz, required=True)
     start_ms, end_ms = params.range_ms(start, end)
     base = queries.filtered_requests(start_ms=start_ms, end_ms=end_ms, org=_org())
-    return jsonify(serializers.model_stats(queries.usage_by_model(base)))
+    return jsonify(serializers.model_stats(totals(spend_by(base, current_pricing()), by="model")))
 
 
 @bp.get("/stats/organizations")

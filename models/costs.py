@@ -6,6 +6,8 @@ Requests price alike when they share the serving model and provider, the price r
 as a few dozen groups, and a corrected price reprices all history without a migration. Rows
 with iterations (each priced at its own model's rates) are few and priced one by one.
 """
+from dataclasses import dataclass, field
+
 import peewee
 
 from models.pricing import Charge, Cost, Pricing, Tokens
@@ -47,34 +49,57 @@ def _plain(book):
             & (RequestLog.service_tier.is_null() | (RequestLog.service_tier != "batch")))
 
 
-def cost_by(base, pricing: Pricing, key=None) -> dict:
-    """Cost per value of `key` (an SQL expression aliased "c_key", or None for one total) over `base`."""
+@dataclass
+class Spend:
+    """The tokens of a group of requests and what they cost."""
+
+    tokens: Tokens = field(default_factory=Tokens)
+    cost: Cost = field(default_factory=Cost)
+
+    def __add__(self, other: "Spend") -> "Spend":
+        return Spend(self.tokens + other.tokens, self.cost + other.cost)
+
+
+def spend_by(base, pricing: Pricing, key=None) -> dict:
+    """Spend per (value of `key`, serving model) over `base`; `key` is an SQL expression aliased
+    "c_key" (None: the key is None)."""
     book = pricing.book
     dates, thresholds = book.change_dates_ms(), book.thresholds()
     columns = [_MODEL.alias("c_model"), _bucket(RequestLog.timestamp_ms, dates).alias("c_epoch"),
-               _bucket(_PROMPT, thresholds, above=True).alias("c_tier")]
+               _bucket(_PROMPT, thresholds, above=True).alias("c_tier")] + ([key] if key is not None else [])
     names = ["c_model", "c_epoch", "c_tier"] + (["c_key"] if key is not None else [])
-    columns += [key] if key is not None else []
-    plain = _plain(book)
+    plain, itemised = _plain(book), RequestLog.iteration_count > 0
     result: dict = {}
-    for condition, detail in ((plain, ()), (~plain, _DETAIL)):
+    itemised_groups = False
+    for condition, detail in ((plain & ~itemised, ()), (~plain | itemised, (*_DETAIL, itemised.alias("c_items")))):
         groups = [peewee.SQL(f'"{name}"') for name in names + [column._alias for column in detail]]
-        query = (base.select(*columns, *detail, *_SUMS).where(RequestLog.iteration_count == 0, condition)
-                 .group_by(*groups))
-        for row in query.dicts():
+        for row in base.select(*columns, *detail, *_SUMS).where(condition).group_by(*groups).dicts():
+            if row.get("c_items"):
+                itemised_groups = True  # priced below, one by one
+                continue
             epoch, tier = int(row["c_epoch"]), int(row["c_tier"])
             charge = Charge(row["c_model"], dates[epoch - 1] if epoch else 0, row.get("c_provider"),
                             row.get("c_geo"), row.get("c_speed"), row.get("c_tier_name"))
-            cost = pricing.cost(_tokens(row), charge, requests=int(row["requests"]),
+            tokens = _tokens(row)
+            cost = pricing.cost(tokens, charge, requests=int(row["requests"]),
                                 prompt=thresholds[tier - 1] + 1 if tier else 0)
-            _add(result, row.get("c_key") if key is not None else None, cost)
-    for row, group in _itemised(base, key):
-        _add(result, group, cost_of(row, pricing))
+            _add(result, (row.get("c_key"), row["c_model"]), Spend(tokens, cost))
+    if itemised_groups:
+        for row, group in _itemised(base, key):
+            _add(result, (group, row.routed_model or row.original_model), Spend(tokens_of(row), cost_of(row, pricing)))
     return result
 
 
-def _add(result: dict, group, cost: Cost) -> None:
-    result[group] = result[group] + cost if group in result else cost
+def totals(spend: dict, by: str | None = "key") -> dict:
+    """`spend_by`'s result folded per key ("key"), per model ("model"), or into one total (None)."""
+    folded: dict = {}
+    for (key, model), value in spend.items():
+        _add(folded, key if by == "key" else model if by == "model" else None, value)
+    return folded
+
+
+def _add(result: dict, group, spend: Spend) -> None:
+    result[group] = result[group] + spend if group in result else spend
 
 
 def _tokens(row: dict) -> Tokens:
@@ -96,9 +121,13 @@ def charge_of(row) -> Charge:
                   row.speed, row.service_tier, row.iterations)
 
 
+def tokens_of(row) -> Tokens:
+    """One record's tokens (writes without a recorded split as 5-minute writes)."""
+    return Tokens.of_columns(row.input_tokens, row.output_tokens, row.cache_read_input_tokens,
+                             row.cache_creation_input_tokens, row.cache_write_1h_tokens, row.cache_write_5m_tokens,
+                             row.web_search_requests)
+
+
 def cost_of(row, pricing: Pricing) -> Cost:
     """One record's cost (request detail and list rows)."""
-    tokens = Tokens.of_columns(row.input_tokens, row.output_tokens, row.cache_read_input_tokens,
-                               row.cache_creation_input_tokens, row.cache_write_1h_tokens, row.cache_write_5m_tokens,
-                               row.web_search_requests)
-    return pricing.cost(tokens, charge_of(row))
+    return pricing.cost(tokens_of(row), charge_of(row))

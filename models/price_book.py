@@ -79,8 +79,10 @@ class PriceBook:
     def row_for(self, model_id: str | None, at_ms: int) -> PriceRow | None:
         """The row in force for `model_id` at `at_ms` (the oldest row for a request before it); None if unknown."""
         family = self.family_of(model_id)
-        if family is None:
-            return None
+        return None if family is None else self.row_in_force(family, at_ms)
+
+    def row_in_force(self, family: str, at_ms: int) -> PriceRow:
+        """The family's row in force at `at_ms` (its oldest row for a request before it)."""
         rows = self.families[family]
         in_force = [row for row in rows if row.from_ms <= at_ms]
         return in_force[-1] if in_force else rows[0]

@@ -27,6 +27,9 @@ class Tokens:
     estimated_writes: int = 0
     web_searches: int = 0
 
+    def __add__(self, other: "Tokens") -> "Tokens":
+        return Tokens(*(getattr(self, f.name) + getattr(other, f.name) for f in fields(self)))
+
     @property
     def prompt(self) -> int:
         """What decides a long-context tier: input, cache read and cache writes."""
@@ -109,18 +112,27 @@ class Pricing:
     def __init__(self, book: PriceBook, providers: dict | None = None):
         self.book = book
         self.providers = providers or {}
+        self._families: dict = {}  # model id -> the book's family: a list page asks for the same few ids
+
+    def _book_row(self, model: str | None, at_ms: int) -> PriceRow | None:
+        if model not in self._families:
+            if len(self._families) > 10_000:
+                self._families.clear()
+            self._families[model] = self.book.family_of(model)
+        family = self._families[model]
+        return None if family is None else self.book.row_in_force(family, at_ms)
 
     def row(self, model: str | None, provider: str | None, at_ms: int) -> PriceRow | None:
         """The row pricing `model` as served by `provider`; None when unpriced."""
         if provider in (None, "", DEFAULT_PROVIDER):
-            return self.book.row_for(model, at_ms)
+            return self._book_row(model, at_ms)
         declared = self.providers.get(provider)
         if declared is None:
             return None  # a provider the config no longer declares: what it charged is unknown
         own = declared.rows.get(normalise_model_id(model)) or declared.rows.get(model)
         if own is not None:
             return own
-        return self.book.row_for(model, at_ms) if declared.kind == "anthropic" else None
+        return self._book_row(model, at_ms) if declared.kind == "anthropic" else None
 
     def cost(self, tokens: Tokens, charge: Charge, requests: int = 1, prompt: int | None = None) -> Cost:
         """The cost of `requests` requests alike in `charge` whose tokens add up to `tokens`;

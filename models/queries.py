@@ -117,10 +117,20 @@ def usage_by_model(base):
             .group_by(BY_MODEL).dicts())
 
 
+def bucket_index(boundaries_ms: list[int]):
+    """The index of the bucket [b0, b1), [b1, b2), ... a record falls in (any lengths: DST days)."""
+    return peewee.Case(None, [(RequestLog.timestamp_ms < edge, index)
+                              for index, edge in enumerate(boundaries_ms[1:])], None)
+
+
+def fixed_bucket_index(start_ms: int, bucket_ms: int):
+    """The index of the equal-length bucket from `start_ms` a record falls in (integer arithmetic, portable)."""
+    return (RequestLog.timestamp_ms - start_ms) / bucket_ms
+
+
 def usage_by_bucket(base, boundaries_ms: list[int]):
     """Requests and tokens per model in the buckets [b0, b1), [b1, b2), ... (any lengths: DST days)."""
-    bucket = peewee.Case(None, [(RequestLog.timestamp_ms < edge, index)
-                                for index, edge in enumerate(boundaries_ms[1:])], None)
+    bucket = bucket_index(boundaries_ms)
     model = peewee.fn.COALESCE(RequestLog.routed_model, "unknown")
     query = (base.select(bucket.alias("bucket"), model.alias("model"),
                          peewee.fn.COUNT(RequestLog.id).alias("requests"),
@@ -133,7 +143,7 @@ def usage_by_bucket(base, boundaries_ms: list[int]):
 def usage_by_fixed_bucket(base, start_ms: int, end_ms: int, bucket_ms: int):
     """Requests, tokens and response-time sum and count per equal-length bucket from `start_ms`
     (integer arithmetic, portable)."""
-    bucket = (RequestLog.timestamp_ms - start_ms) / bucket_ms
+    bucket = fixed_bucket_index(start_ms, bucket_ms)
     query = (base.select(bucket.alias("bucket"), peewee.fn.COUNT(RequestLog.id).alias("requests"),
                          peewee.fn.SUM(TOKENS).alias("tokens"),
                          peewee.fn.SUM(RequestLog.response_time_ms).alias("time_sum"),

@@ -144,3 +144,20 @@ def test_the_proxys_own_v1_errors_are_documented_in_their_shape(spec):
         shape = "AnthropicError" if status == "403" else "ErrorResponse"
         schema = responses[name]["content"]["application/json"]["schema"]
         assert schema == {"$ref": f"#/components/schemas/{shape}"}, status
+
+
+def test_cost_fields_and_endpoints_are_documented(spec):
+    schemas = spec["components"]["schemas"]
+    assert {"total", "input", "output", "cacheRead", "cacheWrite5m", "cacheWrite1h", "webSearch", "priced",
+            "unpricedRequests", "unpricedTokens", "estimatedRequests"} <= set(schemas["CostBreakdown"]["properties"])
+    for name in ("RequestLog", "RequestSummary"):
+        assert schemas[name]["properties"]["cost"] == {"$ref": "#/components/schemas/CostBreakdown"}
+    assert {"cache_creation", "server_tool_use", "inference_geo", "speed", "iterations"} <= set(
+        schemas["AnthropicUsage"]["properties"])
+    assert "total_cost" in schemas["UsageStats"]["properties"]
+    assert {"cost", "modelCosts"} <= set(schemas["DashboardStats"]["properties"]["dailyStats"]["items"]["properties"])
+    assert "todayCost" in schemas["HourlyStatsResponse"]["properties"]
+    assert "cost" in schemas["ModelStatsResponse"]["properties"]["modelStats"]["items"]["properties"]
+    breakdown = spec["paths"]["/api/stats/costs"]["get"]
+    assert breakdown["operationId"] == "getCostBreakdown" and "400" in breakdown["responses"]
+    assert spec["paths"]["/api/prices"]["get"]["operationId"] == "getPrices"

@@ -33,8 +33,9 @@ def test_usage_totals_and_per_model_sums(client):
     assert body["total_input_tokens"] == 201
     assert body["total_output_tokens"] == 22
     assert body["total_cache_tokens"] == 2010
-    assert body["requests_by_model"]["opus"] == {"request_count": 2, "input_tokens": 200, "output_tokens": 20,
-                                                 "cache_tokens": 2010}
+    opus = body["requests_by_model"]["opus"]
+    assert opus.pop("cost")["unpricedTokens"] == 2 * TOKENS, "a model the book does not know is unpriced"
+    assert opus == {"request_count": 2, "input_tokens": 200, "output_tokens": 20, "cache_tokens": 2010}
     one_day = client.get("/api/stats?start_date=2026-11-11&end_date=2026-11-11").json
     assert one_day["total_requests"] == 2
     assert client.get("/api/stats?org=o2").json["total_requests"] == 1
@@ -96,7 +97,8 @@ def test_organizations_are_distinct(client):
 
 
 def test_empty_ranges_give_empty_lists_and_zeros(client):
-    assert client.get("/api/stats/hourly?start=2026-11-01T00:00:00Z&end=2026-11-01T00:00:00Z").json == {
+    empty = client.get("/api/stats/hourly?start=2026-11-01T00:00:00Z&end=2026-11-01T00:00:00Z").json
+    assert empty.pop("todayCost")["total"] == 0 and empty == {
         "hourlyStats": [], "todayTokens": 0, "todayRequests": 0, "avgResponseTime": 0}
     assert client.get("/api/stats/models?start=2026-11-01&end=2026-11-02").json == {"modelStats": []}
     days = client.get("/api/stats/dashboard?start=2026-11-01&end=2026-11-03").json["dailyStats"]

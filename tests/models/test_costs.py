@@ -5,7 +5,7 @@ import peewee
 import pytest
 
 import models
-from models.costs import cost_by, cost_of
+from models.costs import cost_of, spend_by, totals
 from models.price_book import load_price_book, parse_price_book
 from models.pricing import Pricing
 from models.queries import filtered_requests
@@ -51,7 +51,10 @@ def seed():
 def test_grouped_costs_equal_the_hand_computed_sum(migrated):
     seed()
     pricing = Pricing(load_price_book().overridden_by(CUT))
-    [(key, total)] = cost_by(filtered_requests(), pricing).items()
+    [(key, spend)] = totals(spend_by(filtered_requests(), pricing), by=None).items()
+    total = spend.cost
+    assert (spend.tokens.input, spend.tokens.cache_write_1h, spend.tokens.estimated_writes) == (
+        1_003_620, 19_981, 8_000)
     expected = {
         "s-under": 0.00003 + 0.057 + 0.05994 + 0.015,
         "s-over": 0.00006 + 0.114 + 0.119892 + 0.0225,
@@ -75,13 +78,16 @@ def test_grouped_costs_equal_the_hand_computed_sum(migrated):
 def test_costs_per_key_and_repricing_history_with_another_book(migrated):
     seed()
     day = (RequestLog.timestamp_ms >= JUNE + DAY).alias("c_key")
-    by_day = cost_by(filtered_requests(), Pricing(load_price_book()), key=day)
-    assert by_day[True].total == pytest.approx(1.00 + 0.03), "the repository book has no cut"
+    by_day = totals(spend_by(filtered_requests(), Pricing(load_price_book()), key=day))
+    assert by_day[True].cost.total == pytest.approx(1.00 + 0.03), "the repository book has no cut"
     cheaper = Pricing(load_price_book().overridden_by(CUT))
-    assert cost_by(filtered_requests(), cheaper, key=day)[True].total == pytest.approx(0.53)
-    models_only = cost_by(filtered_requests(exact_model="claude-opus-4-6"), cheaper,
-                          key=peewee.fn.COALESCE(RequestLog.speed, "standard").alias("c_key"))
-    assert {k: round(v.total, 4) for k, v in models_only.items()} == {"fast": 0.18, "standard": 0.033}
+    assert totals(spend_by(filtered_requests(), cheaper, key=day))[True].cost.total == pytest.approx(0.53)
+    speeds = totals(spend_by(filtered_requests(exact_model="claude-opus-4-6"), cheaper,
+                             key=peewee.fn.COALESCE(RequestLog.speed, "standard").alias("c_key")))
+    assert {k: round(v.cost.total, 4) for k, v in speeds.items()} == {"fast": 0.18, "standard": 0.033}
+    per_model = totals(spend_by(filtered_requests(), cheaper), by="model")
+    assert per_model["claude-sonnet-4-5"].cost.requests == 2 and per_model["claude-sonnet-4-5-20250929"].cost.requests == 1
+    assert per_model["local-llm"].tokens.input == 500 and not per_model["local-llm"].cost.priced
 
 
 @pytest.mark.sqlite_only
@@ -96,8 +102,8 @@ def test_a_cost_total_reads_index_entries_only(migrated):
 
     migrated.execute_sql = spy
     try:
-        cost_by(filtered_requests(start_ms=0, end_ms=JUNE), Pricing(load_price_book()))
-        cost_by(filtered_requests(start_ms=0, end_ms=JUNE, org="org-1"), Pricing(load_price_book()))
+        spend_by(filtered_requests(start_ms=0, end_ms=JUNE), Pricing(load_price_book()))
+        spend_by(filtered_requests(start_ms=0, end_ms=JUNE, org="org-1"), Pricing(load_price_book()))
     finally:
         del migrated.execute_sql
     grouped = [(sql, params) for sql, params in captured if "GROUP BY" in sql]
