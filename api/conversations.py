@@ -3,7 +3,9 @@ from flask import current_app, jsonify, request
 
 from api import bp, params, serializers
 from api.errors import error_response, http_error
+from api.prices import current_pricing
 from models import conversations
+from models.conversation_costs import session_costs
 from models.transcripts.tree import UnsafeName
 
 MAX_PAGE = 100
@@ -102,4 +104,5 @@ def get_conversation(id):  # noqa: A002 - the contract names the path parameter 
     found = _checked(_store().conversation, project, id)
     if found is None:
         return error_response(404, "Conversation not found", f"no session {id!r} in project {project!r}")
-    return jsonify(serializers.conversation(found))
+    costs = session_costs(current_pricing(), found.thread, found.subagents)
+    return jsonify(serializers.conversation(found, costs))

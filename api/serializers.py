@@ -274,8 +274,9 @@ def project_conversations(folder: str, sessions) -> dict:
             "conversations": rows, "total": len(rows)}
 
 
-def conversation(found) -> dict:
-    """The getConversationByID answer: the row, the thread in order, subagents, usage and record ids."""
+def conversation(found, costs: dict | None = None) -> dict:
+    """The getConversationByID answer: the row, the thread in order, subagents, usage, record ids and
+    (`costs`: agent id, None for the main thread -> Cost) what the session and each subagent cost."""
     records = found.record_by_upstream_id
     thread = found.thread
     result = conversation_row(found.summary)
@@ -290,7 +291,21 @@ def conversation(found) -> dict:
                      "agentId": ref.agent_id, "upstreamRequestId": ref.upstream_request_id, "usage": ref.usage}
                     for ref in found.records],
     })
+    if costs:
+        result["threadCost"] = cost(costs[None])
+        result["cost"] = cost(_sum_costs(costs.values()))
+        _add_subagent_costs(result, costs)
     return result
+
+
+def _add_subagent_costs(node: dict, costs: dict) -> None:
+    # Subagents hang on the message that spawned them (or, unmatched, on the conversation).
+    for sub in node.get("subagents", ()):
+        if sub["agentId"] in costs:
+            sub["cost"] = cost(costs[sub["agentId"]])
+        _add_subagent_costs(sub, costs)
+    for message in node.get("messages", ()):
+        _add_subagent_costs(message, costs)
 
 
 def _thread_entry(entry, records: dict) -> dict:

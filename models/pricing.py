@@ -51,6 +51,20 @@ class Tokens:
         five = write_5m if write_5m is not None else max(0, cache_creation - write_1h)
         return cls(input_tokens or 0, output_tokens or 0, cache_read or 0, five, write_1h, 0, web_searches or 0)
 
+    @classmethod
+    def of_usage(cls, usage: dict) -> "Tokens":
+        """From an API usage object (a transcript's): without `cache_creation`, writes count as 5-minute writes."""
+        def count(value) -> int:
+            return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else 0
+        split = usage.get("cache_creation") if isinstance(usage.get("cache_creation"), dict) else None
+        tools = usage.get("server_tool_use") if isinstance(usage.get("server_tool_use"), dict) else {}
+        one_hour = count(split.get("ephemeral_1h_input_tokens")) if split is not None else None
+        return cls.of_columns(count(usage.get("input_tokens")), count(usage.get("output_tokens")),
+                              count(usage.get("cache_read_input_tokens")),
+                              count(usage.get("cache_creation_input_tokens")), one_hour,
+                              count(split.get("ephemeral_5m_input_tokens")) if split is not None else None,
+                              count(tools.get("web_search_requests")))
+
 
 @dataclass(frozen=True)
 class Charge:

@@ -105,6 +105,17 @@ def usage_of(message: dict) -> dict | None:
     return {field: usage[field] if isinstance(usage.get(field), int) else 0 for field in _USAGE_FIELDS}
 
 
+_DETAIL_FIELDS = ("cache_creation", "server_tool_use", "service_tier", "inference_geo", "speed")
+
+
+def usage_detail_of(message: dict) -> dict | None:
+    """What pricing reads beyond the four counts: the cache write split, server tool use, tier, geography, speed."""
+    usage = message.get("usage")
+    if not isinstance(usage, dict):
+        return None
+    return {field: usage[field] for field in _DETAIL_FIELDS if isinstance(usage.get(field), (dict, str))}
+
+
 def add_usage(total: dict, usage: dict | None) -> dict:
     """`total` plus `usage`, field by field."""
     for field in _USAGE_FIELDS:

@@ -2,7 +2,7 @@
 from dataclasses import dataclass, field
 
 from models.transcripts.lines import (add_usage, api_message, content_blocks, message_of, read_lines,
-                                     spawned_agent, timestamp_ms, usage_of)
+                                     spawned_agent, timestamp_ms, usage_detail_of, usage_of)
 from models.transcripts.tree import TranscriptFile, open_transcript
 
 MESSAGE_TYPES = ("user", "assistant")
@@ -25,6 +25,7 @@ class Entry:
     upstream_request_id: str | None = None  # the `requestId` of the API call (Anthropic's request-id)
     stop_reason: str | None = None
     usage: dict | None = None
+    usage_detail: dict | None = None  # what pricing reads beyond the four counts (see lines.usage_detail_of)
     is_meta: bool = False
     is_sidechain: bool = False
     data: dict | None = None  # the whole line, for line types this reader does not know
@@ -87,6 +88,7 @@ def _entry(line: dict, index: int) -> Entry:
         entry.message_id, entry.model = api_message(line)
         entry.model = entry.model or _text(message.get("model"))
         entry.usage = usage_of(message) if entry.message_id else None
+        entry.usage_detail = usage_detail_of(message) if entry.message_id else None
         entry.stop_reason = _text(message.get("stop_reason"))
         entry.upstream_request_id = _text(line.get("requestId"))
     else:
@@ -132,6 +134,7 @@ def _merge_api_messages(entries: list[Entry]) -> list[Entry]:
             last.content.extend(entry.content)
             last.uuids.extend(entry.uuids)
             last.usage = entry.usage or last.usage  # the latest line has the final counts
+            last.usage_detail = entry.usage_detail or last.usage_detail
             last.stop_reason = entry.stop_reason or last.stop_reason
         else:
             merged.append(entry)

@@ -1,6 +1,7 @@
 """One conversation in full: thread order, API messages, tool calls, subagents, usage, record links."""
 import json
 
+import pytest
 from openapi_schema_validator import OAS30Validator, validate
 
 import models
@@ -166,3 +167,25 @@ def test_answers_match_their_schemas_in_the_served_spec(client, config):
                        ("/api/conversations/project?project=-home-ada-shop", "ProjectConversations")):
         schema = {"$ref": f"#/components/schemas/{name}", "components": components}
         validate(client.get(path).json, schema, cls=OAS30Validator)
+
+
+def test_the_session_and_each_subagent_show_their_cost_from_the_transcript(client, config):
+    session = SessionWriter(config.claude_projects_dir, "/home/ada/shop", "costly", T0)
+    session.prompt("Refactor")
+    # Opus 4.5 ($5 in, $25 out, $0.50 read, $6.25 5m, $10 1h): two lines of one message, priced once.
+    split = {**usage(1_000, 2_000, 100_000, 10_000),
+             "cache_creation": {"ephemeral_5m_input_tokens": 0, "ephemeral_1h_input_tokens": 10_000}}
+    session.assistant({"type": "text", "text": "Plan."}, {"type": "text", "text": "Go."}, tokens=split)
+    session.tool_call("Task", {"description": "scan", "prompt": "Scan"}, "done", agent_id="ag9",
+                      tokens=usage(100, 100, 0, 4_000))  # no split: 4,000 5-minute writes, estimated
+    sub = session.subagent("ag9", "Scan")
+    sub.assistant({"type": "text", "text": "Clean."}, model=HAIKU, tokens=usage(10_000, 1_000, 0, 0))
+    session.write()
+    body = get(client, "costly", "-home-ada-shop")
+    main = 0.005 + 0.05 + 0.05 + 0.1 + (0.0005 + 0.0025 + 0.025)
+    haiku = 0.01 + 0.005
+    assert body["threadCost"]["total"] == pytest.approx(main)
+    assert body["threadCost"]["estimatedRequests"] == 1
+    [subagent] = [sub for message in body["messages"] for sub in message.get("subagents", ())]
+    assert subagent["cost"]["total"] == pytest.approx(haiku)
+    assert body["cost"]["total"] == pytest.approx(main + haiku)

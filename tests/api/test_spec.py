@@ -161,3 +161,6 @@ def test_cost_fields_and_endpoints_are_documented(spec):
     breakdown = spec["paths"]["/api/stats/costs"]["get"]
     assert breakdown["operationId"] == "getCostBreakdown" and "400" in breakdown["responses"]
     assert spec["paths"]["/api/prices"]["get"]["operationId"] == "getPrices"
+    assert "cost" in schemas["ConversationSubagent"]["properties"]
+    conversation = schemas["Conversation"]["allOf"][1]["properties"]
+    assert {"cost", "threadCost"} <= set(conversation)
