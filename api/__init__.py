@@ -11,4 +11,4 @@ bp.before_request(refuse_cross_site)
 # The view modules attach their routes to `bp`.
 from api import history, stats, settings, rate_limits  # noqa: E402,F401
 from api import conversations  # noqa: E402,F401
-from api import costs, prices  # noqa: E402,F401
+from api import cache, costs, prices  # noqa: E402,F401

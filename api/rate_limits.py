@@ -1,10 +1,14 @@
 """Rate-limit views: the latest unified 5-hour and 7-day windows per organization, and their history."""
+import time
+from dataclasses import replace
 
-from flask import jsonify
+from flask import current_app, jsonify
 
 from api import bp, buckets, params
-from api.serializers import rate_limit_latest, rate_limit_point
+from api.serializers import rate_limit_latest, rate_limit_point, window_usage_of
 from models import queries
+from models.quota import WINDOWS, attribute, forecast
+from models.quota_report import window_reports
 from models.rate_limits import latest_rate_limits, rate_limits_by_bucket
 
 
@@ -38,3 +42,44 @@ def rate_limits():
     rows = rate_limits_by_bucket(orgs, start_ms, end_ms, size_ms, len(labels))
     return jsonify(latest=[rate_limit_latest(row) for row in latest],
                    history=[rate_limit_point(row, labels[row["bucket"]].isoformat()) for row in rows])
+
+
+@bp.get("/ratelimits/usage")
+def window_usage():
+    """What used each unified window: every rise in utilisation charged to the response that reported it.
+    ---
+    get:
+      operationId: getWindowUsage
+      tags: [dashboard]
+      summary: What used the 5-hour or 7-day window, per session, subagent, model, key and project, with a forecast
+      description: >-
+        Per organization, the windows whose reports fall in [start, end) (default the last 7 days), newest
+        first: each rise in utilisation (0..1) is charged to the response that reported it, and summed per
+        session, subagent, model, API key fingerprint and project. `uncertain` is the part of the rises
+        that may include other requests' usage (concurrent requests, the first report of a window, a gap
+        of over 30 minutes, a fall without a reset). The current window has a forecast: when it reaches
+        100 % at the last hour's burn rate, and whether before its reset.
+      parameters:
+        - {name: window, in: query, schema: {type: string, enum: [5h, 7d], default: 5h}}
+        - {name: start, in: query, schema: {type: string, format: date-time}}
+        - {name: end, in: query, schema: {type: string, format: date-time}}
+        - org
+        - tz
+      responses:
+        "200": {description: OK, content: {application/json: {schema: {$ref: "#/components/schemas/WindowUsageResponse"}}}}
+    """
+    window = params.choice("window", tuple(WINDOWS)) or "5h"
+    tz = params.time_zone()
+    start, end = params.range_or_recent(tz)
+    start_ms, end_ms = params.range_ms(start, end)
+    org = params.organization()
+    projects = {row.id: row.project_path for row in current_app.extensions["conversations"].transcript_sessions()}
+    now_ms = int(time.time() * 1000)
+    result = []
+    for name in ([org] if org else queries.organizations()):
+        reports, cut = window_reports(queries.filtered_requests(start_ms=start_ms, end_ms=end_ms, org=name), window)
+        reports = [replace(report, project=projects.get(report.session)) for report in reports]
+        windows = attribute(reports, window)
+        current = windows[-1] if windows and windows[-1].reset_ms > now_ms else None
+        result.append(window_usage_of(name, windows, current and forecast(current, now_ms), cut))
+    return jsonify(window=window, organizations=result)

@@ -3,6 +3,7 @@ import datetime
 
 from api.json_fragments import fragment
 from api.params import iso
+from models.costs import Spend
 from models.pricing import Cost
 from models import bounded_json
 from models.settings import BODY_CAPTURE, BODY_MAX_BYTES, REQUEST_HEADER_RULES, RESPONSE_HEADER_RULES
@@ -130,6 +131,46 @@ def _usd(amount: float) -> float:
 
 
 _EMPTY_COST = Cost()
+_EMPTY_SPEND = Spend()
+
+
+# ── Cache economics: hit rate, savings, write cost; cache breaks (CacheEconomics, CacheBreak) ─
+
+SESSIONS_SHOWN = 100
+
+
+def cache_health(value) -> dict:
+    """CacheHealth of a Spend: hit rate, tokens read and written, what writes cost and reads saved."""
+    tokens, priced = value.tokens, value.cost
+    return {"requests": priced.requests, "hitRate": round(tokens.cache_read / tokens.prompt, 4) if tokens.prompt else None,
+            "inputTokens": tokens.input, "cacheReadTokens": tokens.cache_read,
+            "cacheWrite5mTokens": tokens.cache_write_5m, "cacheWrite1hTokens": tokens.cache_write_1h,
+            "writeCost": _usd(priced.cache_write_5m + priced.cache_write_1h), "readCost": _usd(priced.cache_read),
+            "savings": _usd(priced.cache_savings), "priced": priced.priced,
+            "estimatedRequests": priced.estimated_requests}
+
+
+def cache_break(found) -> dict:
+    """A CacheBreak: the request, the one before it with the warm prefix, the probable cause, the cost."""
+    return {"requestId": found.turn.request_id, "previousRequestId": found.previous.request_id,
+            "timestamp": iso(found.turn.at_ms), "agentId": found.turn.agent, "model": found.turn.model,
+            "servedModel": found.turn.served_model, "previousServedModel": found.previous.served_model,
+            "cause": found.cause, "gapSeconds": round((found.turn.at_ms - found.previous.at_ms) / 1000),
+            "lostTokens": found.lost_tokens, "cost": None if found.cost is None else _usd(found.cost)}
+
+
+def cache_economics(days, by_day: dict, by_model: dict, by_session: dict, breaks, cut: bool) -> dict:
+    """CacheEconomics: health per day, model and session (the most written first), and the breaks, newest first."""
+    sessions = sorted(by_session.items(), key=lambda item: -(item[1].cost.cache_write_5m + item[1].cost.cache_write_1h))
+    return {
+        "byDay": [{"date": day.isoformat(), **cache_health(by_day.get(index, _EMPTY_SPEND))}
+                  for index, day in enumerate(days)],
+        "byModel": [{"model": model or "unknown", **cache_health(value)} for model, value in sorted(
+            by_model.items(), key=lambda item: -item[1].tokens.total)],
+        "bySession": [{"sessionId": session, **cache_health(value)} for session, value in sessions[:SESSIONS_SHOWN]],
+        "breaks": [{"sessionId": session, **cache_break(found)} for session, found in breaks],
+        "breaksCut": cut,
+    }
 
 
 # ── Rate limits: the latest unified windows per organization and their history ────────────────
@@ -145,6 +186,36 @@ def rate_limit_point(row: dict, start: str) -> dict:
     """One bucket of the rate-limit history: the utilisation an organization last reported in it."""
     return {"start": start, "organizationId": row["org"], "unifiedUtilization5h": row["five_hour"],
             "unifiedUtilization7d": row["seven_day"]}
+
+
+ATTRIBUTED_SHOWN = 200
+
+
+def window_usage_of(org: str, windows, prediction, cut: bool) -> dict:
+    """One organization's WindowUsage: its windows newest first, with totals, rises and the forecast."""
+    return {"organizationId": org, "reportsCut": cut, "windows": [
+        _window(window, prediction if index == len(windows) - 1 else None)
+        for index, window in reversed(list(enumerate(windows)))]}
+
+
+def _window(window, prediction) -> dict:
+    rises = sorted(window.attributions, key=lambda item: -item.rise)[:ATTRIBUTED_SHOWN]
+    return {
+        "start": iso(window.start_ms), "reset": iso(window.reset_ms), "utilization": window.utilization,
+        "attributed": round(sum(item.rise for item in window.attributions), 6),
+        "uncertain": round(sum(item.rise for item in window.attributions if item.uncertain), 6),
+        "requests": len(window.attributions),
+        **{f"by{by.capitalize()}": [{"key": entry[by], "rise": round(entry["rise"], 6),
+                                      "uncertain": round(entry["uncertain"], 6), "requests": entry["requests"]}
+                                     for entry in window.totals(by)] for by in ("session", "agent", "model", "key", "project")},
+        "rises": [{"requestId": item.report.request_id, "timestamp": iso(item.report.reported_ms),
+                   "rise": round(item.rise, 6), "utilization": item.report.utilization,
+                   "sessionId": item.report.session, "agentId": item.report.agent, "model": item.report.model,
+                   "uncertain": list(item.uncertain)} for item in rises],
+        "forecast": None if prediction is None else {
+            "utilization": prediction.utilization, "ratePerHour": round(prediction.rate_per_hour, 6),
+            "fullAt": iso(prediction.full_at_ms), "beforeReset": prediction.before_reset},
+    }
 
 
 def _json(text):

@@ -50,16 +50,14 @@ def hit_rate(tokens: Tokens) -> float | None:
 
 
 def savings(pricing: Pricing, tokens: Tokens, charge: Charge) -> float | None:
-    """What the cache reads saved: their price at the base input rate minus what they cost."""
-    read = pricing.cost(Tokens(cache_read=tokens.cache_read), charge, prompt=tokens.prompt)
-    as_input = pricing.cost(Tokens(input=tokens.cache_read), charge, prompt=tokens.prompt)
-    if not read.priced:
-        return None
-    return as_input.total - read.total
+    """What the cache reads saved: their price at the input rate minus what they cost (None: unpriced)."""
+    priced = pricing.cost(tokens, charge)
+    return priced.cache_savings if priced.priced else None
 
 
-def find_breaks(turns: list[Turn], pricing: Pricing | None = None) -> list[CacheBreak]:
-    """The cache breaks of one session's requests."""
+def find_breaks(turns: list[Turn], pricing: Pricing | None = None, prefix_hashes=None) -> list[CacheBreak]:
+    """The cache breaks of one session's requests; `prefix_hashes(request_id) -> (system, tools)` is
+    asked, for a break no cheaper cause explains, for hashes the turns lack (reading stored bodies)."""
     breaks = []
     last_of_thread: dict = {}       # agent -> its previous turn (any model)
     last_of_model: dict = {}        # (agent, model) -> its previous turn
@@ -68,11 +66,22 @@ def find_breaks(turns: list[Turn], pricing: Pricing | None = None) -> list[Cache
         before = last_of_thread.get(turn.agent)
         if previous is not None and _warm(previous) and _cold(turn, previous):
             lost = min(_prefix(previous), turn.tokens.prompt)
-            breaks.append(CacheBreak(turn, previous, _cause(turn, previous, before), lost,
+            cause = _cause(turn, previous, before)
+            if cause == "unknown" and prefix_hashes is not None:
+                turn, previous = _hashed(turn, prefix_hashes), _hashed(previous, prefix_hashes)
+                cause = _cause(turn, previous, before)
+            breaks.append(CacheBreak(turn, previous, cause, lost,
                                      _break_cost(pricing, turn, lost) if pricing else None))
         last_of_thread[turn.agent] = turn
         last_of_model[(turn.agent, turn.model)] = turn
     return breaks
+
+
+def _hashed(turn: Turn, prefix_hashes) -> Turn:
+    if turn.system_hash is not None and turn.tools_hash is not None:
+        return turn
+    system, tools = prefix_hashes(turn.request_id)
+    return replace(turn, system_hash=system, tools_hash=tools)
 
 
 def _prefix(turn: Turn) -> int:

@@ -89,6 +89,7 @@ class Cost:
     cache_write_5m: float = 0.0
     cache_write_1h: float = 0.0
     web_search: float = 0.0
+    cache_savings: float = 0.0  # what the cache reads would have cost more as input (not part of the total)
     requests: int = 0
     unpriced_requests: int = 0
     unpriced_tokens: int = 0
@@ -170,6 +171,7 @@ class Pricing:
                     cache_write_5m=tokens.cache_write_5m * rates.cache_write_5m * per,
                     cache_write_1h=tokens.cache_write_1h * rates.cache_write_1h * per,
                     web_search=tokens.web_searches * fee / 1000, requests=requests,
+                    cache_savings=tokens.cache_read * (rates.input - rates.cache_read) * per,
                     estimated_requests=requests if tokens.estimated_writes else 0,
                     long_context_requests=requests if long_context else 0)
 
@@ -198,7 +200,8 @@ class Pricing:
         total += self.cost(Tokens(web_searches=tokens.web_searches), Charge(
             charge.model, charge.at_ms, charge.provider, charge.inference_geo, charge.speed, charge.service_tier))
         unpriced = requests if total.unpriced_requests else 0
-        return Cost(**{kind: getattr(total, kind) for kind in COST_KINDS}, requests=requests,
+        return Cost(**{kind: getattr(total, kind) for kind in COST_KINDS}, cache_savings=total.cache_savings,
+                    requests=requests,
                     unpriced_requests=unpriced, unpriced_tokens=total.unpriced_tokens,
                     estimated_requests=requests if tokens.estimated_writes else 0,
                     long_context_requests=requests if total.long_context_requests else 0,

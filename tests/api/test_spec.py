@@ -164,3 +164,6 @@ def test_cost_fields_and_endpoints_are_documented(spec):
     assert "cost" in schemas["ConversationSubagent"]["properties"]
     conversation = schemas["Conversation"]["allOf"][1]["properties"]
     assert {"cost", "threadCost"} <= set(conversation)
+    assert spec["paths"]["/api/cache"]["get"]["operationId"] == "getCacheEconomics"
+    assert spec["paths"]["/api/ratelimits/usage"]["get"]["operationId"] == "getWindowUsage"
+    assert {"byDay", "byModel", "bySession", "breaks", "breaksCut"} <= set(schemas["CacheEconomics"]["properties"])

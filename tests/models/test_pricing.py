@@ -58,6 +58,13 @@ def test_a_mixed_write_prices_each_part_at_its_own_rate():
     assert (result.cache_write_5m, result.cache_write_1h) == pytest.approx((0.015, 0.036))
     assert result.total == pytest.approx(0.0588)
     assert result.priced and not result.estimated_requests
+    assert result.cache_savings == 0
+
+
+def test_what_cache_reads_saved_is_their_input_price_less_theirs_at_the_same_tier():
+    assert cost("claude-sonnet-4-5", cache_read=100_000).cache_savings == pytest.approx(0.30 - 0.03)
+    over = cost("claude-sonnet-4-5", input=1, cache_read=200_000)  # above 200K: $6 and $0.60
+    assert over.cache_savings == pytest.approx(200_000 * (6 - 0.6) / 1e6)
 
 
 def test_the_long_context_tier_counts_cache_tokens_and_then_covers_every_token():

@@ -1,0 +1,60 @@
+"""Cache economics read from the records: the turns of sessions in a range and their cache breaks."""
+import hashlib
+import json
+from collections import defaultdict
+
+from models import bounded_json
+from models.cache_economics import CacheBreak, Turn, find_breaks
+from models.costs import tokens_of
+from models.pricing import Pricing
+from models.request_log import RequestBody, RequestLog
+
+# Turns read at most per report: a busy team's week; the answer says when it was cut.
+MAX_TURNS = 50_000
+_MAX_BODY_CHARS = 8 * 1024 * 1024
+
+
+def session_turns(base, limit: int = MAX_TURNS) -> tuple[dict, bool]:
+    """Per session id, its completed Messages requests in `base` as Turns (oldest first); and whether cut."""
+    query = (base.select(RequestLog.id, RequestLog.timestamp_ms, RequestLog.session_id, RequestLog.agent_id,
+                         RequestLog.original_model, RequestLog.routed_model, RequestLog.provider,
+                         RequestLog.input_tokens, RequestLog.output_tokens, RequestLog.cache_read_input_tokens,
+                         RequestLog.cache_creation_input_tokens, RequestLog.cache_write_5m_tokens,
+                         RequestLog.cache_write_1h_tokens, RequestLog.web_search_requests)
+             .where(RequestLog.session_id.is_null(False), RequestLog.endpoint == "/v1/messages",
+                    RequestLog.outcome == "complete")
+             .order_by(RequestLog.timestamp_ms.desc()).limit(limit + 1))
+    rows = list(query)
+    sessions = defaultdict(list)
+    for row in reversed(rows[:limit]):
+        sessions[row.session_id].append(Turn(row.id, row.timestamp_ms, row.original_model, row.routed_model,
+                                             row.provider, row.agent_id, tokens_of(row)))
+    return dict(sessions), len(rows) > limit
+
+
+def prefix_hashes(request_id: str) -> tuple[str | None, str | None]:
+    """Short hashes of a stored request's system prompt and tools (None where the body is not stored)."""
+    row = RequestBody.select(RequestBody.request_body).where(RequestBody.request == request_id).first()
+    if row is None or not row.request_body or len(row.request_body) > _MAX_BODY_CHARS:
+        return None, None
+    try:
+        body = bounded_json.loads(row.request_body)
+    except ValueError:
+        return None, None
+    if not isinstance(body, dict):
+        return None, None
+    return _hash(body.get("system")), _hash(body.get("tools"))
+
+
+def _hash(value) -> str:
+    text = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:16]
+
+
+def cache_breaks(base, pricing: Pricing) -> tuple[list[tuple[str, CacheBreak]], bool]:
+    """Every cache break of the sessions in `base` as (session id, break), newest first; and whether
+    the turns read were cut."""
+    sessions, cut = session_turns(base)
+    breaks = [(session, found) for session, turns in sessions.items()
+              for found in find_breaks(turns, pricing, prefix_hashes)]
+    return sorted(breaks, key=lambda pair: -pair[1].turn.at_ms), cut
