@@ -15,8 +15,13 @@ def test_detail_shows_every_part_of_the_exchange(page, screenshot):
     for expected in ("POST /v1/messages", "4.20 s", "850 ms", "tool_use", "sess-1", "org-alpha",
                      "You are Claude Code", "Fix the failing test", "The expected value is wrong"):
         assert expected in text, expected
-    usage = dict(zip(page.locator(".stat .label").all_text_contents(), page.locator(".stat .value").all_text_contents()))
+    section = page.locator("section:has(h2:text-is('Usage'))")
+    usage = dict(zip(section.locator(".stat .label").all_text_contents(), section.locator(".stat .value").all_text_contents()))
     assert usage == {"Input": "12", "Output": "30", "Cache read": "9,000", "Cache write": "988", "Total": "10,030"}
+    # Opus 4.1 (12 x $15 + 30 x $75 + 9,000 x $1.50 + 988 x $18.75, per million); the record has no write
+    # split, so its writes are priced as 5-minute writes and the total is marked estimated.
+    assert page.locator(".stat-cards.cost .value").first.text_content() == "≈$0.0345"
+    assert "priced as 5-minute writes" in page.locator(".cost-note").text_content()
     assert "42.0%" in page.text_content("section:has(h2:text('Rate limits'))")
     assert page.locator("table.kv th:text('x-api-key')").count() == 1
     assert page.locator("table.kv td:text('sk-ant-…a1b2')").count() == 1, "the stored (redacted) value, as recorded"

@@ -28,7 +28,8 @@ def test_a_day_lists_its_requests_newest_first_with_every_column(page, screensho
     assert first.locator(".time").text_content() == "09:00:05", "the time is the browser's local time"
     assert first.locator(".badge").text_content() == "200"
     cells = first.locator(".num").all_text_contents()
-    assert cells[1:] == ["10K", "30", "90%", "4.20 s", "850 ms"], cells  # in, out, cache share, duration, TTFB
+    # in, out, cache share, cost (estimated: no recorded write split), duration, TTFB
+    assert cells[1:] == ["10K", "30", "90%", "≈$0.0345", "4.20 s", "850 ms"], cells
     assert first.locator(".stop").text_content() == "tool_use"
     routed = page.locator(".row[data-id='req0000000002'] .model")
     assert routed.locator(".routed").count() == 1 and routed.locator(".name").text_content() == "claude-haiku-4-5"

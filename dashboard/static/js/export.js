@@ -13,6 +13,8 @@ const FIELDS = [
   ['cacheHitShare', (r) => cacheShare(r.usage)], ['responseTimeMs', (r) => r.responseTime],
   ['timeToFirstByteMs', (r) => r.timeToFirstByte], ['stopReason', (r) => r.stopReason],
   ['organizationId', (r) => r.organizationId], ['sessionId', (r) => r.sessionId],
+  ['costUsd', (r) => r.cost?.total], ['costPriced', (r) => r.cost?.priced],
+  ['costEstimated', (r) => (r.cost ? r.cost.estimatedRequests > 0 : null)],
 ];
 
 function csvCell(value) {

@@ -103,3 +103,29 @@ export function family(model) {
   const match = /(opus|sonnet|haiku)/i.exec(model || '');
   return match ? match[1].toLowerCase() : 'other';
 }
+
+const dollars = new Intl.NumberFormat('en-US', { style: 'currency', currency: 'USD', minimumFractionDigits: 2, maximumFractionDigits: 2 });
+const cents = new Intl.NumberFormat('en-US', { style: 'currency', currency: 'USD', minimumFractionDigits: 4, maximumFractionDigits: 4 });
+
+/** US dollars: cents for a dollar or more, four decimals below (a request costs fractions of a cent). */
+export function usd(amount) {
+  if (amount == null) return '–';
+  return Math.abs(amount) >= 1 || amount === 0 ? dollars.format(amount) : cents.format(amount);
+}
+
+/** A CostBreakdown as text that says what it leaves out: "$1.23", "≈$1.23" (estimated writes), "$1.23 + unpriced". */
+export function money(cost) {
+  if (!cost) return '–';
+  if (!cost.priced && cost.total === 0) return 'unpriced';
+  return `${cost.estimatedRequests ? '≈' : ''}${usd(cost.total)}${cost.priced ? '' : ' + unpriced'}`;
+}
+
+/** The note a cost's tooltip gives: what is estimated or unpriced in it. */
+export function costNote(cost) {
+  if (!cost) return '';
+  const notes = [];
+  if (cost.estimatedRequests) notes.push(`${cost.estimatedRequests} request(s) without a recorded 5m/1h cache-write split, priced as 5-minute writes`);
+  if (!cost.priced) notes.push(`${cost.unpricedTokens} tokens of ${cost.unpricedModels.join(', ') || 'some models'} have no price`);
+  if (cost.longContextRequests) notes.push(`${cost.longContextRequests} request(s) at long-context rates`);
+  return notes.join('; ') || 'priced from the price book (GET /api/prices)';
+}

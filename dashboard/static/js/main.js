@@ -5,6 +5,7 @@ import * as requests from './views/requests.js';
 import * as detail from './views/detail.js';
 import * as usage from './views/usage.js';
 import * as ratelimits from './views/ratelimits.js';
+import * as cache from './views/cache.js';
 import * as conversations from './views/conversations.js';
 import * as settings from './views/settings.js';
 import * as compare from './views/compare.js';
@@ -15,6 +16,7 @@ const ROUTES = [
   [/^\/requests$/, requests, 'requests'],
   [/^\/usage$/, usage, 'usage'],
   [/^\/ratelimits$/, ratelimits, 'ratelimits'],
+  [/^\/cache$/, cache, 'cache'],
   [/^\/conversations$/, conversations, 'conversations'],
   [/^\/settings$/, settings, 'settings'],
   [/^\/compare$/, compare, 'requests'],

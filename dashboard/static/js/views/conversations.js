@@ -2,7 +2,7 @@
 // link to the requests the proxy recorded for them.
 import { getJSON } from '../api.js';
 import { append, card, empty, h } from '../dom.js';
-import { dateTime, duration, num } from '../format.js';
+import { costNote, dateTime, duration, money, num, usd } from '../format.js';
 import { message } from './thread.js';
 
 const PAGE = 100;
@@ -74,7 +74,7 @@ function turn(entry) {
 }
 
 function subagent(sub) {
-  return h('details', { class: 'subagent' }, h('summary', null, `subagent ${sub.agentId || ''} · ${num(sub.messages.length)} messages · ${num(sub.requestCount)} requests`),
+  return h('details', { class: 'subagent' }, h('summary', null, `subagent ${sub.agentId || ''} · ${num(sub.messages.length)} messages · ${num(sub.requestCount)} requests${sub.cost ? ` · ${money(sub.cost)}` : ''}`),
     h('div', { class: 'thread' }, sub.messages.map(turn)));
 }
 
@@ -83,6 +83,8 @@ function thread(root, project, id, conversation) {
   const records = conversation.records || [];
   append(root, h('div', { class: 'heading' }, h('a', { class: 'back', href: link({ project }) }, '← Sessions'),
     h('h1', null, conversation.title || `Session ${id.slice(0, 8)}`), h('span', { class: 'muted' }, `${conversation.projectPath || project} · ${dateTime(conversation.startTime)}`)),
+  conversation.cost ? card('Cost', h('p', { class: 'session-cost', title: costNote(conversation.cost) },
+    `${money(conversation.cost)} in all · main thread ${money(conversation.threadCost)} · subagents ${usd(conversation.cost.total - conversation.threadCost.total)}`)) : null,
   records.length ? card(`Recorded requests (${records.length})`, h('div', { class: 'chips' }, records.map((r) => h('a', { class: 'chip', href: `#/requests/${r.requestId}`, title: r.model || '' }, `${r.model || 'request'} · ${dateTime(r.timestamp)}`)))) : null,
   card(`Thread (${num(entries.length)} turns)`, entries.length ? h('div', { class: 'thread' }, entries.map(turn)) : empty('This session has no messages.')));
 }

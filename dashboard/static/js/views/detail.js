@@ -2,7 +2,7 @@
 import { getJSON } from '../api.js';
 import { append, card, download, empty, h } from '../dom.js';
 import { openDialog } from '../dialog.js';
-import { countdown, dateTime, duration, num, percent, resetMs, tokensIn } from '../format.js';
+import { costNote, countdown, dateTime, duration, money, num, percent, resetMs, tokensIn, usd } from '../format.js';
 import { selection } from '../selection.js';
 import { message, pretty, systemBlocks, toolList } from './thread.js';
 
@@ -15,6 +15,14 @@ function usageCards(usage = {}) {
   const items = [['Input', usage.input_tokens], ['Output', usage.output_tokens], ['Cache read', usage.cache_read_input_tokens],
     ['Cache write', usage.cache_creation_input_tokens], ['Total', total]];
   return h('div', { class: 'stat-cards' }, items.map(([label, value]) => h('div', { class: 'stat' }, h('span', { class: 'label' }, label), h('span', { class: 'value num' }, num(value || 0)))));
+}
+
+function costCards(cost) {
+  if (!cost) return empty('No cost.');
+  const items = [['Total', money(cost)], ['Input', usd(cost.input)], ['Output', usd(cost.output)], ['Cache read', usd(cost.cacheRead)],
+    ['5-min writes', usd(cost.cacheWrite5m)], ['1-hour writes', usd(cost.cacheWrite1h)], ['Web search', usd(cost.webSearch)]];
+  return [h('div', { class: 'stat-cards cost' }, items.map(([label, value]) => h('div', { class: 'stat' }, h('span', { class: 'label' }, label), h('span', { class: 'value num' }, value)))),
+    h('p', { class: 'muted small cost-note' }, costNote(cost))];
 }
 
 function rateLimits(limit = {}) {
@@ -102,6 +110,7 @@ export async function mount(root, query, match) {
         ['Provider', record.provider || 'anthropic'], ['Rule', record.routingRule || 'none'],
       ]))),
     card('Usage', usageCards(response.usage)),
+    card('Cost', costCards(record.cost)),
     card('Rate limits', rateLimits(response.rateLimit)),
     h('div', { class: 'grid two' },
       card('Request headers', headerTable(record.headers)), card('Response headers', headerTable(response.headers))),

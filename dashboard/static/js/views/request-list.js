@@ -2,13 +2,13 @@
 // (100 summaries a request), so a day of 10,000 requests renders as fast as a day of ten.
 import { getJSON } from '../api.js';
 import { h } from '../dom.js';
-import { cacheShare, compact, duration, num, percent, timeOfDay, tokensIn, wasRouted } from '../format.js';
+import { cacheShare, compact, costNote, duration, money, num, percent, timeOfDay, tokensIn, wasRouted } from '../format.js';
 
 const ROW_HEIGHT = 34;
 const PAGE = 100;
 const OVERSCAN = 12;
 
-export const COLUMNS = ['', 'Time', 'Model', 'Status', 'In', 'Out', 'Cache', 'Duration', 'TTFB', 'Stop'];
+export const COLUMNS = ['', 'Time', 'Model', 'Status', 'In', 'Out', 'Cache', 'Cost', 'Duration', 'TTFB', 'Stop'];
 
 function statusBadge(row) {
   if (row.outcome === 'in_flight') return h('span', { class: 'badge live', title: 'still running' }, 'in flight');
@@ -152,6 +152,7 @@ export class RequestList {
     h('span', { class: 'num', title: num(tokensIn(usage)) }, compact(tokensIn(usage))),
     h('span', { class: 'num', title: num(usage.output_tokens) }, compact(usage.output_tokens)),
     h('span', { class: 'num' }, percent(cacheShare(usage))),
+    h('span', { class: 'num cost', title: costNote(row.cost) }, money(row.cost)),
     h('span', { class: 'num' }, duration(row.responseTime)),
     h('span', { class: 'num' }, duration(row.timeToFirstByte)),
     h('span', { class: 'muted stop' }, row.stopReason || ''));
