@@ -104,5 +104,7 @@ def get_conversation(id):  # noqa: A002 - the contract names the path parameter 
     found = _checked(_store().conversation, project, id)
     if found is None:
         return error_response(404, "Conversation not found", f"no session {id!r} in project {project!r}")
-    costs = session_costs(current_pricing(), found.thread, found.subagents)
-    return jsonify(serializers.conversation(found, costs))
+    pricing = current_pricing()
+    costs = session_costs(pricing, found.thread, found.subagents)
+    breaks = conversations.session_cache_breaks(id, pricing)
+    return jsonify(serializers.conversation(found, costs, breaks))

@@ -345,7 +345,7 @@ def project_conversations(folder: str, sessions) -> dict:
             "conversations": rows, "total": len(rows)}
 
 
-def conversation(found, costs: dict | None = None) -> dict:
+def conversation(found, costs: dict | None = None, breaks=()) -> dict:
     """The getConversationByID answer: the row, the thread in order, subagents, usage, record ids and
     (`costs`: agent id, None for the main thread -> Cost) what the session and each subagent cost."""
     records = found.record_by_upstream_id
@@ -366,6 +366,7 @@ def conversation(found, costs: dict | None = None) -> dict:
         result["threadCost"] = cost(costs[None])
         result["cost"] = cost(_sum_costs(costs.values()))
         _add_subagent_costs(result, costs)
+    result["cacheBreaks"] = [cache_break(found_break) for found_break in breaks]
     return result
 
 

@@ -10,6 +10,9 @@ from models.transcripts.cache import TranscriptCache
 from models.recorded_totals import RecordedTotals
 from models.transcripts.session import Conversation, SessionSummary
 from models.transcripts.lines import add_usage
+from models.cache_report import cache_breaks
+from models.queries import filtered_requests
+from models.request_log import RequestLog
 from models.transcripts.thread import Thread, attach_subagents, read_thread
 from models.transcripts.tree import (SessionFiles, TranscriptTree, UnsafeName, check_project, check_session_id,
                                 folder_names, prefetch)
@@ -116,6 +119,12 @@ def list_conversations(store: ConversationStore, model: str | None, page: int, l
     _from_record(lambda: record_sessions.add_first_prompts([s for s in shown if s.source == "record"],
                                                            store.record_prompts), None)
     return shown, len(matching)
+
+
+def session_cache_breaks(session_id: str, pricing) -> list:
+    """The cache breaks of a session in the proxy's record, newest first (none when the database fails)."""
+    return _from_record(lambda: [found for _, found in cache_breaks(
+        filtered_requests().where(RequestLog.session_id == session_id), pricing)[0]], [])
 
 
 def _from_record(read, default):

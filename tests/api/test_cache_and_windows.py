@@ -79,3 +79,16 @@ def test_bad_input_is_a_400_error_response(client, path):
     response = client.get(path)
     assert response.status_code == 400
     assert set(response.json) == {"error", "details"} and response.json["details"]
+
+
+def test_a_session_shows_its_own_cache_breaks(client):
+    save(sonnet("a", 0, session="s9", cache_creation_input_tokens=30_000, cache_write_5m_tokens=0,
+                cache_write_1h_tokens=30_000),
+         sonnet("b", 1, session="s9", system="other", cache_creation_input_tokens=30_500, cache_write_5m_tokens=0,
+                cache_write_1h_tokens=30_500),
+         sonnet("x", 2, session="elsewhere", cache_creation_input_tokens=30_000, cache_write_5m_tokens=30_000,
+                cache_write_1h_tokens=0))
+    response = client.get("/api/conversations/s9?project=anywhere")
+    assert response.status_code == 200, response.json
+    [found] = response.json["cacheBreaks"]
+    assert (found["requestId"], found["cause"]) == ("b", "system_changed")

@@ -101,3 +101,24 @@ def test_the_rate_limits_view_says_what_used_the_window_and_when_it_fills(page, 
     forecast = usage.locator(".forecast").text_content()
     assert "reaches 100%" in forecast and forecast.endswith("before its reset.")
     screenshot(page, "ratelimits-usage")
+
+
+def test_a_session_shows_its_cost_and_its_cache_breaks(page, config):
+    from tests.transcripts import T0, SessionWriter, usage
+
+    writer = SessionWriter(config.claude_projects_dir, "/home/ada/shop", "sess-paid", T0)
+    writer.prompt("Refactor")
+    writer.assistant({"type": "text", "text": "Done."}, tokens={**usage(1_000, 2_000, 100_000, 10_000), "cache_creation": {
+        "ephemeral_5m_input_tokens": 0, "ephemeral_1h_input_tokens": 10_000}})
+    writer.write()
+    now = int(time.time() * 1000)
+    models.save_records([log_row(rid, timestamp_ms=now - minutes * 60_000, session_id="sess-paid", status_code=200,
+                                 original_model="claude-sonnet-4-5", routed_model="claude-sonnet-4-5", input_tokens=10,
+                                 cache_read_input_tokens=read, cache_creation_input_tokens=write,
+                                 cache_write_5m_tokens=write, cache_write_1h_tokens=0)
+                         for rid, minutes, read, write in (("p1", 30, 0, 30_000), ("p2", 20, 0, 30_500))], [])
+    page.goto("/#/conversations?project=-home-ada-shop&session=sess-paid")
+    page.wait_for_selector(".session-cost")
+    # Opus 4.5: 1,000 x $5 + 2,000 x $25 + 100,000 x $0.50 + 10,000 x $10 per million.
+    assert page.text_content(".session-cost").startswith("$0.2050 in all")
+    assert "idle gap 5m" in page.text_content("ul.cache-breaks")

@@ -85,6 +85,9 @@ function thread(root, project, id, conversation) {
     h('h1', null, conversation.title || `Session ${id.slice(0, 8)}`), h('span', { class: 'muted' }, `${conversation.projectPath || project} · ${dateTime(conversation.startTime)}`)),
   conversation.cost ? card('Cost', h('p', { class: 'session-cost', title: costNote(conversation.cost) },
     `${money(conversation.cost)} in all · main thread ${money(conversation.threadCost)} · subagents ${usd(conversation.cost.total - conversation.threadCost.total)}`)) : null,
+  (conversation.cacheBreaks || []).length ? card(`Cache breaks (${conversation.cacheBreaks.length})`, h('ul', { class: 'cache-breaks' },
+    conversation.cacheBreaks.map((b) => h('li', null, h('a', { href: `#/requests/${b.requestId}` }, dateTime(b.timestamp)),
+      ` · ${b.cause.replace(/_/g, ' ')} · ${num(b.lostTokens)} tokens re-written · ${b.cost == null ? 'unpriced' : usd(b.cost)}`)))) : null,
   records.length ? card(`Recorded requests (${records.length})`, h('div', { class: 'chips' }, records.map((r) => h('a', { class: 'chip', href: `#/requests/${r.requestId}`, title: r.model || '' }, `${r.model || 'request'} · ${dateTime(r.timestamp)}`)))) : null,
   card(`Thread (${num(entries.length)} turns)`, entries.length ? h('div', { class: 'thread' }, entries.map(turn)) : empty('This session has no messages.')));
 }
