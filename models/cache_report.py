@@ -7,7 +7,8 @@ from models import bounded_json
 from models.cache_economics import CacheBreak, Turn, find_breaks
 from models.costs import tokens_of
 from models.pricing import Pricing
-from models.request_log import RequestBody, RequestLog
+from models.record_bodies import record_body
+from models.request_log import RequestLog
 
 # Turns read at most per report: a busy team's week; the answer says when it was cut.
 MAX_TURNS = 50_000
@@ -34,7 +35,7 @@ def session_turns(base, limit: int = MAX_TURNS) -> tuple[dict, bool]:
 
 def prefix_hashes(request_id: str) -> tuple[str | None, str | None]:
     """Short hashes of a stored request's system prompt and tools (None where the body is not stored)."""
-    row = RequestBody.select(RequestBody.request_body).where(RequestBody.request == request_id).first()
+    row = record_body(request_id)
     if row is None or not row.request_body or len(row.request_body) > _MAX_BODY_CHARS:
         return None, None
     try:
