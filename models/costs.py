@@ -68,26 +68,54 @@ def spend_by(base, pricing: Pricing, key=None) -> dict:
     columns = [_MODEL.alias("c_model"), _bucket(RequestLog.timestamp_ms, dates).alias("c_epoch"),
                _bucket(_PROMPT, thresholds, above=True).alias("c_tier")] + ([key] if key is not None else [])
     names = ["c_model", "c_epoch", "c_tier"] + (["c_key"] if key is not None else [])
-    plain, itemised = _plain(book), RequestLog.iteration_count > 0
+    groups = [peewee.SQL(f'"{name}"') for name in names]
+    special = ~_plain(book) | (RequestLog.iteration_count > 0)
+    # One pass over every row, counting the rows a factor, a provider price or iterations apply to;
+    # only when there are some does a second pass read them (on every key) and take their sums
+    # off the first pass's groups: a second pass finding nothing cost as much as the first.
+    flag = peewee.fn.SUM(peewee.Case(None, [(special, 1)], 0)).alias("c_special")
+    rows = list(base.select(*columns, *_SUMS, flag).group_by(*groups).dicts())
     result: dict = {}
-    itemised_groups = False
-    for condition, detail in ((plain & ~itemised, ()), (~plain | itemised, (*_DETAIL, itemised.alias("c_items")))):
-        groups = [peewee.SQL(f'"{name}"') for name in names + [column._alias for column in detail]]
-        for row in base.select(*columns, *detail, *_SUMS).where(condition).group_by(*groups).dicts():
-            if row.get("c_items"):
-                itemised_groups = True  # priced below, one by one
-                continue
-            epoch, tier = int(row["c_epoch"]), int(row["c_tier"])
-            charge = Charge(row["c_model"], dates[epoch - 1] if epoch else 0, row.get("c_provider"),
-                            row.get("c_geo"), row.get("c_speed"), row.get("c_tier_name"))
-            tokens = _tokens(row)
-            cost = pricing.cost(tokens, charge, requests=int(row["requests"]),
-                                prompt=thresholds[tier - 1] + 1 if tier else 0)
-            _add(result, (row.get("c_key"), row["c_model"]), Spend(tokens, cost))
-    if itemised_groups:
+    if any(row["c_special"] for row in rows):
+        rows = _take_out_special(rows, base, columns, names, special, key, pricing, result)
+    for row in rows:
+        _price(result, row, pricing, dates, thresholds)
+    return result
+
+
+_SUM_NAMES = ("requests", "input", "output", "cache_read", "cache_creation", "write_1h", "estimated", "searches")
+
+
+def _take_out_special(rows, base, columns, names, special, key, pricing: Pricing, result: dict) -> list:
+    # Prices the special rows into `result` and returns the first pass's groups without them
+    # (integer sums: what is left is exactly the plain rows' sums).
+    by_group = {tuple(row[name] for name in names): dict(row) for row in rows}
+    detail = (*_DETAIL, (RequestLog.iteration_count > 0).alias("c_items"))
+    groups = [peewee.SQL(f'"{name}"') for name in names + [column._alias for column in detail]]
+    itemised = False
+    dates, thresholds = pricing.book.change_dates_ms(), pricing.book.thresholds()
+    for row in base.select(*columns, *detail, *_SUMS).where(special).group_by(*groups).dicts():
+        plain_part = by_group[tuple(row[name] for name in names)]
+        for name in _SUM_NAMES:
+            plain_part[name] = int(plain_part[name] or 0) - int(row[name] or 0)
+        if row.get("c_items"):
+            itemised = True  # priced below, one by one
+            continue
+        _price(result, row, pricing, dates, thresholds)
+    if itemised:
         for row, group in _itemised(base, key):
             _add(result, (group, row.routed_model or row.original_model), Spend(tokens_of(row), cost_of(row, pricing)))
-    return result
+    return [row for row in by_group.values() if row["requests"]]
+
+
+def _price(result: dict, row: dict, pricing: Pricing, dates: list[int], thresholds: list[int]) -> None:
+    # One group of like-priced requests, priced once.
+    epoch, tier = int(row["c_epoch"]), int(row["c_tier"])
+    charge = Charge(row["c_model"], dates[epoch - 1] if epoch else 0, row.get("c_provider"),
+                    row.get("c_geo"), row.get("c_speed"), row.get("c_tier_name"))
+    tokens = _tokens(row)
+    cost = pricing.cost(tokens, charge, requests=int(row["requests"]), prompt=thresholds[tier - 1] + 1 if tier else 0)
+    _add(result, (row.get("c_key"), row["c_model"]), Spend(tokens, cost))
 
 
 def totals(spend: dict, by: str | None = "key") -> dict:

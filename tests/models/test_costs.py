@@ -100,14 +100,41 @@ def test_a_cost_total_reads_index_entries_only(migrated):
         captured.append((sql, params))
         return execute(sql, params, *args, **kwargs)
 
+    models.save_records([log_row("plain", timestamp_ms=JUNE - 1, routed_model="claude-opus-4-6", input_tokens=1)], [])
     migrated.execute_sql = spy
     try:
+        spend_by(filtered_requests(start_ms=0, end_ms=JUNE), Pricing(load_price_book()))
+        assert len(captured) == 1  # no row a factor, provider or iterations apply to: one pass
+        models.save_records([log_row("us", timestamp_ms=JUNE - 1, routed_model="claude-opus-4-6",
+                                     inference_geo="us", input_tokens=1, organization_id="org-1")], [])
         spend_by(filtered_requests(start_ms=0, end_ms=JUNE), Pricing(load_price_book()))
         spend_by(filtered_requests(start_ms=0, end_ms=JUNE, org="org-1"), Pricing(load_price_book()))
     finally:
         del migrated.execute_sql
     grouped = [(sql, params) for sql, params in captured if "GROUP BY" in sql]
-    assert len(grouped) == 4
+    assert len(grouped) == 5
     for sql, params in grouped:
         plan = " ".join(str(row) for row in execute("EXPLAIN QUERY PLAN " + sql, params).fetchall())
         assert "COVERING INDEX request_log_time_cost" in plan or "COVERING INDEX request_log_org_time_cost" in plan, plan
+
+
+def test_a_group_shared_by_plain_and_special_requests_is_split_exactly(migrated):
+    # The plain rows' sums are the shared pass's minus the special rows': each priced as if alone.
+    seed()
+    models.save_records([
+        log_row("o-plain", timestamp_ms=JUNE, routed_model="claude-opus-4-6", input_tokens=7_000, output_tokens=300,
+                cache_creation_input_tokens=2_000),
+        log_row("s-plain", timestamp_ms=JUNE, routed_model="claude-sonnet-4-5", input_tokens=3, output_tokens=5),
+    ], [])
+    pricing = Pricing(load_price_book().overridden_by(CUT))
+    per_model = totals(spend_by(filtered_requests(), pricing), by="model")
+    alone: dict = {}
+    for row in RequestLog.select():
+        model = row.routed_model or row.original_model
+        cost = cost_of(row, pricing)
+        alone[model] = alone[model] + cost if model in alone else cost
+    assert set(per_model) == set(alone)
+    for model, spend in per_model.items():
+        assert round(spend.cost.total, 6) == round(alone[model].total, 6), model
+        assert (spend.cost.requests, spend.cost.estimated_requests, spend.cost.unpriced_requests) == (
+            alone[model].requests, alone[model].estimated_requests, alone[model].unpriced_requests), model
