@@ -1,5 +1,6 @@
 """Rebuilds an Anthropic message from its stream events: content blocks, usage, stop reason, errors."""
 import json
+from typing import ClassVar
 
 import msgspec
 
@@ -9,6 +10,37 @@ from proxy.usage import USAGE_KEYS, merge_usage
 __all__ = ["USAGE_KEYS", "MessageAssembler", "json_value", "usage_of"]
 # Delta type -> the block field its string is appended to.
 TEXT_DELTAS = {"text_delta": "text", "thinking_delta": "thinking", "signature_delta": "signature"}
+
+
+# The deltas of `content_block_delta`, most of a stream's events, read straight into these types by
+# `add_raw`; an event they do not fit (another delta, a wrong type, a missing field...) goes
+# through `add` instead, which reads any JSON. Each holds its string as `value`, its field `field`.
+class _TextDelta(msgspec.Struct, tag="text_delta", rename={"value": "text"}):
+    value: str = ""
+    field: ClassVar[str] = "text"
+
+
+class _ThinkingDelta(msgspec.Struct, tag="thinking_delta", rename={"value": "thinking"}):
+    value: str = ""
+    field: ClassVar[str] = "thinking"
+
+
+class _SignatureDelta(msgspec.Struct, tag="signature_delta", rename={"value": "signature"}):
+    value: str = ""
+    field: ClassVar[str] = "signature"
+
+
+class _JsonDelta(msgspec.Struct, tag="input_json_delta", rename={"value": "partial_json"}):
+    value: str = ""
+    field: ClassVar[None] = None
+
+
+class _ContentBlockDelta(msgspec.Struct, tag="content_block_delta"):
+    delta: _TextDelta | _ThinkingDelta | _SignatureDelta | _JsonDelta
+    index: int = 0
+
+
+_content_block_delta = msgspec.json.Decoder(_ContentBlockDelta).decode
 
 
 class MessageAssembler:
@@ -44,6 +76,33 @@ class MessageAssembler:
                 # Wrong types inside an event ("text": null): this copy is bookkeeping, and the
                 # client already has the bytes; skip the event rather than fail the stream.
                 return
+
+    def add_raw(self, events: list[tuple[bytes, bytes]]) -> None:
+        """Apply events given as undecoded (event name, data) bytes: the same as `add` on each."""
+        blocks, text_parts, json_parts = self._blocks, self._text_parts, self._json_parts
+        last = parts = None  # the (index, field) of the delta before, and the list its string went to
+        for name, data in events:
+            if name == b"content_block_delta":
+                try:
+                    event = _content_block_delta(data)
+                except msgspec.DecodeError:  # or its ValidationError: `add` reads it its own way
+                    pass
+                else:
+                    delta = event.delta
+                    if (event.index, delta.field) != last:
+                        last = index, field = event.index, delta.field
+                        if index not in blocks:
+                            blocks[index] = {}
+                        if field is None:
+                            parts = json_parts.setdefault(index, [])
+                        else:
+                            parts = text_parts.setdefault(last, [])
+                    parts.append(delta.value)
+                    continue
+            elif name == b"ping":
+                continue
+            last = None  # `add` may end a block (content_block_stop takes its JSON parts away)
+            self.add(Event(name.decode("utf-8", "replace") or "message", data.decode("utf-8", "replace")))
 
     def _on_message_start(self, data):
         self.message = dict(data.get("message") or {})

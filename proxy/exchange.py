@@ -107,8 +107,7 @@ class Exchange:
             while self._parsed < len(self._chunks) and size < PARSE_SLICE_BYTES:
                 size += len(self._chunks[self._parsed])
                 self._parsed += 1
-            for event in self._parser.feed(b"".join(self._chunks[start:self._parsed])):
-                self._assembler.add(event)
+            self._assembler.add_raw(self._parser.feed_raw(b"".join(self._chunks[start:self._parsed])))
             if self._parsed < len(self._chunks):
                 time.sleep(0)  # a long stream's parse must not hold up every other stream
 

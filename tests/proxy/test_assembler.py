@@ -94,3 +94,51 @@ def test_event_json_reads_as_json_loads_reads_it(text):
 def test_malformed_event_json_is_a_value_error(text):
     with pytest.raises(ValueError):
         json_value(text)
+
+
+def raw_delta(data) -> bytes:
+    return b"event: content_block_delta\ndata: " + (data if isinstance(data, bytes) else json.dumps(data).encode()) \
+        + b"\n\n"
+
+
+ODD_STREAMS = {
+    "tool and thinking": message_events("m", thinking="Hmm.", tool={"name": "Read", "input": {"a": [1]}}),
+    "malformed and pings": [b"event: content_block_delta\ndata: {not json\n\n", b"event: ping\ndata: x\n\n"]
+    + message_events("m"),
+    "odd deltas": message_events("m")[:2] + [raw_delta(data) for data in (
+        {"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": None}},
+        {"type": "content_block_delta", "index": 0, "delta": {"text": "untyped"}},
+        {"type": "content_block_delta", "index": 0, "delta": None},
+        {"type": "content_block_delta", "index": True, "delta": {"type": "text_delta", "text": "bool"}},
+        {"type": "content_block_delta", "index": 1.0, "delta": {"type": "text_delta", "text": "float"}},
+        {"type": "message_stop"},
+        {"index": 2, "delta": {"type": "text_delta", "text": "no type"}},
+        {"type": "content_block_delta", "delta": {"type": "text_delta"}},
+        {"type": "content_block_delta", "index": 0, "index ": 3, "delta": {"type": "text_delta", "text": "a",
+                                                                           "text": "twice"}},
+        {"type": "content_block_delta", "index": 4, "delta": {"type": "citations_delta", "citation": {"x": 1}}},
+        {"type": "content_block_delta", "index": 5, "delta": {"type": "input_json_delta", "partial_json": 7}},
+        {"type": "content_block_delta", "index": 5, "delta": {"type": "input_json_delta", "partial_json": '{"a'}},
+        {"type": "content_block_stop", "index": 5},
+        {"type": "content_block_delta", "index": 5, "delta": {"type": "input_json_delta", "partial_json": '1'}},
+    )] + [raw_delta(b'{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"\xff\\ud800"}}'),
+          raw_delta(b'{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":NaN}}'),
+          b"event:content_block_delta\ndata:{\"index\":0,\"delta\":{\"type\":\"text_delta\",\"text\":\"tight\"}}\n\n",
+          b"event: content_block_delta\r\ndata: {\"delta\":{\"type\":\"thinking_delta\",\"thinking\":\"cr\"}}\r\n\r\n",
+          b"data: {\"type\":\"content_block_delta\",\"delta\":{\"type\":\"text_delta\",\"text\":\"unnamed\"}}\n\n",
+          b"event: content_block_delta\ndata: {\"delta\":\ndata: {\"type\":\"text_delta\",\"text\":\"two lines\"}}\n\n"]
+    + message_events("m")[-2:],
+}
+
+
+@pytest.mark.parametrize("name", ODD_STREAMS)
+@pytest.mark.parametrize("split", [None, 1, 7, 64])
+def test_undecoded_events_in_bulk_read_as_one_by_one(name, split):
+    stream = b"".join(ODD_STREAMS[name])
+    chunks = [stream] if split is None else [stream[i:i + split] for i in range(0, len(stream), split)]
+    one_by_one, parser = assemble(chunks), SSEParser()
+    bulk = MessageAssembler()
+    for chunk in chunks:
+        bulk.add_raw(parser.feed_raw(chunk))
+    assert json.dumps(bulk.result()) == json.dumps(one_by_one.result())
+    assert (bulk.usage, bulk.error, bulk.stopped) == (one_by_one.usage, one_by_one.error, one_by_one.stopped)
