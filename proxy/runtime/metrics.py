@@ -110,15 +110,28 @@ def server_recording(folder: str) -> dict:
     return figures
 
 
+_CHILDREN: dict = {}  # (metric, label values) -> its child: the series are few, each kept forever
+
+
+def _child(metric, *labels):
+    """`metric.labels(*labels)`, looked up in one step (prometheus_client checks and converts the
+    values, and takes a lock, on every call)."""
+    key = (metric, labels)
+    child = _CHILDREN.get(key)
+    if child is None:
+        child = _CHILDREN[key] = metric.labels(*labels)
+    return child
+
+
 def observe(exchange) -> None:
     """Count a finished exchange: status, outcome, tokens, timings, upstream failure kind."""
     model = MODEL_LABELS.label(exchange.routed_model or exchange.info.model or "unknown")
     status = str(exchange.status_code or 0)
-    REQUESTS.labels(status, model, exchange.provider, exchange.outcome).inc()
+    _child(REQUESTS, status, model, exchange.provider, exchange.outcome).inc()
     for key, kind in _TOKEN_KINDS.items():
         count = exchange.usage.get(key)
         if isinstance(count, int) and count > 0:
-            TOKENS.labels(kind, model).inc(count)
+            _child(TOKENS, kind, model).inc(count)
     if exchange.ttfb_ms is not None:
         TIME_TO_FIRST_BYTE.observe(exchange.ttfb_ms / 1000)
     if exchange.response_time_ms is not None:
@@ -127,4 +140,4 @@ def observe(exchange) -> None:
     if exchange.outcome == "proxy_error" and exchange.status_code in (502, 504):
         failure = "unreachable" if exchange.status_code == 502 else "timeout"
     if failure:
-        UPSTREAM_ERRORS.labels(failure).inc()
+        _child(UPSTREAM_ERRORS, failure).inc()
