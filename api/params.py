@@ -61,7 +61,7 @@ def time_zone() -> ZoneInfo:
     name = request.args.get("tz") or "UTC"
     try:
         return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a name too long for a file name
         raise http_error(400, "Invalid tz",
                          f"unknown time zone {name!r}; use an IANA name like Europe/Paris") from None
 

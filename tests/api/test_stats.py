@@ -112,6 +112,7 @@ def test_empty_ranges_give_empty_lists_and_zeros(client):
     "/api/stats/hourly?start=2026-11-02&end=2026-11-01",              # end before start
     "/api/stats/hourly?start=2026-11-01&end=2026-11-02&bucket=0",     # bucket out of range
     "/api/stats/models?start=2026-11-01&end=2026-11-02&tz=Mars/Olympus",
+    "/api/stats/hourly?start=2026-11-01&end=2026-11-02&tz=" + "Z%CC%B7" * 200,  # too long for a file name
     "/api/stats?org=org-nobody",
     "/api/stats/dashboard?start=2020-01-01&end=2026-01-01",           # too many days
     "/api/stats?start_date=2026-13-45",
