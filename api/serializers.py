@@ -274,18 +274,17 @@ def daily_stats(days, spend: dict) -> dict:
     return {"dailyStats": daily}
 
 
-def hourly_stats(labels, rows, spend: dict) -> dict:
-    """HourlyStatsResponse: an entry per bucket (labelled by its local start) with its cost, the range's
-    totals and mean time; `spend` is per (bucket index, model)."""
+def hourly_stats(labels, spend: dict) -> dict:
+    """HourlyStatsResponse: an entry per bucket (labelled by its local start) with its tokens, requests
+    and cost, the range's totals and mean time; `spend` is per (bucket index, model)."""
     hourly = [{"hour": moment.hour, "label": moment.strftime("%H:%M"), "start": moment.isoformat(),
                "tokens": 0, "requests": 0, "cost": 0.0} for moment in labels]
-    time_sum = timed = 0
-    for row in rows:
-        hourly[row["bucket"]].update(tokens=int(row["tokens"] or 0), requests=row["requests"])
-        time_sum, timed = time_sum + int(row["time_sum"] or 0), timed + row["timed"]
     for (bucket, _model), value in spend.items():
         if bucket is not None and 0 <= int(bucket) < len(hourly):
-            hourly[int(bucket)]["cost"] = _usd(hourly[int(bucket)]["cost"] + value.cost.total)
+            entry = hourly[int(bucket)]
+            entry.update(tokens=entry["tokens"] + value.tokens.total, requests=entry["requests"] + value.cost.requests,
+                         cost=_usd(entry["cost"] + value.cost.total))
+    time_sum, timed = sum(value.time_sum_ms for value in spend.values()), sum(value.timed for value in spend.values())
     return {"hourlyStats": hourly, "todayTokens": sum(h["tokens"] for h in hourly),
             "todayRequests": sum(h["requests"] for h in hourly),
             "todayCost": cost(_sum_costs(value.cost for value in spend.values())),

@@ -92,10 +92,9 @@ def hourly_stats():
     start, end = params.instant("start", tz, required=True), params.instant("end", tz, required=True)
     start_ms, end_ms, size_ms, labels = buckets.fixed_buckets(start, end, tz)
     org = _org()
-    rows = queries.usage_by_fixed_bucket(queries.filtered_requests(org=org), start_ms, end_ms, size_ms)
     spend = spend_by(queries.filtered_requests(org=org, start_ms=start_ms, end_ms=end_ms), current_pricing(),
                      key=queries.fixed_bucket_index(start_ms, size_ms).alias("c_key"))
-    return jsonify(serializers.hourly_stats(labels, rows, spend))
+    return jsonify(serializers.hourly_stats(labels, spend))
 
 
 @bp.get("/stats/models")

@@ -24,7 +24,10 @@ _SUMS = (peewee.fn.COUNT(peewee.SQL("*")).alias("requests"),  # not COUNT(id): t
          peewee.fn.SUM(RequestLog.cache_creation_input_tokens).alias("cache_creation"),
          peewee.fn.SUM(_ONE_HOUR).alias("write_1h"),
          peewee.fn.SUM(_ESTIMATED).alias("estimated"),
-         peewee.fn.SUM(RequestLog.web_search_requests).alias("searches"))
+         peewee.fn.SUM(RequestLog.web_search_requests).alias("searches"),
+         # Response times ride along (the covering indexes hold them): the hourly view's mean needs no pass of its own.
+         peewee.fn.SUM(RequestLog.response_time_ms).alias("time_sum"),
+         peewee.fn.COUNT(RequestLog.response_time_ms).alias("timed"))
 _DETAIL = (RequestLog.provider.alias("c_provider"), RequestLog.inference_geo.alias("c_geo"),
            RequestLog.speed.alias("c_speed"), RequestLog.service_tier.alias("c_tier_name"))
 
@@ -51,13 +54,17 @@ def _plain(book):
 
 @dataclass
 class Spend:
-    """The tokens of a group of requests and what they cost."""
+    """The tokens of a group of requests, what they cost, and their response times (sum in ms, and
+    how many requests had one)."""
 
     tokens: Tokens = field(default_factory=Tokens)
     cost: Cost = field(default_factory=Cost)
+    time_sum_ms: int = 0
+    timed: int = 0
 
     def __add__(self, other: "Spend") -> "Spend":
-        return Spend(self.tokens + other.tokens, self.cost + other.cost)
+        return Spend(self.tokens + other.tokens, self.cost + other.cost, self.time_sum_ms + other.time_sum_ms,
+                     self.timed + other.timed)
 
 
 def spend_by(base, pricing: Pricing, key=None) -> dict:
@@ -83,7 +90,8 @@ def spend_by(base, pricing: Pricing, key=None) -> dict:
     return result
 
 
-_SUM_NAMES = ("requests", "input", "output", "cache_read", "cache_creation", "write_1h", "estimated", "searches")
+_SUM_NAMES = ("requests", "input", "output", "cache_read", "cache_creation", "write_1h", "estimated", "searches",
+              "time_sum", "timed")
 
 
 def _take_out_special(rows, base, columns, names, special, key, pricing: Pricing, result: dict) -> list:
@@ -104,7 +112,9 @@ def _take_out_special(rows, base, columns, names, special, key, pricing: Pricing
         _price(result, row, pricing, dates, thresholds)
     if itemised:
         for row, group in _itemised(base, key):
-            _add(result, (group, row.routed_model or row.original_model), Spend(tokens_of(row), cost_of(row, pricing)))
+            timed = row.response_time_ms is not None
+            _add(result, (group, row.routed_model or row.original_model),
+                 Spend(tokens_of(row), cost_of(row, pricing), row.response_time_ms or 0, int(timed)))
     return [row for row in by_group.values() if row["requests"]]
 
 
@@ -115,7 +125,7 @@ def _price(result: dict, row: dict, pricing: Pricing, dates: list[int], threshol
                     row.get("c_geo"), row.get("c_speed"), row.get("c_tier_name"))
     tokens = _tokens(row)
     cost = pricing.cost(tokens, charge, requests=int(row["requests"]), prompt=thresholds[tier - 1] + 1 if tier else 0)
-    _add(result, (row.get("c_key"), row["c_model"]), Spend(tokens, cost))
+    _add(result, (row.get("c_key"), row["c_model"]), Spend(tokens, cost, int(row["time_sum"] or 0), int(row["timed"] or 0)))
 
 
 def totals(spend: dict, by: str | None = "key") -> dict:

@@ -6,15 +6,6 @@ import peewee
 from models.request_log import RequestLog
 from models.retention import prune_batch
 
-TOKENS = (RequestLog.input_tokens + RequestLog.output_tokens
-          + RequestLog.cache_read_input_tokens + RequestLog.cache_creation_input_tokens)
-
-
-# Group by output aliases: Postgres cannot match a parameterised expression in GROUP BY to the
-# same expression in SELECT (each gets its own placeholder).
-BY_MODEL, BY_BUCKET = peewee.SQL('"model"'), peewee.SQL('"bucket"')
-
-
 # A status class -> its condition; in-flight rows have no status yet.
 STATUS_CLASSES = {f"{n}xx": (RequestLog.status_code >= n * 100) & (RequestLog.status_code < n * 100 + 100)
                   for n in range(1, 6)}
@@ -106,17 +97,6 @@ def delete_all(batch_size: int = 2000) -> int:
     return total
 
 
-def usage_by_model(base):
-    """Per routed model: request count and the four token sums over `base`'s rows."""
-    model = peewee.fn.COALESCE(RequestLog.routed_model, "unknown")
-    return (base.select(model.alias("model"), peewee.fn.COUNT(RequestLog.id).alias("requests"),
-                        peewee.fn.SUM(RequestLog.input_tokens).alias("input_tokens"),
-                        peewee.fn.SUM(RequestLog.output_tokens).alias("output_tokens"),
-                        peewee.fn.SUM(RequestLog.cache_read_input_tokens).alias("cache_read"),
-                        peewee.fn.SUM(RequestLog.cache_creation_input_tokens).alias("cache_creation"))
-            .group_by(BY_MODEL).dicts())
-
-
 def bucket_index(boundaries_ms: list[int]):
     """The index of the bucket [b0, b1), [b1, b2), ... a record falls in (any lengths: DST days)."""
     return peewee.Case(None, [(RequestLog.timestamp_ms < edge, index)
@@ -126,29 +106,3 @@ def bucket_index(boundaries_ms: list[int]):
 def fixed_bucket_index(start_ms: int, bucket_ms: int):
     """The index of the equal-length bucket from `start_ms` a record falls in (integer arithmetic, portable)."""
     return (RequestLog.timestamp_ms - start_ms) / bucket_ms
-
-
-def usage_by_bucket(base, boundaries_ms: list[int]):
-    """Requests and tokens per model in the buckets [b0, b1), [b1, b2), ... (any lengths: DST days)."""
-    bucket = bucket_index(boundaries_ms)
-    model = peewee.fn.COALESCE(RequestLog.routed_model, "unknown")
-    query = (base.select(bucket.alias("bucket"), model.alias("model"),
-                         peewee.fn.COUNT(RequestLog.id).alias("requests"),
-                         peewee.fn.SUM(TOKENS).alias("tokens"))
-             .where(RequestLog.timestamp_ms >= boundaries_ms[0], RequestLog.timestamp_ms < boundaries_ms[-1])
-             .group_by(BY_BUCKET, BY_MODEL))
-    return list(query.dicts())
-
-
-def usage_by_fixed_bucket(base, start_ms: int, end_ms: int, bucket_ms: int):
-    """Requests, tokens and response-time sum and count per equal-length bucket from `start_ms`
-    (integer arithmetic, portable)."""
-    bucket = fixed_bucket_index(start_ms, bucket_ms)
-    query = (base.select(bucket.alias("bucket"), peewee.fn.COUNT(RequestLog.id).alias("requests"),
-                         peewee.fn.SUM(TOKENS).alias("tokens"),
-                         peewee.fn.SUM(RequestLog.response_time_ms).alias("time_sum"),
-                         peewee.fn.COUNT(RequestLog.response_time_ms).alias("timed"))
-             .where(RequestLog.timestamp_ms >= start_ms, RequestLog.timestamp_ms < end_ms)
-             .group_by(BY_BUCKET))
-    return list(query.dicts())
-

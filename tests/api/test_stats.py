@@ -57,8 +57,8 @@ def test_daily_buckets_follow_local_days_across_a_dst_change(client):
 
 
 def test_hourly_buckets_on_the_25_hour_day(client):
-    seed(log_row("early", timestamp_ms=ms("2026-11-01T05:10:00Z"), **usage()),   # 01:10 EDT
-         log_row("again", timestamp_ms=ms("2026-11-01T06:10:00Z"), **usage()),   # 01:10 EST
+    seed(log_row("early", timestamp_ms=ms("2026-11-01T05:10:00Z"), response_time_ms=1000, **usage()),  # 01:10 EDT
+         log_row("again", timestamp_ms=ms("2026-11-01T06:10:00Z"), **usage()),   # 01:10 EST, no time yet
          log_row("slow", timestamp_ms=ms("2026-11-01T06:20:00Z"), response_time_ms=3000, **usage()))
     body = client.get("/api/stats/hourly?start=2026-11-01&end=2026-11-02&tz=America/New_York").json
     hours = body["hourlyStats"]
@@ -67,7 +67,7 @@ def test_hourly_buckets_on_the_25_hour_day(client):
     assert [h["requests"] for h in hours[:4]] == [0, 1, 2, 0]
     assert body["todayRequests"] == 3
     assert body["todayTokens"] == 3 * TOKENS
-    assert body["avgResponseTime"] > 0
+    assert body["avgResponseTime"] == 2000, "the mean of the requests that have a time"
 
 
 def test_half_hour_offsets_and_custom_buckets(client):

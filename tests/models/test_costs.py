@@ -32,16 +32,16 @@ def seed():
                 cache_creation_input_tokens=8_000),
         # Haiku the day after its (made-up) price cut, with 3 web searches.
         log_row("h-cut", timestamp_ms=JUNE + DAY, routed_model="claude-haiku-4-5", input_tokens=1_000_000,
-                web_search_requests=3),
+                web_search_requests=3, response_time_ms=1000),
         # Opus 4.6 in the US, and fast.
         log_row("o-us", timestamp_ms=JUNE, routed_model="claude-opus-4-6", input_tokens=1_000, output_tokens=1_000,
-                inference_geo="us"),
+                inference_geo="us", response_time_ms=200),
         log_row("o-fast", timestamp_ms=JUNE, routed_model="claude-opus-4-6", input_tokens=1_000, output_tokens=1_000,
                 speed="fast"),
         # A model nobody priced, and a request with an advisor iteration.
         log_row("x", timestamp_ms=JUNE, routed_model="local-llm", provider="local", input_tokens=500),
         log_row("it", timestamp_ms=JUNE, routed_model="claude-sonnet-4-5", input_tokens=1_000, output_tokens=100,
-                iteration_count=2,
+                iteration_count=2, response_time_ms=50,
                 iterations='[{"model":null,"input":1000,"output":100},{"model":"claude-opus-4-6","input":2000,'
                            '"output":300,"cache_write_1h":1000}]'),
     ]
@@ -55,6 +55,7 @@ def test_grouped_costs_equal_the_hand_computed_sum(migrated):
     total = spend.cost
     assert (spend.tokens.input, spend.tokens.cache_write_1h, spend.tokens.estimated_writes) == (
         1_003_620, 19_981, 8_000)
+    assert (spend.time_sum_ms, spend.timed) == (1250, 3), "plain, special and itemised rows' response times"
     expected = {
         "s-under": 0.00003 + 0.057 + 0.05994 + 0.015,
         "s-over": 0.00006 + 0.114 + 0.119892 + 0.0225,
