@@ -1,35 +1,39 @@
 """Cache economics read from the records: the turns of sessions in a range and their cache breaks."""
 import hashlib
 import json
+import time
 from collections import defaultdict
 
 from models import bounded_json
 from models.cache_economics import CacheBreak, Turn, find_breaks
-from models.costs import tokens_of
-from models.pricing import Pricing
+from models.pricing import Pricing, Tokens
 from models.record_bodies import record_body
 from models.request_log import RequestLog
 
 # Turns read at most per report: a busy team's week; the answer says when it was cut.
 MAX_TURNS = 50_000
+YIELD_EVERY = 2_000
 _MAX_BODY_CHARS = 8 * 1024 * 1024
 
 
 def session_turns(base, limit: int = MAX_TURNS) -> tuple[dict, bool]:
     """Per session id, its completed Messages requests in `base` as Turns (oldest first); and whether cut."""
-    query = (base.select(RequestLog.id, RequestLog.timestamp_ms, RequestLog.session_id, RequestLog.agent_id,
-                         RequestLog.original_model, RequestLog.routed_model, RequestLog.provider,
+    query = (base.select(RequestLog.id, RequestLog.timestamp_ms, RequestLog.session_id, RequestLog.original_model,
+                         RequestLog.routed_model, RequestLog.provider, RequestLog.agent_id,
                          RequestLog.input_tokens, RequestLog.output_tokens, RequestLog.cache_read_input_tokens,
-                         RequestLog.cache_creation_input_tokens, RequestLog.cache_write_5m_tokens,
-                         RequestLog.cache_write_1h_tokens, RequestLog.web_search_requests)
+                         RequestLog.cache_creation_input_tokens, RequestLog.cache_write_1h_tokens,
+                         RequestLog.cache_write_5m_tokens, RequestLog.web_search_requests)
              .where(RequestLog.session_id.is_null(False), RequestLog.endpoint == "/v1/messages",
                     RequestLog.outcome == "complete")
-             .order_by(RequestLog.timestamp_ms.desc()).limit(limit + 1))
-    rows = list(query)
+             .order_by(RequestLog.timestamp_ms.desc()).limit(limit + 1).tuples())
+    rows = []
+    for row in query:  # plain tuples: a model instance per row was half the read
+        rows.append(row)
+        if len(rows) % YIELD_EVERY == 0:
+            time.sleep(0)  # under gevent, let the worker's streams run between slices of a long read
     sessions = defaultdict(list)
-    for row in reversed(rows[:limit]):
-        sessions[row.session_id].append(Turn(row.id, row.timestamp_ms, row.original_model, row.routed_model,
-                                             row.provider, row.agent_id, tokens_of(row)))
+    for request_id, at_ms, session, model, served, provider, agent, *tokens in reversed(rows[:limit]):
+        sessions[session].append(Turn(request_id, at_ms, model, served, provider, agent, Tokens.of_columns(*tokens)))
     return dict(sessions), len(rows) > limit
 
 

@@ -6,6 +6,7 @@ Requests price alike when they share the serving model and provider, the price r
 as a few dozen groups, and a corrected price reprices all history without a migration. Rows
 with iterations (each priced at its own model's rates) are few and priced one by one.
 """
+import time
 from dataclasses import dataclass, field
 
 import peewee
@@ -81,13 +82,22 @@ def spend_by(base, pricing: Pricing, key=None) -> dict:
     # only when there are some does a second pass read them (on every key) and take their sums
     # off the first pass's groups: a second pass finding nothing cost as much as the first.
     flag = peewee.fn.SUM(peewee.Case(None, [(special, 1)], 0)).alias("c_special")
-    rows = list(base.select(*columns, *_SUMS, flag).group_by(*groups).dicts())
+    rows = list(_yielding(base.select(*columns, *_SUMS, flag).group_by(*groups).dicts()))
     result: dict = {}
     if any(row["c_special"] for row in rows):
         rows = _take_out_special(rows, base, columns, names, special, key, pricing, result)
-    for row in rows:
+    for row in _yielding(rows):
         _price(result, row, pricing, dates, thresholds)
     return result
+
+
+def _yielding(rows, every: int = 2_000):
+    # A key with many values (a session each) makes tens of thousands of groups: under gevent the
+    # worker's streams run between slices of them (time.sleep is gevent's there).
+    for count, row in enumerate(rows, 1):
+        yield row
+        if count % every == 0:
+            time.sleep(0)
 
 
 _SUM_NAMES = ("requests", "input", "output", "cache_read", "cache_creation", "write_1h", "estimated", "searches",
