@@ -27,6 +27,7 @@ from proxy.routing.dispatch import Dispatcher
 from proxy.runtime.drain import Drain
 from proxy.recording.retention import RetentionPruner
 from proxy.routing.config import ConfigError, RoutingConfig, load_routing_config
+from proxy.socket_relay import exposing_server_response
 
 log = logging.getLogger(__name__)
 
@@ -144,6 +145,8 @@ def create_app(config: Config | None = None) -> Flask:
     app.cli.add_command(init_db_command)
     app.cli.add_command(convert_bodies_command)
     app.extensions["openapi"] = build_spec(app)
+    # The relay writes a body's chunks itself where gunicorn's response object allows it.
+    app.wsgi_app = exposing_server_response(app.wsgi_app)
     return app
 
 

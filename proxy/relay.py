@@ -8,10 +8,12 @@ from flask import Response
 from urllib3.exceptions import HTTPError as Urllib3Error
 from urllib3.exceptions import ReadTimeoutError
 
+from proxy.body_framing import FramingError
 from proxy.client_cork import HeadCork
 from proxy.exchange import Exchange
 from proxy.header_rules import HeaderRule, apply_rules
 from proxy.headers import client_response_headers
+from proxy.socket_relay import ChunkWriter, UpstreamReader, body_framing, chunked_client
 from proxy.upstream.client import UpstreamResponse
 
 log = logging.getLogger(__name__)
@@ -50,7 +52,7 @@ class RelayBody:
 
     def __init__(self, exchange: Exchange, upstream: UpstreamResponse,
                  on_finished: Callable[[Exchange], None], streams: set | None = None, watched: bool = False,
-                 cork: HeadCork | None = None):
+                 cork: HeadCork | None = None, environ: dict | None = None):
         self.exchange = exchange
         self.watched = watched  # read without a socket timeout: proxy.runtime.stall_watch times its reads
         self._cork = cork or HeadCork()
@@ -61,6 +63,8 @@ class RelayBody:
         self._cut: tuple[str, str] | None = None  # (outcome, reason) when ended early
         self._streams = streams if streams is not None else set()
         self._streams.add(self)
+        self._environ = environ or {}
+        self._reading = False  # inside a read of the upstream socket (the socket relay's own way)
         self._body = self._relay()
 
     @property
@@ -71,7 +75,7 @@ class RelayBody:
     @property
     def waiting_upstream(self) -> bool:
         """True while the relay is inside a read from its upstream (not while the client is written to)."""
-        return self._body.gi_running
+        return self._reading or (self._body.gi_running and self._body.gi_code is _RELAY_CODE)
 
     def cut(self, outcome: str, reason: str) -> None:
         """End this relay early (shutdown, stall): the upstream read waiting in the relay wakes and ends."""
@@ -85,6 +89,7 @@ class RelayBody:
     def __next__(self) -> bytes:
         if not self._started:
             self._started = True
+            self._body = self._chosen_way()
             self._cork.hold()  # the server writes the head, then the chunk returned now
         else:
             self._cork.release()  # both are written: one segment, before waiting for more
@@ -99,6 +104,14 @@ class RelayBody:
                 self._settle("complete", None)  # no body to read: the server never asks for one
             else:
                 self._settle("client_disconnected", "client closed the connection before the body")
+
+    def _chosen_way(self) -> Iterator[bytes]:
+        # Asked at the first read, once the server has the response's status and headers.
+        client = chunked_client(self._environ.get("proxy.server_response"))
+        framing = body_framing(self._upstream.raw) if client is not None else None
+        if framing is None:
+            return self._body
+        return self._relay_sockets(UpstreamReader(self._upstream.raw, framing), ChunkWriter(client))
 
     def _settle(self, outcome: str, error: str | None) -> None:
         if self._settled:
@@ -146,16 +159,65 @@ class RelayBody:
             self._settle(outcome, error)
 
 
+    def _relay_sockets(self, reader: UpstreamReader, writer: ChunkWriter) -> Iterator[bytes]:
+        """The body relayed off both sockets: the first read returned to the server (it writes the head
+        with it), every later one written here, one chunk and one send each."""
+        exchange = self.exchange
+        outcome, error = "complete", None
+        try:
+            try:
+                data = reader.read()
+                while not data and not reader.done:
+                    data = reader.read()
+                if data:
+                    exchange.mark_first_byte()
+                yield data
+                if data:
+                    exchange.body_chunk(data)
+                while not reader.done:
+                    self._reading = True
+                    data = reader.read()
+                    self._reading = False
+                    if data:
+                        try:
+                            writer.write(data)
+                        except OSError:
+                            outcome, error = "client_disconnected", "client closed the connection mid-response"
+                            raise
+                        exchange.body_chunk(data)
+                reader.finish()
+            except (Urllib3Error, OSError, FramingError) as exc:
+                self._reading = False
+                if outcome == "client_disconnected":
+                    raise
+                outcome, error = self._cut or upstream_cut(exc)
+                log.warning("%s: %s", exchange.id, error)
+                if not exchange.is_sse:
+                    raise  # abort the connection: a truncated JSON body must not look complete
+                yield sse_error_event(error, exchange.mid_event)
+        except BaseException as exc:  # GreenletExit on kill is not an Exception
+            if outcome == "complete":  # not an ending settled above, re-raised to the server
+                outcome, error = ("client_disconnected", "client closed the connection mid-response") \
+                    if isinstance(exc, GeneratorExit) else ("proxy_error", f"{type(exc).__name__}: {exc}")
+            raise
+        finally:
+            self._reading = False
+            self._settle(outcome, error)
+
+
+_RELAY_CODE = RelayBody._relay.__code__
+
+
 def relay_response(exchange: Exchange, upstream: UpstreamResponse, on_finished: Callable[[Exchange], None],
                    rules: tuple[HeaderRule, ...] = (), streams: set | None = None,
-                   client_socket=None) -> Response:
+                   client_socket=None, environ: dict | None = None) -> Response:
     """A Flask response relaying the upstream status, headers (after the response rules) and body."""
     exchange.response_started(upstream.status_code, upstream.headers)
     encoding = upstream.headers.get("content-encoding", "identity").lower()
     headers = client_response_headers(upstream.headers, body_decoded=encoding != "identity")
     headers = apply_rules(headers, rules)
     body = RelayBody(exchange, upstream, on_finished, streams, watched=upstream.release_read_timeout(),
-                     cork=HeadCork(client_socket))
+                     cork=HeadCork(client_socket), environ=environ)
     response = Response(body, status=upstream.status_code, headers=headers, direct_passthrough=True)
     if upstream.headers.get("content-type") is None:
         del response.headers["Content-Type"]  # werkzeug's text/html default is not what upstream said

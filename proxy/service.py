@@ -141,7 +141,7 @@ class ProxyService:
         except Exception as exc:
             raise self._fail(exchange, self._unexpected(exchange, exc)) from None
         return relay_response(exchange, upstream, self._record_finished, rules.response, self.traffic.streams,
-                              request.environ.get("gunicorn.socket"))
+                              request.environ.get("gunicorn.socket"), request.environ)
 
     def list_models(self, request):
         """The upstream's model list plus the routing targets; unreachable upstream: the targets alone."""

@@ -123,3 +123,110 @@ def test_metrics_add_up_every_worker(_upstream_server, tmp_path):
     counted = [line for line in text.splitlines()
                if line.startswith("proxy_requests_total{") and 'model="claude-counted"' in line]
     assert counted and float(counted[0].rsplit(" ", 1)[1]) == 8.0
+
+
+def raw_exchanges(port: int, bodies: list[bytes], read_pause: float = 0.0) -> list[bytes]:
+    """Send requests one after the other on one connection; the raw responses (head and chunked body)."""
+    answers = []
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        for body in bodies:
+            sock.sendall(b"POST /v1/messages HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                         b"Content-Length: %d\r\n\r\n%s" % (len(body), body))
+            received = b""
+            while not received.endswith(b"\r\n0\r\n\r\n"):
+                time.sleep(read_pause)
+                data = sock.recv(1024 if read_pause else 65536)
+                assert data, f"the connection closed mid-response: {received[-200:]!r}"
+                received += data
+            answers.append(received)
+    return answers
+
+
+def dechunked(response: bytes) -> bytes:
+    head, _, body = response.partition(b"\r\n\r\n")
+    assert b"transfer-encoding: chunked" in head.lower()
+    out = b""
+    while True:
+        size_line, _, body = body.partition(b"\r\n")
+        size = int(size_line, 16)
+        if not size:
+            return out
+        out, body = out + body[:size], body[size + 2:]
+
+
+def test_events_cut_anywhere_by_the_upstream_reach_the_client_byte_for_byte_and_the_record(server, upstream):
+    wire = b"".join(message_events("claude-split"))
+    cuts = [0, 5, 6, 40, 41, 200, 333, 334, 335, len(wire) - 3, len(wire)]  # mid-line, mid-UTF-8, mid-CRLF
+    upstream.reply(Reply(chunks=[wire[a:b] for a, b in zip(cuts, cuts[1:])], content_type="text/event-stream",
+                         delay_between=0.01))
+    body = b'{"model": "claude-split", "stream": true, "messages": []}'
+    [answer] = raw_exchanges(server.port, [body])
+    assert dechunked(answer) == wire
+    rows = wait_for_rows(server.db_path, "claude-split", 1)
+    assert [(r["outcome"], r["output_tokens"], r["response_bytes"]) for r in rows] == \
+        [("complete", FINAL_OUTPUT_TOKENS, len(wire))]
+
+
+def test_the_client_connection_is_kept_alive_after_streams_and_json_bodies(server, upstream):
+    events = message_events("claude-alive")
+    upstream.reply(Reply(chunks=events, content_type="text/event-stream"),
+                   Reply(chunks=[b'{"type": "message", ', b'"usage": {"input_tokens": 3}}'],
+                         content_type="application/json"),
+                   Reply(chunks=events, content_type="text/event-stream"))
+    stream = b'{"model": "claude-alive", "stream": true, "messages": []}'
+    answers = raw_exchanges(server.port, [stream, b'{"model": "claude-alive", "messages": []}', stream])
+    assert [dechunked(a) for a in answers] == [b"".join(events), b'{"type": "message", "usage": {"input_tokens": 3}}',
+                                               b"".join(events)]
+    assert all(b"connection: keep-alive" in a.split(b"\r\n\r\n")[0].lower() for a in answers)
+
+
+def test_a_slow_client_gets_a_large_stream_whole(server, upstream):
+    events = message_events("claude-slow", text="x" * 3000) * 20  # ~70 KB, more than the socket buffers hold
+    upstream.reply(Reply(chunks=events, content_type="text/event-stream"))
+    [answer] = raw_exchanges(server.port, [b'{"model": "claude-slow", "stream": true, "messages": []}'],
+                             read_pause=0.002)
+    assert dechunked(answer) == b"".join(events)
+    rows = wait_for_rows(server.db_path, "claude-slow", 1)
+    assert [r["outcome"] for r in rows] == ["complete"]
+
+
+def test_an_upstream_drop_mid_stream_ends_with_an_error_event_and_is_recorded(server, upstream):
+    upstream.reply(Reply(chunks=message_events("m"), content_type="text/event-stream", drop_after=3,
+                         delay_between=0.01))
+    [answer] = raw_exchanges(server.port, [b'{"model": "claude-drop", "stream": true, "messages": []}'])
+    assert dechunked(answer).endswith(b"event: error\ndata: " + dechunked(answer).split(b"event: error\ndata: ")[1])
+    assert b'"type": "error"' in dechunked(answer)
+    rows = wait_for_rows(server.db_path, "claude-drop", 1)
+    assert [r["outcome"] for r in rows] == ["upstream_dropped"]
+
+
+def test_access_log_counts_the_relayed_bytes(_upstream_server, upstream, tmp_path):
+    log_path = tmp_path / "gunicorn.log"
+    running = GunicornServer({"UPSTREAM_URL": _upstream_server.url, "DATABASE_URL": f"sqlite:///{tmp_path}/p.db",
+                              "ACCESS_LOG": "1"}, log_path=log_path).start()
+    try:
+        events = message_events("claude-logged")
+        upstream.reply(Reply(chunks=events, content_type="text/event-stream"))
+        raw_exchanges(running.port, [b'{"model": "claude-logged", "stream": true, "messages": []}'])
+    finally:
+        running.stop(timeout=20)
+    line = next(line for line in log_path.read_text().splitlines() if '"POST /v1/messages' in line)
+    assert f'" 200 {len(b"".join(events))} ' in line
+
+
+def test_an_upstream_stall_mid_stream_is_cut_after_the_read_timeout(_upstream_server, upstream, tmp_path):
+    running = GunicornServer({"UPSTREAM_URL": _upstream_server.url, "DATABASE_URL": f"sqlite:///{tmp_path}/s.db",
+                              "UPSTREAM_READ_TIMEOUT": "1"}).start()
+    try:
+        upstream.reply(Reply(chunks=message_events("m"), content_type="text/event-stream", stall_after=2,
+                             stall_for=6))
+        began = time.monotonic()
+        [answer] = raw_exchanges(running.port, [b'{"model": "claude-stall", "stream": true, "messages": []}'])
+        waited = time.monotonic() - began
+        assert b"upstream stalled mid-response" in dechunked(answer)
+        assert 0.9 < waited < 4, f"cut after {waited:.1f} s"
+        rows = wait_for_rows(tmp_path / "s.db", "claude-stall", 1)
+        assert [r["outcome"] for r in rows] == ["upstream_timeout"]
+    finally:
+        running.stop(timeout=20)
