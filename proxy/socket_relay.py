@@ -47,16 +47,25 @@ def body_framing(raw):
     return None  # delimited by the connection's close
 
 
+def plain_socket(sock):
+    """The OS socket under a gevent socket, for calls without gevent's layers; None for TLS."""
+    if hasattr(sock, "do_handshake"):
+        return None  # TLS: bytes must go through the SSL object
+    return getattr(sock, "_sock", None)
+
+
 class UpstreamReader:
     """The body of urllib3's response `raw`, read off its socket: first what the head's reader holds."""
 
-    __slots__ = ("framing", "_raw", "_buffered", "_sock", "_buffer", "_view")
+    __slots__ = ("framing", "_raw", "_buffered", "_sock", "_plain", "_drained", "_buffer", "_view")
 
     def __init__(self, raw, framing):
         self.framing = framing
         self._raw = raw
         self._buffered = raw._fp.fp  # bytes that came with the head wait there
         self._sock = raw._fp.socket
+        self._plain = plain_socket(self._sock)
+        self._drained = False  # the last read emptied the socket
         self._buffer = bytearray(READ_SIZE)
         self._view = memoryview(self._buffer)
 
@@ -74,10 +83,25 @@ class UpstreamReader:
             size = len(data)
         else:
             data = self._buffer
-            size = self._sock.recv_into(self._view)
+            size = self._recv() if self._plain is not None else self._sock.recv_into(self._view)
         if not size:
             raise ConnectionResetError("the upstream closed the connection inside the body")
         return self.framing.feed(data, size)
+
+    def _recv(self) -> int:
+        # A read that did not fill the buffer took all there was: wait for more before reading again,
+        # instead of reading first and paying for the "would block" error gevent's recv_into waits on.
+        sock = self._sock
+        while True:
+            if self._drained:
+                sock._wait(sock._read_event)
+            try:
+                size = self._plain.recv_into(self._view)
+            except BlockingIOError:
+                self._drained = True
+                continue
+            self._drained = size < READ_SIZE
+            return size
 
     def finish(self) -> None:
         """The whole body was read: the connection goes back to urllib3's pool (or is closed)."""
@@ -92,13 +116,22 @@ class UpstreamReader:
 class ChunkWriter:
     """Writes body bytes to the client as chunks, counted in gunicorn's response (its access log)."""
 
-    __slots__ = ("_server", "_sock")
+    __slots__ = ("_server", "_sock", "_plain")
 
     def __init__(self, server_response):
         self._server = server_response
         self._sock = server_response.sock
+        self._plain = plain_socket(self._sock)
 
     def write(self, data: bytes) -> None:
-        """One chunk, one send."""
-        self._sock.sendall(b"%X\r\n%s\r\n" % (len(data), data))
+        """One chunk, one send (more only when the client's socket is full)."""
+        frame = b"%X\r\n%s\r\n" % (len(data), data)
+        sent = 0
+        if self._plain is not None:
+            try:
+                sent = self._plain.send(frame)
+            except BlockingIOError:
+                pass
+        if sent < len(frame):  # a slow client (or TLS): gevent's sendall waits for room
+            self._sock.sendall(frame[sent:] if sent else frame)
         self._server.sent += len(data)
