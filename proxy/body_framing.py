@@ -25,6 +25,16 @@ class ChunkedBody:
 
     def feed(self, data, size: int) -> bytes:
         """The body bytes among the first `size` bytes of `data` (one read), without the framing."""
+        if not self._left and not self._line and not self._trailers:
+            # The usual read: one whole chunk, size line without extensions (an event, as sent).
+            end = data.find(b"\r\n", 0, 10)
+            if end > 0:
+                try:
+                    length = int(data[:end], 16)
+                except ValueError:
+                    length = -1
+                if length > 0 and end + length + 4 == size and data[size - 2:size] == b"\r\n":
+                    return bytes(memoryview(data)[end + 2:size - 2])
         pieces = []
         pos = 0
         while pos < size:

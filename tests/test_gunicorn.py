@@ -230,3 +230,13 @@ def test_an_upstream_stall_mid_stream_is_cut_after_the_read_timeout(_upstream_se
         assert [r["outcome"] for r in rows] == ["upstream_timeout"]
     finally:
         running.stop(timeout=20)
+
+
+def test_a_body_larger_than_the_read_buffer_is_relayed_whole(server, upstream):
+    # Reads that fill the relay's buffer are followed by a read without waiting first.
+    large = b'{"type": "message", "content": [{"type": "text", "text": "' + b"y" * 300_000 + b'"}]}'
+    upstream.reply(Reply(chunks=[large[:150_000], large[150_000:]], content_type="application/json"))
+    [answer] = raw_exchanges(server.port, [b'{"model": "claude-large", "messages": []}'])
+    assert dechunked(answer) == large
+    rows = wait_for_rows(server.db_path, "claude-large", 1)
+    assert [(r["outcome"], r["response_bytes"]) for r in rows] == [("complete", len(large))]
