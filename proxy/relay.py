@@ -13,7 +13,7 @@ from proxy.client_cork import HeadCork
 from proxy.exchange import Exchange
 from proxy.header_rules import HeaderRule, apply_rules
 from proxy.headers import client_response_headers
-from proxy.socket_relay import ChunkWriter, UpstreamReader, body_framing, chunked_client
+from proxy.socket_relay import SERVER_RESPONSE, ChunkWriter, UpstreamReader, body_framing, chunked_client
 from proxy.upstream.client import UpstreamResponse
 
 log = logging.getLogger(__name__)
@@ -107,7 +107,7 @@ class RelayBody:
 
     def _chosen_way(self) -> Iterator[bytes]:
         # Asked at the first read, once the server has the response's status and headers.
-        client = chunked_client(self._environ.get("proxy.server_response"))
+        client = chunked_client(self._environ.get(SERVER_RESPONSE))
         framing = body_framing(self._upstream.raw) if client is not None else None
         if framing is None:
             return self._body
@@ -166,25 +166,29 @@ class RelayBody:
         outcome, error = "complete", None
         try:
             try:
+                self._reading = True  # the first body bytes may be slow to come: the stall watch times it too
                 data = reader.read()
                 while not data and not reader.done:
                     data = reader.read()
+                self._reading = False
                 if data:
                     exchange.mark_first_byte()
                 yield data
                 if data:
                     exchange.body_chunk(data)
-                while not reader.done:
+                read, write, keep = reader.read, writer.write, exchange.response_chunks.append
+                framing = reader.framing  # its `done` read directly: no property call per event
+                while not framing.done:
                     self._reading = True
-                    data = reader.read()
+                    data = read()
                     self._reading = False
                     if data:
                         try:
-                            writer.write(data)
+                            write(data)
                         except OSError:
                             outcome, error = "client_disconnected", "client closed the connection mid-response"
                             raise
-                        exchange.body_chunk(data)
+                        keep(data)  # what Exchange.body_chunk does, without its call per event
                 reader.finish()
             except (Urllib3Error, OSError, FramingError) as exc:
                 self._reading = False

@@ -215,12 +215,13 @@ def test_access_log_counts_the_relayed_bytes(_upstream_server, upstream, tmp_pat
     assert f'" 200 {len(b"".join(events))} ' in line
 
 
-def test_an_upstream_stall_mid_stream_is_cut_after_the_read_timeout(_upstream_server, upstream, tmp_path):
+@pytest.mark.parametrize("stall_after", [0, 2], ids=["before the first event", "mid-stream"])
+def test_an_upstream_stall_is_cut_after_the_read_timeout(_upstream_server, upstream, tmp_path, stall_after):
     running = GunicornServer({"UPSTREAM_URL": _upstream_server.url, "DATABASE_URL": f"sqlite:///{tmp_path}/s.db",
                               "UPSTREAM_READ_TIMEOUT": "1"}).start()
     try:
-        upstream.reply(Reply(chunks=message_events("m"), content_type="text/event-stream", stall_after=2,
-                             stall_for=6))
+        upstream.reply(Reply(chunks=message_events("m"), content_type="text/event-stream",
+                             stall_after=stall_after, stall_for=6))
         began = time.monotonic()
         [answer] = raw_exchanges(running.port, [b'{"model": "claude-stall", "stream": true, "messages": []}'])
         waited = time.monotonic() - began
