@@ -20,8 +20,10 @@ PROBE_PATH = "/__probe/"
 STAGES = {
     "request": "the request up to its response head: body read, parsing, routing, upstream send and wait",
     "read": "upstream read: each next chunk of the upstream body, the hub's wait and wake-up included",
-    "write": "client write: gunicorn's per-chunk write path (and the head, and the last chunk)",
-    "copy": "recording copy: the relayed chunk kept for the record",
+    "write": "client write: the socket relay's chunk writes, gunicorn's write path (the head, the first "
+             "and last chunk)",
+    "copy": "recording copy: the relayed chunk kept for the record (the socket relay's own list appends "
+            "are in 'other')",
     "parse": "end-of-stream parse: the event stream (or JSON body) parsed into usage, stop reason, message",
     "handoff": "record hand-off: record rows, queue, metrics, access log; the recorder's batch on the hub",
 }
@@ -159,17 +161,20 @@ def _wrap_proxy(probe: Probe) -> None:
 
     import proxy.relay
     from proxy.exchange import Exchange
+    from proxy.socket_relay import ChunkWriter, UpstreamReader
     from proxy.recording.recorder import Recorder
     from proxy.service import ProxyService
 
     body = proxy.relay.upstream_body
     proxy.relay.upstream_body = lambda upstream: probe.staged_iterator("read", iter(body(upstream)))
+    UpstreamReader.read = probe.staged("read", UpstreamReader.read)
     wsgi.Response.write = probe.staged("write", wsgi.Response.write)
+    ChunkWriter.write = probe.staged("write", ChunkWriter.write)
     wsgi.Response.close = probe.staged("write", wsgi.Response.close)
     Exchange.body_chunk = probe.staged("copy", Exchange.body_chunk)
     Exchange.conclude = probe.staged("parse", Exchange.conclude)
     ProxyService._record_finished = probe.staged("handoff", ProxyService._record_finished)
-    Recorder._write = probe.staged("handoff", Recorder._write)
+    Recorder._deliver = probe.staged("handoff", Recorder._deliver)
     ProxyService.forward = probe.staged("request", ProxyService.forward)
 
 
