@@ -140,3 +140,26 @@ def test_the_server_response_reaches_the_environ_through_start_response():
     app = exposing_server_response(lambda environ, start_response: seen.update(environ) or [])
     app({}, response.start_response)
     assert seen["proxy.server_response"] is response
+
+
+def test_streams_read_at_once_share_the_buffer_and_each_gets_its_own_bytes():
+    pairs = [gsocket.socketpair() for _ in range(3)]
+    bodies = [[b"stream %d event %d\n" % (s, n) * (n + 1) for n in range(20)] for s in range(3)]
+
+    def send(sock, events):
+        for event in events:
+            gevent.sleep(0.001)
+            sock.sendall(b"%x\r\n%s\r\n" % (len(event), event))
+        sock.sendall(b"0\r\n\r\n")
+
+    def read(sock):
+        reader = UpstreamReader(FakeRaw(sock), ChunkedBody())
+        got = b""
+        while not reader.done:
+            got += reader.read()
+        return got
+
+    senders = [gevent.spawn(send, upstream, events) for (upstream, _), events in zip(pairs, bodies)]
+    readers = [gevent.spawn(read, relay_side) for _, relay_side in pairs]
+    gevent.joinall(senders + readers, timeout=10)
+    assert [r.value for r in readers] == [b"".join(events) for events in bodies]
