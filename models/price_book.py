@@ -10,6 +10,8 @@ from pathlib import Path
 
 import yaml
 
+from models.yaml_nodes import NodeReader
+
 DEFAULT_PATH = Path(__file__).resolve().parent / "prices.yaml"
 RATE_KINDS = ("input", "output", "cache_read", "cache_write_5m", "cache_write_1h")
 # Cache prices left out of a row: what Anthropic charges on most models.
@@ -27,6 +29,12 @@ _DOTTED_VERSION = re.compile(r"(?<=\d)\.(?=\d)")                        # claude
 
 class PriceBookError(ValueError):
     """The price file is invalid; the message names the file and line."""
+
+
+def rates_with_defaults(values: dict) -> "Rates":
+    """Rates from the kinds given (input and output at least); a cache price left out is its ratio of input."""
+    return Rates(**{kind: values[kind] if kind in values else round(values["input"] * DEFAULT_RATIOS[kind], 10)
+                    for kind in RATE_KINDS})
 
 
 @dataclass(frozen=True)
@@ -148,29 +156,15 @@ def parse_price_book(text: str, source: str = "prices.yaml") -> PriceBook:
     return _Reader(text, source).read()
 
 
-class _Reader:
-    """Walks the YAML node tree, so that every complaint can say where it applies."""
+class _Reader(NodeReader):
+    """The price file's node tree read into a PriceBook."""
 
-    def __init__(self, text: str, source: str):
-        self.loader = yaml.SafeLoader(text)
-        self.source = source
+    error = PriceBookError
 
-    def fail(self, node, message: str) -> PriceBookError:
-        return PriceBookError(f"{self.source} line {node.start_mark.line + 1}: {message}")
-
-    def read(self) -> PriceBook:
-        try:
-            root = self.loader.get_single_node()
-            if root is None:
-                raise PriceBookError(f"{self.source}: the file is empty")
-            return self.book(root)
-        except yaml.MarkedYAMLError as exc:
-            mark = exc.problem_mark or exc.context_mark
-            raise PriceBookError(f"{self.source} line {mark.line + 1}: {exc.problem or exc.context}") from None
-        except yaml.YAMLError as exc:
-            raise PriceBookError(f"{self.source}: {exc}") from None
-        finally:
-            self.loader.dispose()
+    def walk(self, root) -> PriceBook:
+        if root is None:
+            raise PriceBookError(f"{self.source}: the file is empty")
+        return self.book(root)
 
     def book(self, root) -> PriceBook:
         top = self.mapping(root, _TOP_KEYS, "the file")
@@ -211,7 +205,7 @@ class _Reader:
         geo = tuple((name.lower(), self.number(value, f"inference_geo {name}"))
                     for name, value in self.mapping(fields["inference_geo"], None, "inference_geo").items()) \
             if "inference_geo" in fields else ()
-        aliases = tuple(self.text(item, "an alias").lower() for item in fields["aliases"].value) \
+        aliases = tuple(self.string(item, "an alias").lower() for item in fields["aliases"].value) \
             if isinstance(fields.get("aliases"), yaml.SequenceNode) else ()
         if "aliases" in fields and not isinstance(fields["aliases"], yaml.SequenceNode):
             raise self.fail(fields["aliases"], "aliases must be a list")
@@ -221,42 +215,7 @@ class _Reader:
                         if "web_search_per_1000" in fields else None, aliases)
 
     def rates(self, fields: dict) -> Rates:
-        base = self.number(fields["input"], "input")
-        values = {kind: self.number(fields[kind], kind) if kind in fields else round(base * DEFAULT_RATIOS[kind], 10)
-                  for kind in RATE_KINDS if kind != "input"}
-        return Rates(input=base, **values)
-
-    def mapping(self, node, allowed, what: str) -> dict:
-        if not isinstance(node, yaml.MappingNode):
-            raise self.fail(node, f"{what} must be a mapping")
-        result = {}
-        for key_node, value_node in node.value:
-            key = self.text(key_node, "a key")
-            if allowed is not None and key not in allowed:
-                raise self.fail(key_node, f"unknown key {key!r} in {what} (expected one of: {', '.join(allowed)})")
-            if key in result:
-                raise self.fail(key_node, f"{key!r} is given twice in {what}")
-            result[key] = value_node
-        return result
-
-    def scalar(self, node):
-        if not isinstance(node, yaml.ScalarNode):
-            raise self.fail(node, "expected a single value, not a list or mapping")
-        return self.loader.construct_object(node)
-
-    def text(self, node, what: str) -> str:
-        value = self.scalar(node)
-        if not isinstance(value, str) or not value:
-            raise self.fail(node, f"{what} must be a non-empty string")
-        return value
-
-    def number(self, node, what: str, whole: bool = False) -> float:
-        value = self.scalar(node)
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0 or value != value \
-                or value == float("inf") or (whole and not isinstance(value, int)):
-            kind = "a whole number" if whole else "a number"
-            raise self.fail(node, f"{what} must be {kind} >= 0 (not {value!r})")
-        return value if whole else float(value)
+        return rates_with_defaults({kind: self.number(node, kind) for kind, node in fields.items() if kind in RATE_KINDS})
 
     def date_ms(self, node) -> int:
         value = self.scalar(node)

@@ -6,7 +6,8 @@ from urllib.parse import urlsplit
 
 import yaml
 
-from models.price_book import DEFAULT_RATIOS, RATE_KINDS, Rates
+from models.price_book import RATE_KINDS, Rates, rates_with_defaults
+from models.yaml_nodes import NodeReader
 from proxy.routing.rules import DEFAULT_PROVIDER, Match, Rule
 
 log = logging.getLogger(__name__)
@@ -69,27 +70,14 @@ def parse_routing_config(text: str, env, source: str = "proxy.yaml") -> RoutingC
     return _Reader(text, env, source).read()
 
 
-class _Reader:
-    """Walks the YAML node tree, so that every complaint can say where it applies."""
+class _Reader(NodeReader):
+    """The routing file's node tree read into a RoutingConfig; `${VAR}` in a value comes from `env`."""
+
+    error = ConfigError
 
     def __init__(self, text: str, env, source: str):
-        self.loader = yaml.SafeLoader(text)
+        super().__init__(text, source)
         self.env = env
-        self.source = source
-
-    def fail(self, node, message: str) -> ConfigError:
-        return ConfigError(f"{self.source} line {node.start_mark.line + 1}: {message}")
-
-    def read(self) -> RoutingConfig:
-        try:
-            return self.walk(self.loader.get_single_node())
-        except yaml.MarkedYAMLError as exc:  # bad syntax, or a tag the safe loader refuses
-            mark = exc.problem_mark or exc.context_mark
-            raise ConfigError(f"{self.source} line {mark.line + 1}: {exc.problem or exc.context}") from None
-        except yaml.YAMLError as exc:
-            raise ConfigError(f"{self.source}: {exc}") from None
-        finally:
-            self.loader.dispose()
 
     def walk(self, root) -> RoutingConfig:
         if root is None:
@@ -99,24 +87,8 @@ class _Reader:
         rules = self.rules(top["rules"], providers) if "rules" in top else ()
         return RoutingConfig(tuple(providers.values()), rules)
 
-    def mapping(self, node, allowed, what: str) -> dict:
-        """A mapping node as {key: value node}, refusing keys outside `allowed` and repeats."""
-        if not isinstance(node, yaml.MappingNode):
-            raise self.fail(node, f"{what} must be a mapping")
-        result = {}
-        for key_node, value_node in node.value:
-            key = self.string(key_node, "a key")
-            if allowed is not None and key not in allowed:
-                raise self.fail(key_node, f"unknown key {key!r} in {what} (expected one of: {', '.join(allowed)})")
-            if key in result:
-                raise self.fail(key_node, f"{key!r} is given twice in {what}")
-            result[key] = value_node
-        return result
-
     def scalar(self, node):
-        if not isinstance(node, yaml.ScalarNode):
-            raise self.fail(node, "expected a single value, not a list or mapping")
-        value = self.loader.construct_object(node)
+        value = super().scalar(node)
         return self.expand(node, value) if isinstance(value, str) else value
 
     def expand(self, node, value: str) -> str:
@@ -126,12 +98,6 @@ class _Reader:
                 raise self.fail(node, f"environment variable {name} is not set")
             return self.env[name]
         return _ENV_REFERENCE.sub(lookup, value)
-
-    def string(self, node, what: str) -> str:
-        value = self.scalar(node)
-        if not isinstance(value, str) or not value:
-            raise self.fail(node, f"{what} must be a non-empty string")
-        return value
 
     def boolean(self, node, what: str) -> bool:
         value = self.scalar(node)
@@ -177,16 +143,8 @@ class _Reader:
             fields = self.mapping(value, RATE_KINDS, f"prices of {model!r}")
             if "input" not in fields or "output" not in fields:
                 raise self.fail(value, f"prices of {model!r} need input and output")
-            rates = {kind: self.price(fields[kind], kind) for kind in fields}
-            prices.append((model, Rates(**{kind: rates.get(kind, round(rates["input"] * DEFAULT_RATIOS.get(kind, 1), 10))
-                                           for kind in RATE_KINDS})))
+            prices.append((model, rates_with_defaults({kind: self.number(node, kind) for kind, node in fields.items()})))
         return tuple(prices)
-
-    def price(self, node, what: str) -> float:
-        value = self.scalar(node)
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < float("inf"):
-            raise self.fail(node, f"{what} must be a number >= 0 (US dollars per million tokens)")
-        return float(value)
 
     def rules(self, node, providers: dict[str, ProviderConfig]) -> tuple[Rule, ...]:
         if not isinstance(node, yaml.SequenceNode):
