@@ -68,7 +68,7 @@ def test_a_database_at_an_older_version_is_upgraded_with_its_rows_intact(db):
     assert {r.id: r.output_tokens for r in RequestLog.select()} == {"old1": 7, "old2": 0}
     assert stored_body("old1").request_body == '{"model": "m"}'
     indexes = {index.name for index in db.get_indexes("request_log")}
-    assert {"request_log_time_cost", "request_log_org_time_cost", "request_log_session_time"} <= indexes
+    assert {"request_log_time_spender", "request_log_org_time_spender", "request_log_session_time"} <= indexes
     assert not {"request_log_time_cover", "request_log_org_time_cover"} & indexes, "step 7 widened them"
 
 
