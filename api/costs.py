@@ -18,6 +18,7 @@ _KEYS = {
     "project": RequestLog.session_id,
 }
 BREAKDOWNS = ("model", *_KEYS)
+MAX_ROWS = 1_000
 
 
 @bp.get("/stats/costs")
@@ -37,6 +38,8 @@ def cost_breakdown():
         - {name: by, in: query, required: true, schema: {type: string, enum: [model, organization, provider, key, session, project]}}
         - {name: start, in: query, schema: {type: string, format: date-time}, description: default 7 days before end}
         - {name: end, in: query, schema: {type: string, format: date-time}, description: default now}
+        - {name: limit, in: query, schema: {type: integer, default: 100, minimum: 1, maximum: 1000},
+           description: "rows returned, the most expensive first (the total covers every key)"}
         - model
         - org
         - tz
@@ -44,6 +47,7 @@ def cost_breakdown():
         "200": {description: OK, content: {application/json: {schema: {$ref: "#/components/schemas/CostBreakdownResponse"}}}}
     """
     by = params.choice("by", BREAKDOWNS)
+    limit = params.integer("limit", 100, 1, MAX_ROWS)
     if by is None:
         raise http_error(400, "Missing by", f"by is required: one of {', '.join(BREAKDOWNS)}")
     tz = params.time_zone()
@@ -52,7 +56,7 @@ def cost_breakdown():
     base = queries.filtered_requests(model=params.text("model"), start_ms=start_ms, end_ms=end_ms,
                                      org=params.organization())
     if by == "model":
-        return jsonify(serializers.cost_breakdown(by, totals(spend_by(base, current_pricing()), by="model")))
+        return jsonify(serializers.cost_breakdown(by, totals(spend_by(base, current_pricing()), by="model"), limit=limit))
     spend = totals(spend_by(base, current_pricing(), key=_KEYS[by].alias("c_key")))
     labels = {}
     if by in ("session", "project"):
@@ -65,4 +69,4 @@ def cost_breakdown():
             spend = folded
         else:
             labels = {session: projects.get(session) for session in spend}
-    return jsonify(serializers.cost_breakdown(by, spend, labels))
+    return jsonify(serializers.cost_breakdown(by, spend, labels, limit))

@@ -1,5 +1,6 @@
 """JSON field names of the dashboard API, chosen here once: each shape in its own headed section."""
 import datetime
+import heapq
 
 from api.json_fragments import fragment
 from api.params import iso
@@ -298,15 +299,18 @@ def model_stats(spend: dict) -> dict:
     return {"modelStats": sorted(stats, key=lambda s: (-s["tokens"], s["model"]))}
 
 
-def cost_breakdown(by: str, spend: dict, labels: dict | None = None) -> dict:
-    """CostBreakdownResponse: spend per key of `by` (key -> Spend), most expensive first, and the total."""
+def cost_breakdown(by: str, spend: dict, labels: dict | None = None, limit: int | None = None) -> dict:
+    """CostBreakdownResponse: spend per key of `by` (key -> Spend), the `limit` most expensive first,
+    and the total over every key."""
     labels = labels or {}
+    ranked = heapq.nsmallest(limit if limit is not None else len(spend), spend.items(), key=lambda item: (
+        -item[1].cost.total, -item[1].tokens.total, str(item[0])))
     rows = [{"key": key, "label": labels.get(key), "requests": value.cost.requests, "tokens": value.tokens.total,
-             "cost": cost(value.cost)} for key, value in spend.items()]
-    rows.sort(key=lambda row: (-row["cost"]["total"], -row["tokens"], str(row["key"])))
-    return {"by": by, "rows": rows, "total": {
-        "requests": sum(row["requests"] for row in rows), "tokens": sum(row["tokens"] for row in rows),
-        "cost": cost(_sum_costs(value.cost for value in spend.values()))}}
+             "cost": cost(value.cost)} for key, value in ranked]
+    every = spend.values()
+    return {"by": by, "rows": rows, "keyCount": len(spend), "rowsCut": len(rows) < len(spend), "total": {
+        "requests": sum(value.cost.requests for value in every), "tokens": sum(value.tokens.total for value in every),
+        "cost": cost(_sum_costs(value.cost for value in every))}}
 
 
 def _sum_costs(costs):

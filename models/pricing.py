@@ -5,9 +5,9 @@ decides, then every token, output included, is priced at the tier's rates. A mod
 not know is unpriced (its tokens counted apart), never priced at zero.
 """
 import json
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 
-from models.price_book import PriceBook, PriceRow, normalise_model_id
+from models.price_book import PriceBook, PriceRow, Rates, normalise_model_id
 
 PER_MILLION = 1_000_000
 COST_KINDS = ("input", "output", "cache_read", "cache_write_5m", "cache_write_1h", "web_search")
@@ -28,7 +28,10 @@ class Tokens:
     web_searches: int = 0
 
     def __add__(self, other: "Tokens") -> "Tokens":
-        return Tokens(*(getattr(self, f.name) + getattr(other, f.name) for f in fields(self)))
+        # Spelled out: a breakdown by session adds tens of thousands of these.
+        return Tokens(self.input + other.input, self.output + other.output, self.cache_read + other.cache_read,
+                      self.cache_write_5m + other.cache_write_5m, self.cache_write_1h + other.cache_write_1h,
+                      self.estimated_writes + other.estimated_writes, self.web_searches + other.web_searches)
 
     @property
     def prompt(self) -> int:
@@ -99,8 +102,8 @@ class Cost:
 
     @property
     def total(self) -> float:
-        """The sum of every priced kind."""
-        return sum(getattr(self, kind) for kind in COST_KINDS)
+        """The sum of every priced kind (COST_KINDS)."""
+        return self.input + self.output + self.cache_read + self.cache_write_5m + self.cache_write_1h + self.web_search
 
     @property
     def priced(self) -> bool:
@@ -108,9 +111,14 @@ class Cost:
         return self.unpriced_requests == 0
 
     def __add__(self, other: "Cost") -> "Cost":
-        values = {f.name: getattr(self, f.name) + getattr(other, f.name)
-                  for f in fields(self) if f.name != "unpriced_models"}
-        return Cost(**values, unpriced_models=self.unpriced_models | other.unpriced_models)
+        # Spelled out, like Tokens'; the model sets are shared while either is empty (never mutated).
+        models = self.unpriced_models | other.unpriced_models if other.unpriced_models else self.unpriced_models
+        return Cost(self.input + other.input, self.output + other.output, self.cache_read + other.cache_read,
+                    self.cache_write_5m + other.cache_write_5m, self.cache_write_1h + other.cache_write_1h,
+                    self.web_search + other.web_search, self.cache_savings + other.cache_savings,
+                    self.requests + other.requests, self.unpriced_requests + other.unpriced_requests,
+                    self.unpriced_tokens + other.unpriced_tokens, self.estimated_requests + other.estimated_requests,
+                    self.long_context_requests + other.long_context_requests, models)
 
 
 @dataclass(frozen=True)
@@ -119,6 +127,32 @@ class ProviderPrices:
 
     kind: str
     rows: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Quote:
+    """What one kind of request pays per token (`per` scales the per-million rates); no rates: unpriced."""
+
+    rates: Rates | None
+    per: float
+    web_search_per_1000: float
+    long_context: bool
+    unpriced_model: str = ""
+
+    def cost(self, tokens: Tokens, requests: int = 1) -> Cost:
+        """The cost of `requests` such requests whose tokens add up to `tokens`."""
+        rates, per = self.rates, self.per
+        if rates is None:
+            return Cost(requests=requests, unpriced_requests=requests, unpriced_tokens=tokens.total,
+                        unpriced_models={self.unpriced_model})
+        return Cost(input=tokens.input * rates.input * per, output=tokens.output * rates.output * per,
+                    cache_read=tokens.cache_read * rates.cache_read * per,
+                    cache_write_5m=tokens.cache_write_5m * rates.cache_write_5m * per,
+                    cache_write_1h=tokens.cache_write_1h * rates.cache_write_1h * per,
+                    web_search=tokens.web_searches * self.web_search_per_1000 / 1000, requests=requests,
+                    cache_savings=tokens.cache_read * (rates.input - rates.cache_read) * per,
+                    estimated_requests=requests if tokens.estimated_writes else 0,
+                    long_context_requests=requests if self.long_context else 0)
 
 
 class Pricing:
@@ -156,24 +190,17 @@ class Pricing:
             itemised = _iterations(charge.iterations)
             if itemised:
                 return self._iterations_cost(itemised, tokens, charge, requests)
+        return self.quote(charge, tokens.prompt if prompt is None else prompt).cost(tokens, requests)
+
+    def quote(self, charge: Charge, prompt: int) -> "Quote":
+        """The rates that price requests alike in `charge` (iterations aside) whose prompt is `prompt` tokens."""
         row = self.row(charge.model, charge.provider, charge.at_ms)
         factor = None if row is None else self._factor(row, charge)
         if row is None or factor is None:
-            return Cost(requests=requests, unpriced_requests=requests, unpriced_tokens=tokens.total,
-                        unpriced_models={charge.model or "unknown"})
-        long_context = row.long_context_above is not None and \
-            (tokens.prompt if prompt is None else prompt) > row.long_context_above
-        rates = row.long_context if long_context else row.rates
-        per = factor / PER_MILLION
+            return Quote(None, 0.0, 0.0, False, charge.model or "unknown")
+        long_context = row.long_context_above is not None and prompt > row.long_context_above
         fee = row.web_search_per_1000 if row.web_search_per_1000 is not None else self.book.web_search_per_1000
-        return Cost(input=tokens.input * rates.input * per, output=tokens.output * rates.output * per,
-                    cache_read=tokens.cache_read * rates.cache_read * per,
-                    cache_write_5m=tokens.cache_write_5m * rates.cache_write_5m * per,
-                    cache_write_1h=tokens.cache_write_1h * rates.cache_write_1h * per,
-                    web_search=tokens.web_searches * fee / 1000, requests=requests,
-                    cache_savings=tokens.cache_read * (rates.input - rates.cache_read) * per,
-                    estimated_requests=requests if tokens.estimated_writes else 0,
-                    long_context_requests=requests if long_context else 0)
+        return Quote(row.long_context if long_context else row.rates, factor / PER_MILLION, fee, long_context)
 
     def _factor(self, row: PriceRow, charge: Charge) -> float | None:
         factor = 1.0

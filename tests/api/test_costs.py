@@ -101,6 +101,16 @@ def test_breakdowns_per_organization_key_provider_session_and_project(client, co
     assert breakdown("model")[0]["claude-sonnet-4-5-20250929"] == pytest.approx(SONNET_COST)
 
 
+
+def test_a_breakdown_returns_the_most_expensive_keys_and_totals_them_all(client):
+    seed()
+    body = client.get(f"/api/stats/costs?by=key&start={DAY}&end=2026-11-11&limit=1").json
+    assert [row["key"] for row in body["rows"]] == ["key-1"]  # Sonnet's key: the larger bill
+    assert body["keyCount"] == 2 and body["rowsCut"]
+    assert body["total"]["requests"] == 3 and body["total"]["cost"]["total"] == pytest.approx(SONNET_COST + HAIKU_OLD_COST)
+    whole = client.get(f"/api/stats/costs?by=key&start={DAY}&end=2026-11-11").json
+    assert whole["keyCount"] == len(whole["rows"]) == 2 and not whole["rowsCut"]
+
 def test_routing_provider_prices_and_prices_path_reprice_history(make_app, tmp_path):
     routing = parse_routing_config("providers:\n  local:\n    kind: openai\n    base_url: http://127.0.0.1:9/v1\n"
                                    "    prices:\n      qwen3-coder-30b: {input: 0.2, output: 0.8}\n", {})
@@ -118,7 +128,8 @@ def test_routing_provider_prices_and_prices_path_reprice_history(make_app, tmp_p
 
 
 @pytest.mark.parametrize("path", ["/api/stats/costs", "/api/stats/costs?by=colour",
-                                  "/api/stats/costs?by=model&start=soon", "/api/stats/costs?by=key&org=nobody"])
+                                  "/api/stats/costs?by=model&start=soon", "/api/stats/costs?by=key&org=nobody",
+                                  "/api/stats/costs?by=key&limit=0", "/api/stats/costs?by=key&limit=1001"])
 def test_bad_breakdown_input_is_a_400_error_response(client, path):
     response = client.get(path)
     assert response.status_code == 400

@@ -1,10 +1,11 @@
 """Hand-computed costs for every pricing trap: cache writes, tiers, ids, dates, multipliers, providers."""
+import dataclasses
 import datetime
 
 import pytest
 
 from models.price_book import Rates, PriceRow, load_price_book, parse_price_book
-from models.pricing import Charge, Pricing, ProviderPrices, Tokens
+from models.pricing import COST_KINDS, Charge, Cost, Pricing, ProviderPrices, Tokens
 
 BOOK = load_price_book()  # the repository's book
 PRICING = Pricing(BOOK)
@@ -185,3 +186,19 @@ def test_costs_add_up_over_requests():
     total = cost("claude-haiku-4-5", input=1_000_000) + cost("mystery", input=7) + cost("claude-haiku-4-5", output=10)
     assert (total.requests, total.unpriced_requests, total.unpriced_tokens) == (3, 1, 7)
     assert total.total == pytest.approx(1.0 + 0.00005)
+
+
+def test_tokens_and_costs_add_up_field_by_field():
+    # Their sums are spelled out for speed: every field, including one added later, must be in them.
+    tokens = [Tokens(*range(start, start + len(dataclasses.fields(Tokens)))) for start in (1, 100)]
+    added = tokens[0] + tokens[1]
+    assert [getattr(added, f.name) for f in dataclasses.fields(Tokens)] == [
+        getattr(tokens[0], f.name) + getattr(tokens[1], f.name) for f in dataclasses.fields(Tokens)]
+    numbers = [f.name for f in dataclasses.fields(Cost) if f.name != "unpriced_models"]
+    costs = [Cost(**{name: start + i for i, name in enumerate(numbers)}, unpriced_models=models)
+             for start, models in ((1, {"a"}), (1000, {"b"}))]
+    summed = costs[0] + costs[1]
+    assert {name: getattr(summed, name) for name in numbers} == {
+        name: getattr(costs[0], name) + getattr(costs[1], name) for name in numbers}
+    assert summed.unpriced_models == {"a", "b"} and costs[0].unpriced_models == {"a"}
+    assert summed.total == sum(getattr(summed, kind) for kind in COST_KINDS)
