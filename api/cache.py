@@ -40,8 +40,8 @@ def cache_economics():
     base = queries.filtered_requests(model=params.text("model"), start_ms=edges[0], end_ms=edges[-1],
                                      org=params.organization())
     pricing = current_pricing()
-    by_day = totals(spend_by(base, pricing, key=queries.bucket_index(edges).alias("c_key")))
-    by_model = totals(spend_by(base, pricing), by="model")
+    per_day_and_model = spend_by(base, pricing, key=queries.bucket_index(edges).alias("c_key"))
+    by_day, by_model = totals(per_day_and_model), totals(per_day_and_model, by="model")
     by_session = totals(spend_by(base.where(RequestLog.session_id.is_null(False)), pricing,
                                  key=peewee.fn.COALESCE(RequestLog.session_id, "").alias("c_key")))
     breaks, cut = cache_breaks(base, pricing)

@@ -138,6 +138,7 @@ _EMPTY_SPEND = Spend()
 # ── Cache economics: hit rate, savings, write cost; cache breaks (CacheEconomics, CacheBreak) ─
 
 SESSIONS_SHOWN = 100
+BREAKS_SHOWN = 500
 
 
 def cache_health(value) -> dict:
@@ -169,7 +170,9 @@ def cache_economics(days, by_day: dict, by_model: dict, by_session: dict, breaks
         "byModel": [{"model": model or "unknown", **cache_health(value)} for model, value in sorted(
             by_model.items(), key=lambda item: -item[1].tokens.total)],
         "bySession": [{"sessionId": session, **cache_health(value)} for session, value in sessions[:SESSIONS_SHOWN]],
-        "breaks": [{"sessionId": session, **cache_break(found)} for session, found in breaks],
+        "breaks": [{"sessionId": session, **cache_break(found)} for session, found in breaks[:BREAKS_SHOWN]],
+        "breakCount": len(breaks),
+        "breaksCost": _usd(sum(found.cost or 0.0 for _, found in breaks)),
         "breaksCut": cut,
     }
 

@@ -5,6 +5,7 @@ import time
 from collections import defaultdict
 
 from models import bounded_json
+from models.db import database
 from models.cache_economics import CacheBreak, Turn, find_breaks
 from models.pricing import Pricing, Tokens
 from models.record_bodies import record_body
@@ -25,9 +26,9 @@ def session_turns(base, limit: int = MAX_TURNS) -> tuple[dict, bool]:
                          RequestLog.cache_write_5m_tokens, RequestLog.web_search_requests)
              .where(RequestLog.session_id.is_null(False), RequestLog.endpoint == "/v1/messages",
                     RequestLog.outcome == "complete")
-             .order_by(RequestLog.timestamp_ms.desc()).limit(limit + 1).tuples())
+             .order_by(RequestLog.timestamp_ms.desc()).limit(limit + 1))
     rows = []
-    for row in query:  # plain tuples: a model instance per row was half the read
+    for row in database.execute(query):  # the driver's tuples: a model instance per row was half the read
         rows.append(row)
         if len(rows) % YIELD_EVERY == 0:
             time.sleep(0)  # under gevent, let the worker's streams run between slices of a long read

@@ -5,6 +5,7 @@ import time
 import pytest
 
 import models
+from api import serializers
 from tests.records import body_row, log_row
 
 MIN = 60_000
@@ -43,6 +44,16 @@ def test_cache_health_and_a_break_with_its_cause_and_cost(client):
     assert (found["sessionId"], body["breaksCut"]) == ("s1", False)
     assert body["bySession"][0]["sessionId"] == "s1"
     assert sum(day["requests"] for day in body["byDay"]) == 3
+    assert (body["breakCount"], body["breaksCost"]) == (1, pytest.approx(found["cost"]))
+
+
+def test_the_newest_breaks_are_listed_and_all_are_counted(client, monkeypatch):
+    monkeypatch.setattr(serializers, "BREAKS_SHOWN", 1)
+    warm = dict(cache_creation_input_tokens=30_000, cache_write_5m_tokens=30_000, cache_write_1h_tokens=0)
+    save(sonnet("a", 0, **warm), sonnet("b", 9, **warm), sonnet("c", 18, **warm))  # b and c: 5-minute TTL gone
+    body = client.get("/api/cache").json
+    assert [found["requestId"] for found in body["breaks"]] == ["c"]
+    assert body["breakCount"] == 2 and body["breaksCost"] == pytest.approx(2 * body["breaks"][0]["cost"])
 
 
 def report(rid, minute, utilization, session, reset_minutes=120, took=0.3):

@@ -49,10 +49,10 @@ export async function mount(root, query) {
     append(root, empty('No requests in the last 7 days.'));
     return null;
   }
-  const lost = body.breaks.reduce((n, b) => n + (b.cost || 0), 0);
+  const listed = body.breaks.length < body.breakCount ? `; the newest ${num(body.breaks.length)} listed` : '';
   append(root,
     card('By model', healthTable('Model', body.byModel, 'model')),
-    card(`Cache breaks (${body.breaks.length}, ${usd(lost)} re-written${body.breaksCut ? '; only the newest 50,000 requests examined' : ''})`,
+    card(`Cache breaks (${num(body.breakCount)}, ${usd(body.breaksCost)} re-written${listed}${body.breaksCut ? '; only the newest 50,000 requests examined' : ''})`,
       body.breaks.length ? breaksTable(body.breaks) : empty('No cache break: every warm prefix was read again.')),
     card('By day', healthTable('Day', body.byDay.filter((d) => d.requests), 'date')),
     card('Sessions that wrote the most', healthTable('Session', body.bySession.slice(0, 20), 'sessionId')));
