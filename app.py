@@ -129,8 +129,8 @@ def create_app(config: Config | None = None) -> Flask:
                                            allowed_origins=config.allowed_origins)
     # gunicorn.conf.py starts it on SIGTERM (it may not import the app, so it looks it up here).
     app.extensions["drain"] = Drain(app.extensions["proxy"].traffic, config.drain_delay, config.drain_timeout)
-    app.extensions["conversations"] = ConversationStore(config.claude_projects_dir)
     app.extensions["pricing"] = _pricing(config)
+    app.extensions["conversations"] = ConversationStore(config.claude_projects_dir, pricing=app.extensions["pricing"])
     if config.retention_days or config.body_retention_days:
         app.extensions["retention"] = RetentionPruner(config.retention_days, body_days=config.body_retention_days)
         app.extensions["retention"].start()

@@ -334,6 +334,7 @@ def conversation_row(session) -> dict:
         "projectName": session.project_name, "model": session.model or "",
         "project": session.project, "models": list(session.models), "title": session.title,
         "subagentCount": session.subagent_count, "skippedLines": session.skipped_lines, "source": session.source,
+        "cost": cost(session.cost) if session.cost is not None else None,
     }
 
 

@@ -10,13 +10,16 @@ def thread_cost(pricing: Pricing, entries) -> Cost:
             messages[entry.message_id] = entry
     total = Cost()
     for entry in messages.values():
-        usage = {**entry.usage, **(entry.usage_detail or {})}
-        tier = usage.get("service_tier") if isinstance(usage.get("service_tier"), str) else None
-        geo = usage.get("inference_geo") if isinstance(usage.get("inference_geo"), str) else None
-        speed = usage.get("speed") if isinstance(usage.get("speed"), str) else None
-        total += pricing.cost(Tokens.of_usage(usage), Charge(entry.model, entry.timestamp_ms or 0, None, geo,
-                                                            speed, tier))
+        total += message_cost(pricing, entry.model, entry.timestamp_ms, {**entry.usage, **(entry.usage_detail or {})})
     return total
+
+
+def message_cost(pricing: Pricing, model: str | None, at_ms: int | None, usage: dict) -> Cost:
+    """The cost of one API message of a transcript from its `usage` object, at its model and time."""
+    tier = usage.get("service_tier") if isinstance(usage.get("service_tier"), str) else None
+    geo = usage.get("inference_geo") if isinstance(usage.get("inference_geo"), str) else None
+    speed = usage.get("speed") if isinstance(usage.get("speed"), str) else None
+    return pricing.cost(Tokens.of_usage(usage), Charge(model, at_ms or 0, None, geo, speed, tier))
 
 
 def session_costs(pricing: Pricing, thread, unmatched) -> dict:

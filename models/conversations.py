@@ -1,4 +1,5 @@
 """Conversations: Claude Code sessions from the transcripts on this machine and from the proxy's record."""
+import functools
 import logging
 import os
 from collections import OrderedDict
@@ -11,6 +12,8 @@ from models.recorded_totals import RecordedTotals
 from models.transcripts.session import Conversation, SessionSummary
 from models.transcripts.lines import add_usage
 from models.cache_report import cache_breaks
+from models.conversation_costs import message_cost
+from models.pricing import Cost, Pricing
 from models.queries import filtered_requests
 from models.request_log import RequestLog
 from models.transcripts.thread import Thread, attach_subagents, read_thread
@@ -24,9 +27,11 @@ log = logging.getLogger(__name__)
 class ConversationStore:
     """Sessions under one CLAUDE_PROJECTS_DIR, parsed lazily and cached until their files change."""
 
-    def __init__(self, projects_dir: str, cache: TranscriptCache | None = None):
+    def __init__(self, projects_dir: str, cache: TranscriptCache | None = None, pricing: Pricing | None = None):
         self.tree = TranscriptTree(projects_dir)
         self.cache = cache or TranscriptCache()
+        self.pricing = pricing  # list rows show a cost when given
+        self._price = functools.partial(message_cost, pricing) if pricing is not None else None
         self.record_prompts: OrderedDict = OrderedDict()  # see record_sessions.add_first_prompts
         self.record_totals = RecordedTotals()
         self._rows: dict[tuple, tuple] = {}  # (project, session id) -> (files' signature, SessionSummary)
@@ -52,10 +57,10 @@ class ConversationStore:
         return [row[1] for row in rows.values() if row[1] is not None]
 
     def _summary(self, files: SessionFiles) -> SessionSummary | None:
-        main = self.cache.summary(files.main, main_thread=True)
+        main = self.cache.summary(files.main, main_thread=True, price=self._price)
         if not main.has_messages:
             return None  # empty, or only summaries and snapshots: nothing to show
-        subs = [self.cache.summary(sub, main_thread=False) for sub in files.subagents.values()]
+        subs = [self.cache.summary(sub, main_thread=False, price=self._price) for sub in files.subagents.values()]
         parts = [main] + subs
         firsts = [part.first_ms for part in parts if part.first_ms is not None]
         lasts = [part.last_ms for part in parts if part.last_ms is not None]
@@ -68,7 +73,8 @@ class ConversationStore:
             request_count=sum(part.request_count for part in parts),
             model=main.main_model or next((sub.main_model for sub in subs if sub.main_model), None),
             models=models, first_message=main.first_prompt, title=main.title,
-            subagent_count=len(subs), skipped_lines=sum(part.skipped for part in parts))
+            subagent_count=len(subs), skipped_lines=sum(part.skipped for part in parts),
+            cost=_sum_costs(part.cost for part in parts) if self.pricing is not None else None)
 
     def project_folder(self, project: str) -> str | None:
         """The folder a `project` names (a folder name or a working directory path); None if absent.
@@ -97,6 +103,14 @@ class ConversationStore:
         return Conversation(summary, thread, unmatched, usage, records)
 
 
+def _sum_costs(costs) -> Cost:
+    total = Cost()
+    for cost in costs:
+        if cost is not None:
+            total += cost
+    return total
+
+
 def _read_session(files: SessionFiles) -> tuple[Thread, list[Thread]]:
     main = read_thread(files.main)
     subs = [read_thread(sub, agent_id) for agent_id, sub in sorted(files.subagents.items())]
@@ -116,8 +130,10 @@ def list_conversations(store: ConversationStore, model: str | None, page: int, l
     matching = sorted((s for s in sessions if s.uses_model(model)),
                       key=lambda s: (s.last_ms or 0, s.id), reverse=True)
     shown = matching[(page - 1) * limit:page * limit]
-    _from_record(lambda: record_sessions.add_first_prompts([s for s in shown if s.source == "record"],
-                                                           store.record_prompts), None)
+    recorded = [s for s in shown if s.source == "record"]
+    _from_record(lambda: record_sessions.add_first_prompts(recorded, store.record_prompts), None)
+    if store.pricing is not None:
+        _from_record(lambda: record_sessions.add_costs(recorded, store.pricing), None)
     return shown, len(matching)
 
 

@@ -6,6 +6,8 @@ from collections import OrderedDict
 from dataclasses import dataclass
 
 from models import bounded_json
+from models.costs import spend_by, totals
+from models.pricing import Cost, Pricing
 from models.recorded_totals import RecordedTotals, grouped, session_calls
 from models.record_bodies import record_body
 from models.request_log import RequestLog
@@ -39,6 +41,17 @@ def recorded_sessions(totals: RecordedTotals | None = None, exclude: set[str] = 
                            last_ms=part.last_ms, request_count=part.calls, model=part.main_model,
                            models=tuple(part.models), source="record")
             for session_id, part in found.items() if session_id not in exclude]
+
+
+def add_costs(sessions: list[SessionSummary], pricing: Pricing) -> None:
+    """Price each recorded session shown from its records, in one grouped read for them all."""
+    if not sessions:
+        return
+    ids = [session.id for session in sessions]
+    spent = totals(spend_by(session_calls().where(RequestLog.session_id.in_(ids)), pricing,
+                            key=RequestLog.session_id.alias("c_key")))
+    for session in sessions:
+        session.cost = spent[session.id].cost if session.id in spent else Cost()
 
 
 def _main_call(session_id: str, model: str | None, latest: bool = False):

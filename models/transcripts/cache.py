@@ -7,7 +7,7 @@ import threading
 import time
 from collections import OrderedDict
 
-from models.transcripts.summary import FileSummary, summarize
+from models.transcripts.summary import FileSummary, Price, summarize
 from models.transcripts.tree import TranscriptFile
 
 MIB = 1024 * 1024
@@ -25,8 +25,8 @@ class TranscriptCache:
         self.lock = threading.RLock()
         self.parsed_bytes = 0  # bytes read since start, for the benchmark and tests
 
-    def summary(self, transcript: TranscriptFile, main_thread: bool) -> FileSummary:
-        """The file's summary, reading only what changed since it was last read."""
+    def summary(self, transcript: TranscriptFile, main_thread: bool, price: Price | None = None) -> FileSummary:
+        """The file's summary, reading only what changed since it was last read (`price`: see summarize)."""
         cached = self._summaries.get(transcript.path)
         if cached is not None and cached[0] == transcript.signature:
             return cached[1]
@@ -36,7 +36,7 @@ class TranscriptCache:
                 return cached[1]
             base = cached[2] if cached is not None else None
             start = base.offset if base is not None and base.inode == transcript.inode else 0
-            shown, base = summarize(transcript, base, main_thread)
+            shown, base = summarize(transcript, base, main_thread, price)
             self.parsed_bytes += max(transcript.size - start, 0)
             self._summaries[transcript.path] = (transcript.signature, shown, base)
         time.sleep(0)  # let the worker's streams run between files

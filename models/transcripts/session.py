@@ -2,6 +2,7 @@
 import os
 from dataclasses import dataclass, field
 
+from models.pricing import Cost
 from models.transcripts.thread import Thread
 
 RECORD_PROJECT = "unknown"  # the `project` of a recorded session whose working directory is unknown
@@ -24,6 +25,7 @@ class SessionSummary:
     subagent_count: int = 0
     skipped_lines: int = 0
     source: str = "transcript"  # or "record": seen by the proxy, no transcript here
+    cost: Cost | None = None  # of its API messages (main thread and subagents); None: not priced
 
     @property
     def project_name(self) -> str:

@@ -2,10 +2,14 @@
 import copy
 from array import array
 from dataclasses import dataclass, field
+from typing import Callable
 
 from models.transcripts.lines import (api_message, clip, is_prompt_line, message_of, prompt_text, read_lines,
                                      timestamp_ms)
+from models.pricing import Cost
 from models.transcripts.tree import TranscriptFile, open_transcript
+
+Price = Callable[[str | None, int | None, dict], Cost]  # (model, at_ms, usage) -> the message's cost
 
 
 @dataclass
@@ -26,6 +30,7 @@ class FileSummary:
     title: str | None = None
     has_messages: bool = False
     models: dict[str, int] = field(default_factory=dict)  # model -> API messages
+    cost: Cost | None = None  # of its API messages, when the summary was given a price
     # Hashes of the API message ids seen: distinct API calls, at 8 bytes each.
     message_hashes: array = field(default_factory=lambda: array("q"))
 
@@ -43,10 +48,11 @@ class FileSummary:
         return max(reversed(ranked), key=lambda item: item[1])[0]
 
 
-def summarize(transcript: TranscriptFile, previous: FileSummary | None = None, main_thread: bool = True
-              ) -> tuple[FileSummary, FileSummary]:
+def summarize(transcript: TranscriptFile, previous: FileSummary | None = None, main_thread: bool = True,
+              price: Price | None = None) -> tuple[FileSummary, FileSummary]:
     """(summary to show, summary of the complete lines to continue from when the file grows), reading
-    only what was appended since `previous` when the file grew."""
+    only what was appended since `previous` when the file grew; `price(model, at_ms, usage)` costs
+    each API message once."""
     grew = previous is not None and previous.inode == transcript.inode and previous.offset <= transcript.size
     base = _copy(previous) if grew else FileSummary(main_thread=main_thread, inode=transcript.inode)
     seen = set(base.message_hashes)
@@ -58,7 +64,7 @@ def summarize(transcript: TranscriptFile, previous: FileSummary | None = None, m
                     tail, has_tail = line, True  # not consumed: its writer may still be adding to it
                     break
                 base.offset = offset
-                _add(base, line, seen)
+                _add(base, line, seen, price)
     except OSError:
         base.skipped += 1  # vanished or unreadable since it was listed; the next listing retries
     base.message_hashes = array("q", seen)
@@ -69,7 +75,7 @@ def summarize(transcript: TranscriptFile, previous: FileSummary | None = None, m
     if tail is None:
         shown.partial_tail = True
     else:
-        _add(shown, tail, seen)
+        _add(shown, tail, seen, price)
         shown.message_hashes = array("q", seen)
     return shown, base
 
@@ -81,7 +87,7 @@ def _copy(summary: FileSummary) -> FileSummary:
     return duplicate
 
 
-def _add(summary: FileSummary, line: dict | None, seen: set) -> None:
+def _add(summary: FileSummary, line: dict | None, seen: set, price: Price | None = None) -> None:
     if line is None:
         summary.skipped += 1
         return
@@ -104,6 +110,11 @@ def _add(summary: FileSummary, line: dict | None, seen: set) -> None:
             seen.add(hash(message_id))
             if model:
                 summary.models[model] = summary.models.get(model, 0) + 1
+            usage = message_of(line).get("usage")
+            if price is not None and isinstance(usage, dict):
+                # Each line of a message repeats its whole usage: the first one prices it.
+                cost = price(model, moment, usage)
+                summary.cost = cost if summary.cost is None else summary.cost + cost
     elif summary.prompt is None and is_prompt_line(line, summary.main_thread):
         text = prompt_text(message_of(line))
         if text is not None:

@@ -189,3 +189,7 @@ def test_the_session_and_each_subagent_show_their_cost_from_the_transcript(clien
     [subagent] = [sub for message in body["messages"] for sub in message.get("subagents", ())]
     assert subagent["cost"]["total"] == pytest.approx(haiku)
     assert body["cost"]["total"] == pytest.approx(main + haiku)
+    # The list row shows the same figure, read from the file summaries (each message priced once).
+    [row] = client.get("/api/conversations").json["conversations"]
+    assert row["cost"]["total"] == pytest.approx(main + haiku)
+    assert row["cost"]["estimatedRequests"] == 1

@@ -50,6 +50,9 @@ def test_a_recorded_session_is_listed_with_every_field(client):
     assert (row["projectPath"], row["projectName"], row["project"]) == ("/srv/team/api", "api", "-srv-team-api")
     assert row["model"] == OPUS
     assert set(row["models"]) == {OPUS, HAIKU}
+    # Opus 4.5 at $5 / $25 per million in / out: 3 + 4 in, 2 + 6 out; Haiku 4.5 at $1: 1 in.
+    assert row["cost"]["total"] == pytest.approx((7 * 5 + 8 * 25 + 1 * 1) / 1e6)
+    assert row["cost"]["priced"] and not row["cost"]["estimatedRequests"]
 
 
 def test_recorded_sessions_mix_with_transcripts_and_filter_by_model(client, config):

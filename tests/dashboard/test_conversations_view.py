@@ -30,10 +30,15 @@ def test_projects_sessions_thread_and_the_link_to_a_recorded_request(page, app, 
     page.goto("/#/conversations")
     page.wait_for_selector("table.data tbody tr")
     assert page.locator("table.data tbody tr").count() == 2
+    # Three Opus 4.5 messages of the default usage at $0.00035 each, their writes without a split: estimated.
+    shop_cost = page.text_content(f"tr[data-project='{folder_for('/home/dev/shop')}'] td.cost")
+    assert shop_cost.startswith("≈$0.001"), shop_cost
     screenshot(page, "conversations")
     page.click(f"tr[data-project='{folder_for('/home/dev/shop')}'] a")
     page.wait_for_selector(".session")
     assert "Add a cart page to the shop" in page.text_content(".session")
+    assert page.text_content(".session .cost") == f" · {shop_cost}"
+    assert "5-minute writes" in page.get_attribute(".session .cost", "title")
     screenshot(page, "conversations-sessions")
     page.click(".session")
     page.wait_for_selector(".thread .message")

@@ -120,6 +120,21 @@ export function money(cost) {
   return `${cost.estimatedRequests ? '≈' : ''}${usd(cost.total)}${cost.priced ? '' : ' + unpriced'}`;
 }
 
+/** CostBreakdowns added up into one with the fields money() and costNote() read (nulls skipped). */
+export function addCosts(costs) {
+  const sum = { total: 0, priced: true, estimatedRequests: 0, unpricedTokens: 0, unpricedModels: [], longContextRequests: 0 };
+  for (const cost of costs) {
+    if (!cost) continue;
+    sum.total += cost.total;
+    sum.priced = sum.priced && cost.priced;
+    sum.estimatedRequests += cost.estimatedRequests || 0;
+    sum.unpricedTokens += cost.unpricedTokens || 0;
+    sum.longContextRequests += cost.longContextRequests || 0;
+    for (const model of cost.unpricedModels || []) if (!sum.unpricedModels.includes(model)) sum.unpricedModels.push(model);
+  }
+  return sum;
+}
+
 /** The note a cost's tooltip gives: what is estimated or unpriced in it. */
 export function costNote(cost) {
   if (!cost) return '';

@@ -2,7 +2,7 @@
 // link to the requests the proxy recorded for them.
 import { getJSON } from '../api.js';
 import { append, card, empty, h } from '../dom.js';
-import { costNote, dateTime, duration, money, num, usd } from '../format.js';
+import { addCosts, costNote, dateTime, duration, money, num, usd } from '../format.js';
 import { message } from './thread.js';
 
 const PAGE = 100;
@@ -31,8 +31,9 @@ function projects(root, conversations) {
   const byProject = new Map();
   for (const c of conversations) {
     const key = projectOf(c);
-    const entry = byProject.get(key) || { key, name: c.projectName || key || '(no project)', path: c.projectPath, sessions: 0, requests: 0, last: '' };
+    const entry = byProject.get(key) || { key, name: c.projectName || key || '(no project)', path: c.projectPath, sessions: 0, requests: 0, costs: [], last: '' };
     entry.sessions += 1;
+    entry.costs.push(c.cost);
     entry.requests += c.requestCount || 0;
     if ((c.lastActivity || '') > entry.last) entry.last = c.lastActivity;
     byProject.set(key, entry);
@@ -40,10 +41,14 @@ function projects(root, conversations) {
   const list = [...byProject.values()].sort((a, b) => (b.last || '').localeCompare(a.last || ''));
   append(root, h('div', { class: 'heading' }, h('h1', null, 'Conversations'), h('span', { class: 'muted' }, `${num(list.length)} projects · ${num(conversations.length)} sessions`)),
     list.length ? h('div', { class: 'table-box' }, h('table', { class: 'data' },
-      h('thead', null, h('tr', null, ['Project', 'Sessions', 'Requests', 'Last activity'].map((c, i) => h('th', { class: i ? 'num' : null }, c)))),
-      h('tbody', null, list.map((p) => h('tr', { dataset: { project: p.key } },
-        h('td', null, h('a', { href: link({ project: p.key }) }, p.name), h('div', { class: 'muted small' }, p.path || p.key)),
-        h('td', { class: 'num' }, num(p.sessions)), h('td', { class: 'num' }, num(p.requests)), h('td', { class: 'num' }, dateTime(p.last)))))))
+      h('thead', null, h('tr', null, ['Project', 'Sessions', 'Requests', 'Cost', 'Last activity'].map((c, i) => h('th', { class: i ? 'num' : null }, c)))),
+      h('tbody', null, list.map((p) => {
+        const cost = addCosts(p.costs);
+        return h('tr', { dataset: { project: p.key } },
+          h('td', null, h('a', { href: link({ project: p.key }) }, p.name), h('div', { class: 'muted small' }, p.path || p.key)),
+          h('td', { class: 'num' }, num(p.sessions)), h('td', { class: 'num' }, num(p.requests)),
+          h('td', { class: 'num cost', title: costNote(cost) }, money(cost)), h('td', { class: 'num' }, dateTime(p.last)));
+      }))))
       : empty('No conversations yet: Claude Code transcripts (CLAUDE_PROJECTS_DIR) and sessions the proxy recorded appear here.'));
 }
 
@@ -53,7 +58,8 @@ function sessions(root, project, body) {
     h('h1', null, body.projectName || project), h('span', { class: 'muted' }, body.projectPath || project)),
   list.length ? h('div', { class: 'session-list' }, list.map((c) => h('a', { class: 'session card', href: link({ project, session: c.id }), dataset: { session: c.id } },
     h('div', { class: 'session-first' }, (c.title || c.firstMessage || '(no prompt)').slice(0, 400)),
-    h('div', { class: 'muted small num' }, `${dateTime(c.startTime)} · ${duration(c.duration)} · ${num(c.requestCount)} requests${c.model ? ` · ${c.model}` : ''}${c.subagentCount ? ` · ${c.subagentCount} subagents` : ''}`))))
+    h('div', { class: 'muted small num' }, `${dateTime(c.startTime)} · ${duration(c.duration)} · ${num(c.requestCount)} requests${c.model ? ` · ${c.model}` : ''}${c.subagentCount ? ` · ${c.subagentCount} subagents` : ''}`,
+      c.cost ? h('span', { class: 'cost', title: costNote(c.cost) }, ` · ${money(c.cost)}`) : null))))
     : empty('No sessions in this project.'));
 }
 
