@@ -10,6 +10,10 @@ import models
 MODELS = ["claude-opus-4-1", "claude-sonnet-4-6", "claude-haiku-4-5", "claude-opus-4-7", "gpt-5-mini"]
 ORGS = ["org-alpha", "org-beta", "org-gamma"]
 DAY_MS = 86_400_000
+# A team's Claude Code sessions: LANES developers, each starting a session every SESSION_MS, so a
+# session holds a hundred-odd requests (1,000,000 rows over 90 days), as real ones do.
+LANES = 8
+SESSION_MS = 2 * 3_600_000
 
 
 def _rows(count: int, days: int, seed: int):
@@ -21,19 +25,21 @@ def _rows(count: int, days: int, seed: int):
     for n in range(count):
         model = rng.choice(MODELS)
         started = now - rng.randrange(days * DAY_MS)
+        lane = rng.randrange(LANES)
         row = dict(defaults)
         row.update(
             id=uuid.UUID(int=rng.getrandbits(128)).hex, timestamp_ms=started, method="POST",
             endpoint="/v1/messages", query="beta=true", original_model=model, routed_model=model,
             provider="anthropic", user_agent="claude-cli/2.1.0 (external, cli)", content_type="application/json",
             conversation_hash=f"{rng.getrandbits(40):010x}", message_count=rng.randrange(1, 200),
-            session_id=str(uuid.UUID(int=rng.getrandbits(128))), is_streaming=True,
+            session_id=str(uuid.uuid5(uuid.NAMESPACE_OID, f"{lane}/{started // SESSION_MS}")), is_streaming=True,
+            api_key_fingerprint=f"fp-{lane:02d}",
             request_bytes=rng.randrange(20_000, 120_000), outcome="complete", status_code=200,
             ttfb_ms=rng.randrange(300, 3000), response_time_ms=rng.randrange(800, 90_000),
             completed_at_ms=started + 5000, stop_reason="end_turn",
             input_tokens=rng.randrange(1, 5000), output_tokens=rng.randrange(1, 4000),
             cache_read_input_tokens=rng.randrange(0, 150_000), cache_creation_input_tokens=rng.randrange(0, 20_000),
-            organization_id=rng.choice(ORGS), unified_status="allowed",
+            organization_id=ORGS[lane % len(ORGS)], unified_status="allowed",
             unified_5h_utilization=round(rng.random(), 3), unified_7d_utilization=round(rng.random(), 3))
         yield row
 

@@ -37,6 +37,11 @@ def _queries(now: datetime) -> dict[str, str]:
         "summary 100 day status": f"/api/requests/summary?start={day}&end={end}&limit=100&status=4xx",
         "summary 100 day org": f"/api/requests/summary?start={day}&end={end}&limit=100&org=org-beta",
         "ratelimits": f"/api/ratelimits?{window}&tz=Europe/Paris",
+        "ratelimits/usage": "/api/ratelimits/usage",
+        **{f"costs by {by}": f"/api/stats/costs?by={by}&{window}"
+           for by in ("model", "organization", "provider", "key", "session", "project")},
+        "cache": f"/api/cache?{window}&tz=Europe/Paris",
+        "conversations": "/api/conversations?limit=20",
     }
 
 
