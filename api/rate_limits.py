@@ -1,6 +1,5 @@
 """Rate-limit views: the latest unified 5-hour and 7-day windows per organization, and their history."""
 import time
-from dataclasses import replace
 
 from flask import current_app, jsonify
 
@@ -77,8 +76,8 @@ def window_usage():
     now_ms = int(time.time() * 1000)
     result = []
     for name in ([org] if org else queries.organizations()):
-        reports, cut = window_reports(queries.filtered_requests(start_ms=start_ms, end_ms=end_ms, org=name), window)
-        reports = [replace(report, project=projects.get(report.session)) for report in reports]
+        reports, cut = window_reports(queries.filtered_requests(start_ms=start_ms, end_ms=end_ms, org=name), window,
+                                      projects)
         windows = attribute(reports, window)
         current = windows[-1] if windows and windows[-1].reset_ms > now_ms else None
         result.append(window_usage_of(name, windows, current and forecast(current, now_ms), cut))

@@ -5,6 +5,7 @@ machine, so a rise is only *probably* the reporting request's own: it is marked 
 the request overlapped another of the organization (concurrent), when no earlier report of the
 window was seen (the first one, or a long gap), or when utilisation fell without a reset.
 """
+import bisect
 from collections import defaultdict
 from dataclasses import dataclass, field
 
@@ -74,6 +75,7 @@ def attribute(reports: list[Report], window: str) -> list[Window]:
     length = WINDOWS[window]
     ordered = sorted(reports, key=lambda r: (r.reported_ms, r.request_id))
     windows: list[Window] = []
+    concurrent = concurrency(ordered)
     for index, report in enumerate(ordered):
         current = windows[-1] if windows else None
         uncertain = []
@@ -91,7 +93,7 @@ def attribute(reports: list[Report], window: str) -> list[Window]:
                 rise = 0.0
             if report.reported_ms - current.last_reported_ms > GAP_MS:
                 uncertain.append("gap")
-        if _overlaps(ordered, index):
+        if concurrent[index]:
             uncertain.append("concurrent")
         current.attributions.append(Attribution(report, rise, tuple(uncertain)))
         # The highest figure seen: a lower one reported late (concurrency) must not make the next rise count twice.
@@ -100,13 +102,32 @@ def attribute(reports: list[Report], window: str) -> list[Window]:
     return windows
 
 
-def _overlaps(ordered: list[Report], index: int) -> bool:
-    # Another request of the organization running while this one was: its usage may be in this rise.
-    me = ordered[index]
-    for other in ordered[max(0, index - 50):index + 50]:
-        if other is not me and other.started_ms < me.reported_ms and other.finished_ms > me.started_ms:
-            return True
-    return False
+def concurrency(reports: list[Report]) -> list[bool]:
+    """Per report, whether another request of the organization ran while it did (started before its
+    headers arrived, finished after it started): its usage may be in the rise."""
+    # Sorted by start, each prefix keeps its two latest finishes: the latest other than the report
+    # itself among those started before its headers came decides. O(n log n) for a week's reports.
+    order = sorted(range(len(reports)), key=lambda i: reports[i].started_ms)
+    starts = [reports[i].started_ms for i in order]
+    latest = []
+    first, second = (-1, -1), (-1, -1)  # (finished_ms, index)
+    for i in order:
+        finished = reports[i].finished_ms
+        if finished > first[0]:
+            first, second = (finished, i), first
+        elif finished > second[0]:
+            second = (finished, i)
+        latest.append((first, second))
+    result = []
+    for index, report in enumerate(reports):
+        before = bisect.bisect_left(starts, report.reported_ms)  # how many started before its headers
+        if not before:
+            result.append(False)
+            continue
+        first, second = latest[before - 1]
+        finished = second[0] if first[1] == index else first[0]
+        result.append(finished > report.started_ms)
+    return result
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,9 @@
 """Window attribution: rises charged to the reporting request, resets, concurrency, and the forecast."""
+import random
+
 import pytest
 
-from models.quota import Report, attribute, forecast
+from models.quota import Report, concurrency, attribute, forecast
 
 MIN = 60_000
 HOUR = 60 * MIN
@@ -65,3 +67,19 @@ def test_the_forecast_says_when_the_window_fills_at_the_recent_rate_and_whether_
     assert (slow.full_at_ms, slow.before_reset) == (None, False)
     [calm] = attribute([report("a", 0, 0.01), report("b", 30 * MIN, 0.02)], "5h")
     assert not forecast(calm, 31 * MIN).before_reset, "0.98 left at 0.02 an hour lasts past the reset"
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_concurrency_is_every_other_request_running_while_one_did(seed):
+    # Against the definition, pair by pair, on a busy random hour (ties and zero-length requests included).
+    rng = random.Random(seed)
+    reports = []
+    for n in range(300):
+        started = rng.randrange(0, 3_600_000, 1_000)
+        reported = started + rng.choice([0, 1_000, rng.randrange(0, 60_000)])
+        reports.append(Report(f"r{n}", started, reported, reported + rng.choice([0, rng.randrange(0, 120_000)]),
+                              0.5, RESET_A))
+    expected = [any(other is not me and other.started_ms < me.reported_ms and other.finished_ms > me.started_ms
+                    for other in reports) for me in reports]
+    assert concurrency(reports) == expected
+    assert 0 < sum(expected) < len(reports)
