@@ -14,6 +14,7 @@ DAY_MS = 86_400_000
 # session holds a hundred-odd requests (1,000,000 rows over 90 days), as real ones do.
 LANES = 8
 SESSION_MS = 2 * 3_600_000
+FIVE_HOURS_S, WEEK_S = 5 * 3600, 7 * 86_400
 
 
 def _rows(count: int, days: int, seed: int):
@@ -40,7 +41,10 @@ def _rows(count: int, days: int, seed: int):
             input_tokens=rng.randrange(1, 5000), output_tokens=rng.randrange(1, 4000),
             cache_read_input_tokens=rng.randrange(0, 150_000), cache_creation_input_tokens=rng.randrange(0, 20_000),
             organization_id=ORGS[lane % len(ORGS)], unified_status="allowed",
-            unified_5h_utilization=round(rng.random(), 3), unified_7d_utilization=round(rng.random(), 3))
+            unified_5h_utilization=round(rng.random(), 3), unified_7d_utilization=round(rng.random(), 3),
+            # Resets as Anthropic sends them (unix seconds): the window attribution reads every report.
+            unified_5h_reset=str((started // 1000 // FIVE_HOURS_S + 1) * FIVE_HOURS_S),
+            unified_7d_reset=str((started // 1000 // WEEK_S + 1) * WEEK_S))
         yield row
 
 
