@@ -12,6 +12,7 @@ from requests.models import RequestEncodingMixin
 from requests.utils import get_auth_from_url
 
 from proxy.upstream.address_cache import ADDRESSES
+from proxy.upstream.environment import ca_bundle, proxies_for
 from proxy.upstream.pool import Pool, TLSPool
 
 # A request target (path and query) made only of characters that requests' URL preparation leaves
@@ -108,7 +109,7 @@ class _RelayAdapter(HTTPAdapter):
 
     `send` still does the work (timeouts, the urllib3 call, requests' errors); these hooks skip
     what cannot change between requests: the pool (URL parsing, pool key, the manager's lock),
-    the certificate settings (file-system checks for the CA bundle), the proxy choice (none).
+    the certificate settings (file-system checks for the CA bundle); through a proxy, requests chooses.
     It also builds responses without parsing Set-Cookie (http.cookiejar and email parsing, for
     cookies this proxy never keeps): the relay reads status, headers and body from urllib3's.
     """
@@ -117,16 +118,18 @@ class _RelayAdapter(HTTPAdapter):
         super().__init__(**kwargs)
         self.origin = origin
         self._pool = None
+        self._pool_verify = None  # the CA setting the pool was chosen for
         self._verified = None
 
     def get_connection_with_tls_context(self, request, verify, proxies=None, cert=None):
         # The one place a connection is chosen: no URL, however it was built, reaches another host.
         if not request.url.startswith(self.origin):
             raise UpstreamRefused(f"not a URL of the configured upstream {self.origin}: {request.url[:200]!r}")
-        if proxies or cert or verify is not True:
+        if proxies or cert:
             return super().get_connection_with_tls_context(request, verify, proxies, cert)
-        if self._pool is None:
+        if self._pool is None or self._pool_verify != verify:
             self._pool = super().get_connection_with_tls_context(request, verify, proxies, cert)
+            self._pool_verify = verify
         return self._pool
 
     def cert_verify(self, conn, url, verify, cert):
@@ -173,7 +176,8 @@ def _url_authorization(url: str) -> str | None:
 
 class UpstreamClient:
     """One pooled `requests.Session` per app: no cookies, no redirects, no retries, no environment
-    credentials (.netrc would add credentials the client never sent)."""
+    credentials (.netrc would add credentials the client never sent); the environment's CA bundle
+    and proxy for the upstream, read when the client is made."""
 
     def __init__(self, base_url: str, connect_timeout: float, read_timeout: float, pool_size: int = 100):
         self.base_url = base_url.rstrip("/")
@@ -192,6 +196,7 @@ class UpstreamClient:
         session.mount("https://", adapter)
         self.session = session
         self._adapter = adapter
+        self.verify, self.proxies = ca_bundle(), proxies_for(self._origin)
         if base.host:
             ADDRESSES.refresh(base.host)  # looked up now, in the background, not by the first request
 
@@ -233,7 +238,8 @@ class UpstreamClient:
             # The adapter itself, not Session.request: the session's per-request work (settings
             # and environment merging, hooks, cookie jars, redirects) is all unwanted here, and
             # its CPU was enough to miss the latency targets at 300 streams.
-            response = self._adapter.send(request, stream=True, timeout=self.timeout)
+            response = self._adapter.send(request, stream=True, timeout=self.timeout, verify=self.verify,
+                                          proxies=self.proxies)
         except (requests.ConnectTimeout, requests.ReadTimeout) as exc:
             raise UpstreamTimeout(str(exc)) from exc
         except requests.RequestException as exc:

@@ -6,6 +6,7 @@ import requests
 import urllib3
 
 from proxy.upstream.client import MergedHeaders, UpstreamClient, UpstreamRefused, UpstreamTimeout, UpstreamUnreachable
+from proxy.upstream.environment import ca_bundle
 from tests.fake_upstream import Reply
 
 
@@ -164,7 +165,8 @@ def test_tls_verification_stays_on_for_an_https_upstream():
         with pytest.raises(UpstreamUnreachable):
             client.send("POST", "/v1/messages", "", [], b"{}")
     [pool] = [client._adapter.poolmanager.pools[key] for key in client._adapter.poolmanager.pools.keys()]
-    assert pool.cert_reqs == "CERT_REQUIRED" and pool.ca_certs == requests.certs.where()
+    bundle = ca_bundle()  # the environment's (REQUESTS_CA_BUNDLE), else certifi's
+    assert pool.cert_reqs == "CERT_REQUIRED" and pool.ca_certs == (bundle if isinstance(bundle, str) else requests.certs.where())
 
 
 def test_a_pooled_connection_the_server_closed_is_not_reused():
