@@ -119,7 +119,8 @@ class Seen:
 class FakeUpstream:
     """The server; `url` is its base URL, `seen` the requests it received, `queue` scripted replies."""
 
-    def __init__(self):
+    def __init__(self, tls=None):
+        """`tls`: an ssl.SSLContext to serve HTTPS with (the proxy's upstream over TLS)."""
         self.seen: list[Seen] = []
         self.queue: list[Reply] = []
         self.sent_log: list[tuple[float, bytes]] = []  # (time written, chunk) of the last reply
@@ -129,7 +130,9 @@ class FakeUpstream:
         self._lock = threading.Lock()
         handler = type("Handler", (_Handler,), {"upstream": self})
         self.server = _Server(("127.0.0.1", 0), handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        if tls is not None:
+            self.server.socket = tls.wrap_socket(self.server.socket, server_side=True)
+        self.url = f"{'https' if tls else 'http'}://127.0.0.1:{self.server.server_address[1]}"
         self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
     def start(self) -> "FakeUpstream":

@@ -23,14 +23,18 @@ def free_port() -> int:
 class GunicornServer:
     """A gunicorn master with gevent workers, its database migrated first like the Procfile does."""
 
-    def __init__(self, env: dict, workers: int = 1, log_path: Path | None = None):
+    def __init__(self, env: dict, workers: int = 1, log_path: Path | None = None, tls: tuple | None = None):
+        """`tls`: (certificate file, key file, CA file) to serve HTTPS with, as gunicorn's --certfile would."""
         self.port = free_port()
         self.log_path = log_path  # gunicorn's output goes there (else to test-artifacts/, if present)
-        self.url = f"http://127.0.0.1:{self.port}"
+        self.url = f"{'https' if tls else 'http'}://127.0.0.1:{self.port}"
+        self.verify = tls[2] if tls else True
+        tls_args = {"GUNICORN_CMD_ARGS": f"--certfile {tls[0]} --keyfile {tls[1]}"} if tls else {}
         # CONFIG_PATH: a developer's own proxy.yaml in the checkout must not route the tests' traffic.
         # SPOOL_DIR: the record spool must not land in the checkout (its default for Postgres).
         self.env = {**os.environ, "CONFIG_PATH": os.devnull, "SPOOL_DIR": tempfile.mkdtemp(prefix="ccp-spool-"),
-                    **env, "PORT": str(self.port), "HOST": "127.0.0.1", "WEB_CONCURRENCY": str(workers)}
+                    **env, **tls_args, "PORT": str(self.port), "HOST": "127.0.0.1",
+                    "WEB_CONCURRENCY": str(workers)}
         self.process: subprocess.Popen | None = None
 
     def start(self, timeout: float = 20) -> "GunicornServer":
@@ -47,7 +51,7 @@ class GunicornServer:
             if self.process.poll() is not None:
                 raise RuntimeError(f"gunicorn exited with {self.process.returncode}")
             try:
-                if requests.get(self.url + "/health", timeout=1).status_code == 200:
+                if requests.get(self.url + "/health", timeout=1, verify=self.verify).status_code == 200:
                     return self
             except (requests.ConnectionError, requests.Timeout):  # refused, or the worker still booting
                 time.sleep(0.1)
