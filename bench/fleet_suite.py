@@ -5,7 +5,9 @@ The streaming scenarios run in rounds, direct and through the fleet in turn, unt
 warm-up, 10,000 streams have gone through the fleet. Direct runs in every round, as in the proxy
 suite: this machine's speed drifts for minutes at a time, and a baseline read once would charge
 the drift of the next five minutes to the proxy. Then the database must hold 10,000 rows, all
-complete, each with the usage the fake upstream sent, and 10,000 bodies.
+complete, each with the usage the fake upstream sent, and 10,000 bodies; each record's bodies, read
+as the detail API reads them, must be the bytes the client sent and the fake upstream received and
+sent (compared by digest, each record with the upstream's call of its request-id).
 """
 import collections
 import dataclasses
@@ -20,12 +22,14 @@ from pathlib import Path
 
 import psycopg
 
+import models
 from bench import proxy_suite
 from bench.procs import ROOT, FakeUpstream, ProxyServer, children, cpu_seconds, raise_priority
 from bench.proxy_figures import MODES, compare, evaluate, harness_notes, render, summarise
 from bench.proxy_suite import RESULTS, Bench, Scenario
 from bench.rounds import pooled
-from bench.workload import USAGE
+from bench.workload import USAGE, body_digest
+from models.record_bodies import record_body
 from tests.postgres import ThrowawayPostgres, create_database
 
 # The issue's fleet; BENCH_FLEET_WORKERS runs the same suite with another count, for comparison.
@@ -66,7 +70,22 @@ def record_counts(database_url: str) -> dict[str, int]:
 
 
 class FleetBench(Bench):
-    """The proxy suite's bench, reading CPU from every worker and records from Postgres."""
+    """The proxy suite's bench, reading CPU from every worker and records from Postgres, and keeping
+    the digests of the bodies of every call through the fleet."""
+
+    def __init__(self, upstream: FakeUpstream, proxy: FleetServer, workdir: Path):
+        super().__init__(upstream, proxy, workdir)
+        self.upstream_calls: dict[str, list[str]] = {}  # request-id -> [received, sent] body digests
+        self.client_bodies = collections.Counter()      # request body digest -> requests answered
+
+    def load(self, scenario: Scenario, mode: str, measured: bool = True) -> dict:
+        """The proxy suite's load, noting the bodies of the calls that went through the fleet."""
+        raw = super().load(scenario, mode, measured)
+        calls = self.upstream.digests()  # taken after every run, so a direct run's calls are dropped
+        if mode == "proxy":
+            self.upstream_calls.update(calls)
+            self.client_bodies[raw["request_digest"]] += sum(r["error"] is None for r in raw["requests"])
+        return raw
 
     def worker_cpu(self) -> float:
         """CPU seconds all workers have used so far."""
@@ -129,12 +148,40 @@ def verify_records(database_url: str, proxied: list[Scenario]) -> dict:
             "output_tokens_seen": by_output, "bodies": bodies, "bodies_cut_or_omitted": cut}
 
 
+def verify_bodies(database_url: str, upstream_calls: dict[str, list[str]],
+                  client_bodies: collections.Counter) -> dict:
+    """Every record's bodies, read as GET /api/requests/<id> reads them, against what the client sent
+    and what the fake upstream received and sent under the record's request-id."""
+    models.init_db(database_url)
+    try:
+        rows = list(models.RequestLog.select(models.RequestLog.id, models.RequestLog.upstream_request_id).tuples())
+        recorded, as_received, as_sent = collections.Counter(), 0, 0
+        for record_id, request_id in rows:
+            body = record_body(record_id, ("request_body", "response_body"))
+            if body is None:
+                continue  # no body row, or its pieces are damaged: it matches nothing
+            request = body_digest(body.raw["request_body"] or b"").hexdigest()
+            response = body_digest(body.raw["response_body"] or b"").hexdigest()
+            received, sent = upstream_calls.get(request_id, (None, None))
+            recorded[request] += 1
+            as_received += request == received
+            as_sent += response == sent
+    finally:
+        models.database.close()
+    return {"upstream_calls": len(upstream_calls),
+            "request_body_as_client_sent": sum((recorded & client_bodies).values()),
+            "request_body_as_upstream_received": as_received, "response_body_as_upstream_sent": as_sent}
+
+
 def database_targets(check: dict) -> list[dict]:
     """One target per fact the database must show: no record lost, none wrong."""
     expected = check["expected"]
     facts = [("rows in request_log", check["rows"]), ("complete with status 200 and end_turn", check["complete"]),
              ("input and cache usage as sent", check["input_and_cache_usage_right"]),
-             ("output tokens as sent", check["output_tokens_right"]), ("bodies stored whole", check["bodies"])]
+             ("output tokens as sent", check["output_tokens_right"]), ("bodies stored whole", check["bodies"]),
+             ("request body as the client sent it", check["request_body_as_client_sent"]),
+             ("request body as the upstream received it", check["request_body_as_upstream_received"]),
+             ("response body as the upstream sent it", check["response_body_as_upstream_sent"])]
     return [{"target": f"records: {name} (of {expected})", "value": expected - value, "limit": 0,
              "unit": "missing", "pass": value == expected and (name != "bodies stored whole"
                                                               or check["bodies_cut_or_omitted"] == 0)}
@@ -177,49 +224,70 @@ def set_server_niceness(postgres: ThrowawayPostgres, niceness: int) -> int | Non
     return os.getpriority(os.PRIO_PROCESS, pid)
 
 
-def main(quick: bool = False) -> int:
-    """Run the suite, print the report, write the JSON; 0 when every target passed."""
+@dataclasses.dataclass(frozen=True)
+class FleetRun:
+    """What one run of the fleet produced: the summarised runs, the records, the database's check."""
+
+    warmup: Scenario
+    rounds: int
+    runs: list[dict]
+    records: dict[str, int]
+    proxied: int
+    check: dict
+    database_niceness: int | None
+
+
+def run_fleet(quick: bool, log_path: Path) -> FleetRun:
+    """Start PostgreSQL, the fake upstream and the fleet; run the scenarios; check what was recorded."""
     warmup, scenarios, rounds = plan(QUICK_TOTAL if quick else TOTAL, quick)
-    stamp = time.strftime("%Y%m%d-%H%M%S")
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    log_path = RESULTS / f"fleet-{stamp}-gunicorn.log"
-    load_before = os.getloadavg()
     postgres = ThrowawayPostgres()
-    if not postgres.available:
-        print("the fleet suite needs PostgreSQL server binaries (initdb, pg_ctl)", file=sys.stderr)
-        return 1
-    niceness = raise_priority()  # the proxy suite's setting, for the client, upstream and workers
     database_url = create_database(postgres.start())
     database_niceness = set_server_niceness(postgres, DATABASE_NICENESS)
     try:
-        with tempfile.TemporaryDirectory(prefix="bench-fleet-") as tmp, FakeUpstream() as upstream, \
+        with tempfile.TemporaryDirectory(prefix="bench-fleet-") as tmp, FakeUpstream(digests=True) as upstream, \
                 FleetServer(upstream.url, database_url, log_path) as fleet:
             bench = FleetBench(upstream, fleet, Path(tmp))
             runs = run_all(bench, warmup, scenarios, rounds)
             records, proxied = bench.settled_records(), bench.proxied
-            check = verify_records(database_url, [warmup] + scenarios * rounds)
+        check = {**verify_records(database_url, [warmup] + scenarios * rounds),
+                 **verify_bodies(database_url, bench.upstream_calls, bench.client_bodies)}
     finally:
         postgres.stop()
+    return FleetRun(warmup, rounds, runs, records, proxied, check, database_niceness)
+
+
+def main(quick: bool = False) -> int:
+    """Run the suite, print the report, write the JSON; 0 when every target passed."""
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    log_path = RESULTS / f"fleet-{stamp}-gunicorn.log"
+    load_before = os.getloadavg()
+    if not ThrowawayPostgres().available:
+        print("the fleet suite needs PostgreSQL server binaries (initdb, pg_ctl)", file=sys.stderr)
+        return 1
+    niceness = raise_priority()  # the proxy suite's setting, for the client, upstream and workers
+    fleet = run_fleet(quick, log_path)
     load_after = os.getloadavg()
     log_lines = proxy_suite._log_problems(log_path)
-    targets = fleet_targets(runs, records, proxied) + database_targets(check)
-    notes = harness_notes(runs)
-    print(f"{WORKERS} gevent workers on PostgreSQL; {proxied} requests proxied: {warmup.count} warm-up streams, "
-          f"then {rounds} rounds of the proxy suite's streaming scenarios (each row below joins its rounds' "
-          f"samples). Worker CPU is the sum over all workers, as a share of one core; PostgreSQL's CPU counts "
-          f"under others; suite processes at nice {niceness}, PostgreSQL at nice {database_niceness}. "
+    targets = fleet_targets(fleet.runs, fleet.records, fleet.proxied) + database_targets(fleet.check)
+    notes = harness_notes(fleet.runs)
+    print(f"{WORKERS} gevent workers on PostgreSQL; {fleet.proxied} requests proxied: {fleet.warmup.count} warm-up "
+          f"streams, then {fleet.rounds} rounds of the proxy suite's streaming scenarios (each row below joins its "
+          f"rounds' samples). Worker CPU is the sum over all workers, as a share of one core; PostgreSQL's CPU counts "
+          f"under others; suite processes at nice {niceness}, PostgreSQL at nice {fleet.database_niceness}. "
           f"Load average before {load_before[0]:.2f}, after "
           f"{load_after[0]:.2f} ({len(os.sched_getaffinity(0))} cores).\n")
-    print(render(runs, targets, notes, records, log_lines))
-    print(f"\nDatabase check: {json.dumps({k: v for k, v in check.items() if k != 'output_tokens_seen'})}")
+    print(render(fleet.runs, targets, notes, fleet.records, log_lines))
+    print(f"\nDatabase check: {json.dumps({k: v for k, v in fleet.check.items() if k != 'output_tokens_seen'})}")
     out = RESULTS / f"fleet-{stamp}.json"
     out.write_text(json.dumps({
-        "suite": "fleet", "started": stamp, "quick": quick, "workers": WORKERS, "rounds": rounds,
-        "niceness": niceness, "database_niceness": database_niceness,
+        "suite": "fleet", "started": stamp, "quick": quick, "workers": WORKERS, "rounds": fleet.rounds,
+        "niceness": niceness, "database_niceness": fleet.database_niceness,
         "machine": {"python": platform.python_version(), "platform": platform.platform(),
                     "cpus": len(os.sched_getaffinity(0)), "loadavg_before": load_before,
                     "loadavg_after": load_after},
-        "runs": runs, "records": records, "proxied": proxied, "database_check": check, "targets": targets,
+        "runs": fleet.runs, "records": fleet.records, "proxied": fleet.proxied, "database_check": fleet.check,
+        "targets": targets,
         "harness_notes": notes, "gunicorn_log_problems": log_lines[:50],
     }, indent=2, default=str))
     print(f"\nresults: {out.relative_to(ROOT)}  gunicorn log: {log_path.relative_to(ROOT)}")

@@ -16,7 +16,7 @@ import time
 import gevent
 from gevent import socket
 
-from bench.workload import SEQ_KEY, STAMP_KEY, event_names, request_body, request_headers
+from bench.workload import SEQ_KEY, STAMP_KEY, body_digest, event_names, request_body, request_headers
 
 PAGE_KB = os.sysconf("SC_PAGE_SIZE") // 1024
 RSS_EVERY = 0.02  # seconds between samples of the watched process
@@ -71,6 +71,7 @@ class Client:
         head = "".join(f"{name}: {value}\r\n" for name, value in headers.items())
         self.request = (f"POST /v1/messages?beta=true HTTP/1.1\r\nhost: {spec['host']}:{spec['port']}\r\n"
                         f"{head}content-length: {len(body)}\r\n\r\n").encode() + body
+        self.body_digest = body_digest(body).hexdigest()  # every request sends this body
         self.expected = event_names(spec["events"])
         self.timeout = spec.get("request_timeout_s", 30.0)
         self.results: list[dict] = []
@@ -278,6 +279,7 @@ class Client:
         return {
             "requests": self.results, "delays_us": self.delays, "start_lag_us": self.start_lag,
             "rss_samples": self.rss_samples, "loop_lag": self.loop_lag, "wall_s": wall,
+            "request_digest": self.body_digest,
             "cpu_s": (after.ru_utime + after.ru_stime) - (usage.ru_utime + usage.ru_stime),
         }
 

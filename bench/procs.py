@@ -117,14 +117,16 @@ def stop_process(process: subprocess.Popen, timeout: float) -> int | None:
 
 
 class FakeUpstream:
-    """`python -m bench.upstream` in its own process; `url` once started."""
+    """`python -m bench.upstream` in its own process; `url` once started; with `digests`, keeping the
+    digests of the bodies of each API call (bench.upstream's --digests)."""
 
-    def __init__(self):
+    def __init__(self, digests: bool = False):
         self.process: subprocess.Popen | None = None
         self.url = ""
+        self.options = ["--digests"] if digests else []
 
     def __enter__(self) -> "FakeUpstream":
-        self.process = subprocess.Popen([sys.executable, "-m", "bench.upstream"], cwd=ROOT,
+        self.process = subprocess.Popen([sys.executable, "-m", "bench.upstream", *self.options], cwd=ROOT,
                                         stdout=subprocess.PIPE, text=True)
         with selectors.DefaultSelector() as selector:
             selector.register(self.process.stdout, selectors.EVENT_READ)
@@ -146,6 +148,11 @@ class FakeUpstream:
     def stats(self) -> dict:
         """Connections that carried API calls, and API calls answered, so far."""
         with urllib.request.urlopen(self.url + "/bench/stats", timeout=5) as response:
+            return json.loads(response.read())
+
+    def digests(self) -> dict[str, list[str]]:
+        """request-id -> [request, response] body digests of the API calls since the last call."""
+        with urllib.request.urlopen(self.url + "/bench/digests", timeout=30) as response:
             return json.loads(response.read())
 
     def __exit__(self, *exc) -> None:

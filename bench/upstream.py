@@ -3,6 +3,8 @@
 Run as `python -m bench.upstream [--port N]`; it prints `READY <port>` once listening. POST
 /v1/messages answers a JSON message, or with `"stream": true` a chunked SSE stream shaped by the
 `x-bench-events` / `x-bench-interval-ms` request headers, each event stamped with its send time.
+With `--digests` it keeps, per answer's request-id, digests of the body received and the body sent,
+handed out (and forgotten) by GET /bench/digests: the fleet suite compares them with the records.
 """
 import argparse
 import gc
@@ -16,7 +18,8 @@ import time
 import gevent
 from gevent.server import StreamServer
 
-from bench.workload import EVENTS_HEADER, INTERVAL_HEADER, SEQ_KEY, STAMP_KEY, event_templates, message_json
+from bench.workload import (EVENTS_HEADER, INTERVAL_HEADER, SEQ_KEY, STAMP_KEY, body_digest, event_templates,
+                            message_json)
 
 MAX_HEAD = 64 * 1024
 MAX_BODY = 64 * 1024 * 1024
@@ -36,6 +39,8 @@ STATS = {"connections": 0, "requests": 0}
 _templates: dict[int, list] = {}  # events -> event_templates(events): built once per stream shape
 _STAMP_SEP = f',"{STAMP_KEY}":'.encode()
 _message = message_json()
+# request-id -> [request body digest, response body digest]; None unless --digests (hashing costs CPU).
+DIGESTS: dict[str, list[str]] | None = None
 
 
 class BadRequest(Exception):
@@ -84,27 +89,32 @@ def _parse_head(head: bytes) -> tuple[str, str, dict]:
     return method, target, headers
 
 
-def _send_plain(sock, status: str, body: bytes, content_type: bytes = b"application/json") -> None:
+def _send_plain(sock, status: str, body: bytes, content_type: bytes = b"application/json",
+                received: bytes | None = None) -> None:
+    request_id = b"req_bench_%d" % next(_request_ids)
     sock.sendall(b"HTTP/1.1 " + status.encode() + b"\r\ncontent-type: " + content_type
                  + b"\r\ncontent-length: " + str(len(body)).encode()
-                 + b"\r\nrequest-id: req_bench_" + str(next(_request_ids)).encode()
-                 + b"\r\n" + COMMON_HEADERS + b"\r\n" + body)
+                 + b"\r\nrequest-id: " + request_id + b"\r\n" + COMMON_HEADERS + b"\r\n" + body)
+    if DIGESTS is not None and received is not None:
+        DIGESTS[request_id.decode()] = [body_digest(received).hexdigest(), body_digest(body).hexdigest()]
 
 
 def _error(kind: str, message: str) -> bytes:
     return json.dumps({"type": "error", "error": {"type": kind, "message": message}}).encode()
 
 
-def _send_stream(sock, events: int, interval: float) -> None:
+def _send_stream(sock, events: int, interval: float, received: bytes) -> None:
     """Send the SSE events as one HTTP chunk each; deltas are spaced `interval` seconds apart."""
     templates = _templates.get(events)
     if templates is None:
         # Each data JSON is left open for its sequence number and send time: `{...,"bench_seq":`.
         templates = _templates[events] = [(name_line, f'{data},"{SEQ_KEY}":'.encode())
                                           for name_line, data in event_templates(events)]
+    request_id = b"req_bench_%d" % next(_request_ids)
     sock.sendall(b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream; charset=utf-8\r\n"
-                 b"transfer-encoding: chunked\r\ncache-control: no-cache\r\nrequest-id: req_bench_"
-                 + str(next(_request_ids)).encode() + b"\r\n" + COMMON_HEADERS + b"\r\n")
+                 b"transfer-encoding: chunked\r\ncache-control: no-cache\r\nrequest-id: "
+                 + request_id + b"\r\n" + COMMON_HEADERS + b"\r\n")
+    sent = None if DIGESTS is None else body_digest()
     start = time.monotonic()
     last = len(templates) - 1
     for seq, (name_line, data) in enumerate(templates):
@@ -114,7 +124,11 @@ def _send_stream(sock, events: int, interval: float) -> None:
             if delay > 0:
                 gevent.sleep(delay)
         payload = b"%sdata: %s%d%s%d}\n\n" % (name_line, data, seq, _STAMP_SEP, time.monotonic_ns())
+        if sent is not None:
+            sent.update(payload)
         sock.sendall(b"%x\r\n%s\r\n" % (len(payload), payload) + (b"0\r\n\r\n" if seq == last else b""))
+    if sent is not None:
+        DIGESTS[request_id.decode()] = [body_digest(received).hexdigest(), sent.hexdigest()]
 
 
 def _answer(sock, method: str, target: str, headers: dict, body: bytes) -> bool:
@@ -125,6 +139,11 @@ def _answer(sock, method: str, target: str, headers: dict, body: bytes) -> bool:
         return False
     if method == "GET" and path == "/bench/stats":
         _send_plain(sock, "200 OK", json.dumps(STATS).encode())
+        return False
+    if method == "GET" and path == "/bench/digests":
+        _send_plain(sock, "200 OK", json.dumps(DIGESTS).encode())
+        if DIGESTS is not None:
+            DIGESTS.clear()
         return False
     if method != "POST" or path != "/v1/messages":
         _send_plain(sock, "404 Not Found", _error("not_found_error", f"{method} {path}"))
@@ -137,9 +156,9 @@ def _answer(sock, method: str, target: str, headers: dict, body: bytes) -> bool:
         return True
     if request.get("stream") is True:
         _send_stream(sock, int(headers.get(EVENTS_HEADER, "30")),
-                     float(headers.get(INTERVAL_HEADER, "0")) / 1000)
+                     float(headers.get(INTERVAL_HEADER, "0")) / 1000, body)
     else:
-        _send_plain(sock, "200 OK", _message)
+        _send_plain(sock, "200 OK", _message, received=body)
     return True
 
 
@@ -176,7 +195,11 @@ def main(argv=None) -> None:
     """Listen on 127.0.0.1, print `READY <port>`, serve until SIGTERM or SIGINT."""
     parser = argparse.ArgumentParser(prog="python -m bench.upstream")
     parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--digests", action="store_true", help="keep digests of the API calls' bodies")
     args = parser.parse_args(argv)
+    if args.digests:
+        global DIGESTS
+        DIGESTS = {}
     # A full collection walks every greenlet's stack and stalled all 300 streams for 40 ms here.
     # The garbage of one benchmark run is a few MB: keep it rather than pause the streams.
     gc.freeze()

@@ -2,6 +2,7 @@
 
 Both sides import this module, so the client knows exactly which events a stream must carry.
 """
+import hashlib
 import json
 import random
 import uuid
@@ -23,6 +24,11 @@ DELTA_TEXT = "Let me look at the relay code fir"
 _WORDS = ("the proxy relays each event as it arrives and records the exchange without blocking "
           "stream client upstream gevent worker request response header body token cache usage "
           "function return value error test file path line change commit branch review").split()
+
+
+def body_digest(data: bytes = b""):
+    """The hash bodies are compared by (`.hexdigest()`): the client's, the upstream's and the records'."""
+    return hashlib.blake2b(data, digest_size=16)
 
 
 def event_names(events: int) -> list[str]:
