@@ -101,6 +101,14 @@ class Reply:
     gzip: bool = False
 
 
+def session_reply(call, stream: bool) -> Reply:
+    """A bench.claude_session call's answer: its SSE events one chunk each, or (not streamed) its message."""
+    if stream:
+        events = [event + b"\n\n" for event in call.response_body.split(b"\n\n") if event]
+        return Reply(chunks=events, content_type="text/event-stream; charset=utf-8")
+    return Reply(chunks=[call.response_message.encode()], content_type="application/json", framing="length")
+
+
 @dataclass
 class Seen:
     """One request as the fake upstream received it."""

@@ -12,7 +12,7 @@ import requests
 import models
 from bench.claude_session import session
 from models.record_bodies import record_body
-from tests.fake_upstream import Reply
+from tests.fake_upstream import Reply, session_reply
 from tests.gunicorn_server import GunicornServer
 
 TURNS = 14  # per conversation; two conversations, one streamed, one not, and the odd bodies
@@ -31,13 +31,9 @@ def _conversation(sdk, upstream, tag: str, stream: bool, answered: dict) -> None
     for turn, call in enumerate(session(TURNS, seed=11 if stream else 12)):
         body = json.loads(call.request_body)
         model = f"claude-exact-{tag}-{turn:02d}"
-        if stream:
-            events = [event + b"\n\n" for event in call.response_body.split(b"\n\n") if event]
-            upstream.reply(Reply(chunks=events, content_type="text/event-stream; charset=utf-8"))
-        else:
-            events = [call.response_message.encode()]
-            upstream.reply(Reply(chunks=events, content_type="application/json", framing="length"))
-        answered[model] = b"".join(events)
+        reply = session_reply(call, stream)
+        upstream.reply(reply)
+        answered[model] = b"".join(reply.chunks)
         extra = {key: body[key] for key in ("metadata", "thinking") if key in body}
         reply = sdk.messages.create(model=model, max_tokens=body["max_tokens"] if stream else 4096, system=body["system"],
                                     tools=body["tools"], messages=body["messages"], stream=stream, extra_body=extra)
