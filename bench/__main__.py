@@ -1,4 +1,4 @@
-"""`python -m bench [suite ...] [--quick]`: run the named benchmark suites (all by default)."""
+"""`python -m bench [suite ...] [--quick] [--captures PATH]`: run the named benchmark suites (all by default)."""
 import argparse
 import sys
 
@@ -26,13 +26,18 @@ def main(argv=None) -> int:
                         help=f"one of {', '.join(SUITES)} (default: all)")
     parser.add_argument("--quick", action="store_true",
                         help="smaller counts, for a smoke test of the harness")
+    parser.add_argument("--captures", metavar="PATH",
+                        help="storage suite: also replay the calls recorded in this file (see bench/capture_export.py)")
     args = parser.parse_args(argv)
     unknown = [name for name in args.suites if name not in SUITES]
     if unknown:
         parser.error(f"unknown suite(s) {', '.join(unknown)}; choose from {', '.join(SUITES)}")
+    if args.captures and args.suites and "storage" not in args.suites:
+        parser.error("--captures is an option of the storage suite: name it (storage --captures PATH)")
     status = 0
     for name in args.suites or list(SUITES):
-        status |= SUITES[name](quick=args.quick)
+        options = {"captures": args.captures} if name == "storage" else {}
+        status |= SUITES[name](quick=args.quick, **options)
     return status
 
 
