@@ -10,10 +10,10 @@ import pytest
 import requests
 
 import models
-from bench import storage_suite
-from bench.capture_export import export
+from bench import capture_export, storage_suite
 from bench.captures import read_captures
 from bench.claude_session import session
+from bench.procs import free_port
 from tests.fake_upstream import session_reply
 from tests.gunicorn_server import GunicornServer
 from tests.postgres import create_database, drop_database
@@ -55,7 +55,7 @@ def test_recorded_turns_export_and_replay_byte_for_byte(database_url, replay_url
         exchanged = _turns(server.url, upstream)
         assert len(server.wait_for_records("TRUE", count=TURNS)) == TURNS
         out = tmp_path / "captures.json"
-        assert export(server.url, out) == TURNS
+        assert capture_export.export(server.url, out) == TURNS
     finally:
         assert server.stop() == 0
     assert json.loads(out.read_bytes())[0]["request"]["body"]["model"]  # the proxy's own detail answers
@@ -73,3 +73,8 @@ def test_recorded_turns_export_and_replay_byte_for_byte(database_url, replay_url
     assert replayed["records"] == TURNS and replayed["byte_exact"]
     assert replayed["relayed_mb"] == relayed / 1e6
     assert 0 < replayed["stored_mb"] < replayed["relayed_mb"]
+
+
+def test_an_unreachable_proxy_is_reported_without_a_traceback(tmp_path, capsys):
+    assert capture_export.main([f"http://127.0.0.1:{free_port()}", str(tmp_path / "out.json")]) == 1
+    assert "capture_export: cannot export from http://127.0.0.1:" in capsys.readouterr().err
