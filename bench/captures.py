@@ -52,19 +52,55 @@ def _bytes(raw: msgspec.Raw) -> bytes:
     if data in (b"", b"null"):
         return b""
     if data[:1] == b'"':
-        return json.loads(data).encode("utf-8", "surrogatepass")  # json.loads takes the lone surrogates msgspec refuses
+        return json.loads(data).encode("utf-8", "surrogatepass")  # stored text may hold lone surrogates
     return data
 
 
-def _record(data: bytes, where: str) -> tuple[datetime, _Record]:
+def _value_bytes(value) -> bytes:
+    """A body json.loads decoded, as bytes again: a string as its text, other JSON compact."""
+    if value is None or isinstance(value, str):
+        return (value or "").encode("utf-8", "surrogatepass")
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode("utf-8", "surrogatepass")
+
+
+def _fields(data: bytes) -> tuple[str, bool, list[bytes]]:
+    """(timestamp, request body truncated, FIELDS as relayed) of one detail answer."""
     try:
         answer = msgspec.json.decode(data, type=_Answer)
         record = msgspec.json.decode(bytes(answer.request) if answer.request else data, type=_Record)
-        when = datetime.fromisoformat(record.timestamp.replace("Z", "+00:00"))
-        return (when if when.tzinfo else when.replace(tzinfo=timezone.utc)), record  # the API writes UTC
+        response = record.response
+        return record.timestamp, bool(record.requestBodyTruncated), [_bytes(raw) for raw in (
+            record.headers, record.body, response.headers, response.body, response.message)]
+    except msgspec.ValidationError:
+        raise
+    except msgspec.DecodeError:
+        pass
+    # msgspec refuses a lone surrogate, which an older record's stored text may hold and json.loads
+    # takes; that record's JSON bodies come back compact, not as their exact bytes.
+    value = json.loads(data)
+    record = value.get("request", value) if isinstance(value, dict) else None
+    if not isinstance(record, dict) or not isinstance(record.get("timestamp"), str) \
+            or not isinstance(record.get("response", {}), dict):
+        raise msgspec.ValidationError("a detail answer is an object with a timestamp and a response object")
+    response = record.get("response", {})
+    return record["timestamp"], bool(record.get("requestBodyTruncated")), [_value_bytes(value) for value in (
+        record.get("headers"), record.get("body"), response.get("headers"), response.get("body"),
+        response.get("message"))]
+
+
+def _text(data: bytes) -> str:
+    """Stored JSON text (headers, a rebuilt message) as text again; stored text may hold lone surrogates."""
+    return data.decode("utf-8", "surrogatepass")
+
+
+def _record(data: bytes, where: str) -> tuple[datetime, bool, list[bytes]]:
+    try:
+        timestamp, truncated, fields = _fields(data)
+        when = datetime.fromisoformat(timestamp.replace("Z", "+00:00"))
+        return (when if when.tzinfo else when.replace(tzinfo=timezone.utc)), truncated, fields  # the API writes UTC
     except msgspec.ValidationError as exc:
         raise CapturesError(f"{where}: not a recorded request as GET /api/requests/<id> answers it ({exc})") from None
-    except msgspec.DecodeError as exc:
+    except json.JSONDecodeError as exc:
         raise CapturesError(f"{where}: not JSON ({exc})") from None
     except ValueError as exc:
         raise CapturesError(f"{where}: timestamp is not ISO 8601 ({exc})") from None
@@ -93,17 +129,14 @@ def read_captures(path: str | Path) -> Captures:
         raise CapturesError(f"{path}: holds no recorded requests")
     records.sort(key=lambda item: item[0])  # a stable sort: records of one millisecond keep the file's order
     calls, without_body, truncated = [], 0, 0
-    for _, record in records:
-        body = _bytes(record.body)
+    for _, cut, (request_headers, body, response_headers, response_body, message) in records:
         if not body:
             without_body += 1
             continue
-        truncated += bool(record.requestBodyTruncated)
-        response = record.response
-        calls.append(Call(request_headers=_bytes(record.headers).decode() or "{}", request_body=body,
-                          response_headers=_bytes(response.headers).decode() or None,
-                          response_body=_bytes(response.body),
-                          response_message=_bytes(response.message).decode() or None))
+        truncated += cut
+        calls.append(Call(request_headers=_text(request_headers) or "{}", request_body=body,
+                          response_headers=_text(response_headers) or None, response_body=response_body,
+                          response_message=_text(message) or None))
     if not calls:
         raise CapturesError(f"{path}: none of its {len(records)} records kept its request body")
     return Captures(calls, without_body, truncated)

@@ -38,6 +38,13 @@ def test_one_answer_a_line_and_the_bare_record_are_read_too(tmp_path):
     assert [c.request_body for c in read_captures(path).calls] == [BODY, BODY]
 
 
+def test_stored_text_with_a_lone_surrogate_keeps_it(tmp_path):
+    path = tmp_path / "captures.ndjson"
+    sse = 'data: {"text": "cut \udc80"}\n\n'  # stored as text, as records before schema 6 kept theirs
+    path.write_bytes(_answer("2026-12-06T10:00:00Z", sse=sse))
+    assert read_captures(path).calls[0].response_body == sse.encode("utf-8", "surrogatepass")
+
+
 def test_records_without_a_request_body_are_counted_not_replayed(tmp_path):
     path = tmp_path / "captures.ndjson"
     path.write_bytes(_answer("2026-12-06T10:00:00Z", body=b'""') + b"\n" + _answer("2026-12-06T10:00:01Z"))
