@@ -35,21 +35,28 @@ class UpstreamRefused(ValueError):
 class MergedHeaders:
     """urllib3's response headers as requests showed them: any case, a repeated name's values joined."""
 
-    __slots__ = ("_headers",)
+    __slots__ = ("_items", "_merged")
 
     def __init__(self, headers: urllib3.HTTPHeaderDict):
-        self._headers = headers  # a view, not a copy: it is kept for the whole stream
+        # Read once, in one pass: urllib3's items view is a generator of several calls a header, and
+        # its `get` of an absent name raises and catches a KeyError (a dozen rate-limit names a reply).
+        self._items = list(headers.iteritems())
+        merged = {}
+        for name, value in self._items:
+            key = name.lower()
+            merged[key] = f"{merged[key]}, {value}" if key in merged else value
+        self._merged = merged
 
     def get(self, name: str, default=None):
         """The value of a header (repeats joined with ", "), or `default`."""
-        return self._headers.get(name, default)
+        return self._merged.get(name.lower(), default)
 
     def __getitem__(self, name: str) -> str:
-        return self._headers[name]
+        return self._merged[name.lower()]
 
     def items(self):
         """(name, value) pairs, every occurrence: two Set-Cookie headers must not become one line."""
-        return self._headers.items()
+        return self._items
 
 
 @dataclass
