@@ -72,8 +72,22 @@ def post_worker_init(worker):
     # streams make little cyclic garbage, so full collections may wait for 100 younger ones
     # instead of 10.
     gc.set_threshold(*gc.get_threshold()[:2], 100)
+    _settings_as_attributes(worker.cfg)
     _bound_header_time(CLIENT_HEADER_TIMEOUT)
     _take_over_sigterm(worker)
+
+
+def _settings_as_attributes(cfg):
+    """Each setting's value kept on the worker's config object, where an attribute lookup finds it.
+
+    gunicorn reads its settings (`cfg.strip_header_spaces`...) through `Config.__getattr__`, which
+    runs only once the ordinary lookup has failed and built an AttributeError: dozens of times a
+    request, in its request parser and response writer. A worker's settings never change (a reload
+    starts new workers); names the class defines itself (properties such as `is_ssl`) are left alone.
+    """
+    for name, setting in cfg.settings.items():
+        if not hasattr(type(cfg), name):
+            cfg.__dict__[name] = setting.get()  # Config.__setattr__ refuses setting names
 
 
 def _bound_header_time(seconds):
