@@ -107,7 +107,10 @@ def dumps(out_dir: Path, pid: int) -> dict[str, dict[int, int]]:
                     name = line.removeprefix("desc: Trigger: Client Request: ").strip()
                 elif line.startswith("thread: "):
                     thread = int(line.split()[1])
-                elif line.startswith(("summary: ", "totals: ")):
+                elif line.startswith("summary: ") or (line.startswith("totals: ") and total is None):
+                    # `summary:` is the dump's own count (callgrind_annotate's PROGRAM TOTALS). The
+                    # `totals:` after it also holds costs from before the dump's zeroing: 35M instead
+                    # of 1.6M for the first (idle) phase, whose rate is taken off every other phase.
                     total = int(line.split()[1])
         if name is not None and total is not None:
             found.setdefault(name, {})[thread] = total

@@ -1,5 +1,5 @@
 """The callgrind suite's arithmetic: per event, per stream and per request from phase totals."""
-from bench.callgrind_suite import LONG_EVENTS, SHORT_EVENTS, derive
+from bench.callgrind_suite import LONG_EVENTS, SHORT_EVENTS, derive, dumps
 
 
 def test_time_driven_work_and_fixed_costs_are_taken_apart():
@@ -16,3 +16,10 @@ def test_time_driven_work_and_fixed_costs_are_taken_apart():
     assert round(figures["per_event"]) == per_event
     assert round(figures["per_stream"]) == per_stream
     assert round(figures["per_request"]) == per_request
+
+
+def test_a_dump_counts_its_summary_not_the_totals_line_after_it(tmp_path):
+    (tmp_path / "cg.7.1-01").write_text("part: 1\nthread: 1\ndesc: Trigger: Client Request: all:empty\n"
+                                        "summary: 1561348\nfn=(1) x\n0 1561348\ntotals: 35484489\n")
+    (tmp_path / "cg.7.1-02").write_text("thread: 2\ndesc: Trigger: Client Request: all:empty\ntotals: 99\n")
+    assert dumps(tmp_path, 7) == {"all:empty": {1: 1_561_348, 2: 99}}
