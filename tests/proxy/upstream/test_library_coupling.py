@@ -23,7 +23,7 @@ from urllib3.util.connection import is_connection_dropped
 from proxy.relay import upstream_body
 from proxy.upstream.client import NoCookies, UpstreamClient, UpstreamRequest, _RelayAdapter
 from proxy.upstream.pool import Pool, PooledCheck, PooledConnection, PooledTLSConnection, RememberedAddress, TLSPool
-from proxy.upstream.wire import MAX_HEADERS, MAX_LINE, PlainHeadResponse, RequestHeadWriting
+from proxy.upstream.wire import MAX_HEADERS, MAX_LINE, RESPONSE_BUFFER, PlainHeadResponse, RequestHeadWriting
 
 PYTHON = f"Python {platform.python_version()}"
 LIBRARIES = {"requests": f"requests {requests.__version__}", "urllib3": f"urllib3 {urllib3.__version__}",
@@ -122,6 +122,21 @@ def test_the_library_methods_the_overrides_use_keep_their_signatures(override, l
     method = inspect.getattr_static(owner, name, None)
     assert inspect.isfunction(method), moved(override, library, f"the method {owner.__qualname__}.{name}")
     assert parameters(method) == expected, moved(override, library, f"{owner.__qualname__}.{name}{expected}")
+
+
+def test_http_clients_response_opens_its_reader_with_one_makefile_call():
+    opened = []
+
+    class Socket:
+        def makefile(self, *args):
+            opened.append(args)
+            return io.BytesIO(b"")
+
+    http.client.HTTPResponse(Socket(), method="GET")
+    assert opened == [("rb",)], moved("wire.PlainHeadResponse.__init__", "http.client",
+                                      'HTTPResponse.__init__ calling sock.makefile("rb") once, and nothing else')
+    opened.clear()
+    assert PlainHeadResponse(Socket(), method="GET").socket is not None and opened == [("rb", RESPONSE_BUFFER)]
 
 
 def test_the_properties_and_limits_the_overrides_copy_or_shadow_are_unchanged():
