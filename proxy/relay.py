@@ -13,7 +13,8 @@ from proxy.client_cork import HeadCork
 from proxy.exchange import Exchange
 from proxy.header_rules import HeaderRule, apply_rules
 from proxy.headers import client_response_headers
-from proxy.socket_relay import SERVER_RESPONSE, ChunkWriter, UpstreamReader, body_framing, chunked_client
+from proxy.socket_relay import (SERVER_RESPONSE, ChunkWriter, UpstreamReader, body_framing, chunked_client,
+                                 http1_response)
 from proxy.upstream.client import UpstreamResponse
 
 log = logging.getLogger(__name__)
@@ -107,11 +108,15 @@ class RelayBody:
 
     def _chosen_way(self) -> Iterator[bytes]:
         # Asked at the first read, once the server has the response's status and headers.
-        client = chunked_client(self._environ.get(SERVER_RESPONSE))
-        framing = body_framing(self._upstream.raw) if client is not None else None
+        server = self._environ.get(SERVER_RESPONSE)
+        client = chunked_client(server)
+        # A body of known length to the client (a JSON reply): gunicorn's own write, which keeps its
+        # count and its cut at that length; urllib3's reader under the WSGI iterator was the cost.
+        writer = ChunkWriter(client) if client is not None else http1_response(server)
+        framing = body_framing(self._upstream.raw) if writer is not None else None
         if framing is None:
             return self._body
-        return self._relay_sockets(UpstreamReader(self._upstream.raw, framing), ChunkWriter(client))
+        return self._relay_sockets(UpstreamReader(self._upstream.raw, framing), writer)
 
     def _settle(self, outcome: str, error: str | None) -> None:
         if self._settled:
@@ -159,16 +164,16 @@ class RelayBody:
             self._settle(outcome, error)
 
 
-    def _relay_sockets(self, reader: UpstreamReader, writer: ChunkWriter) -> Iterator[bytes]:
-        """The body relayed off both sockets: the first read returned to the server (it writes the head
-        with it), every later one written here, one chunk and one send each."""
+    def _relay_sockets(self, reader: UpstreamReader, writer) -> Iterator[bytes]:
+        """The body read off the upstream socket: the first read returned to the server (it writes the
+        head with it), every later one written here by `writer` (a ChunkWriter, or gunicorn's response)."""
         exchange = self.exchange
         outcome, error = "complete", None
         try:
             try:
                 self._reading = True  # the first body bytes may be slow to come: the stall watch times it too
-                data = reader.read()
-                while not data and not reader.done:
+                data = b""
+                while not data and not reader.done:  # done at once for an empty body of known length
                     data = reader.read()
                 self._reading = False
                 if data:

@@ -3,8 +3,10 @@ buffer, each read written to the client as one chunk with one send.
 
 gunicorn's per-chunk write path (and urllib3's chunk reader under the WSGI iterator) were most of
 the work of relaying an event; for an HTTP/1.1 chunked response to the client and an upstream body
-framed by chunks or a length, not encoded, the relay does both itself. Anything else (HTTP/2 to the
-client, another WSGI server, a gzip or close-delimited upstream body) keeps the WSGI path.
+framed by chunks or a length, not encoded, the relay does both itself. A body of known length to
+the client (a JSON reply) is read here too, and written by gunicorn's own `write`. Anything else
+(HTTP/2 to the client, another WSGI server, a gzip or close-delimited upstream body) keeps the
+WSGI path.
 """
 from gevent import monkey
 
@@ -39,13 +41,19 @@ def exposing_server_response(wsgi_app):
     return app
 
 
-def chunked_client(server_response):
-    """gunicorn's HTTP/1.1 response when it frames the body in chunks (head sent or not), else None."""
+def http1_response(server_response):
+    """gunicorn's own HTTP/1.1 response object, else None (another server, or gunicorn's HTTP/2)."""
     kind = type(server_response)
     # Its own class only: a subclass (gunicorn's HTTP/2 response) frames the body its own way.
     if kind.__name__ != "Response" or kind.__module__ != "gunicorn.http.wsgi":
         return None
-    if not server_response.chunked or server_response.response_length is not None:
+    return server_response
+
+
+def chunked_client(server_response):
+    """gunicorn's HTTP/1.1 response when it frames the body in chunks (head sent or not), else None."""
+    server_response = http1_response(server_response)
+    if server_response is None or not server_response.chunked or server_response.response_length is not None:
         return None
     return server_response
 

@@ -241,3 +241,45 @@ def test_a_body_larger_than_the_read_buffer_is_relayed_whole(server, upstream):
     assert dechunked(answer) == large
     rows = wait_for_rows(server.db_path, "claude-large", 1)
     assert [(r["outcome"], r["response_bytes"]) for r in rows] == [("complete", len(large))]
+
+
+def length_exchanges(port: int, bodies: list[bytes]) -> list[tuple[bytes, bytes]]:
+    """Send requests one after the other on one connection; each response's head and Content-Length body
+    (the body as far as it came, when the connection ends early)."""
+    answers = []
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock, sock.makefile("rb") as reader:
+        for body in bodies:
+            sock.sendall(b"POST /v1/messages HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                         b"Content-Length: %d\r\n\r\n%s" % (len(body), body))
+            head = b""
+            while not head.endswith(b"\r\n\r\n"):
+                line = reader.readline()
+                assert line, f"the connection closed inside the head: {head!r}"
+                head += line
+            length = int(head.lower().split(b"content-length: ")[1].split(b"\r\n")[0])
+            answers.append((head, reader.read(length)))
+    return answers
+
+
+def test_bodies_of_known_length_are_relayed_whole_on_a_kept_alive_connection(server, upstream):
+    large = b'{"type": "message", "content": [{"type": "text", "text": "' + b"z" * 200_000 + b'"}]}'
+    small = b'{"type": "message", "usage": {"output_tokens": 4}}'
+    upstream.reply(Reply(chunks=[large[:70_000], large[70_000:]], content_type="application/json", framing="length"),
+                   Reply(chunks=[], content_type="application/json", framing="length"),
+                   Reply(chunks=[small[:9], small[9:]], content_type="application/json", framing="length",
+                         delay_between=0.05))
+    answers = length_exchanges(server.port, [b'{"model": "claude-length", "messages": []}'] * 3)
+    assert [body for _, body in answers] == [large, b"", small]
+    assert all(b"transfer-encoding" not in head.lower() for head, _ in answers)
+    rows = sorted(wait_for_rows(server.db_path, "claude-length", 3), key=lambda r: r["timestamp_ms"])
+    assert [(r["outcome"], r["response_bytes"], r["output_tokens"]) for r in rows] == \
+        [("complete", len(large), 0), ("complete", 0, 0), ("complete", len(small), 4)]
+
+
+def test_an_upstream_drop_inside_a_body_of_known_length_ends_the_connection_and_is_recorded(server, upstream):
+    upstream.reply(Reply(chunks=[b'{"type": "mess', b'age"}'], content_type="application/json", framing="length",
+                         drop_after=1))
+    [(_, body)] = length_exchanges(server.port, [b'{"model": "claude-length-cut", "messages": []}'])
+    assert body == b'{"type": "mess'  # then the connection ended: a cut JSON body must not look whole
+    rows = wait_for_rows(server.db_path, "claude-length-cut", 1)
+    assert [r["outcome"] for r in rows] == ["upstream_dropped"]
