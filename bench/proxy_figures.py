@@ -6,7 +6,12 @@ from bench import report
 from bench.procs import CLOCK_TICKS
 from bench.rounds import rounds_table
 
-MODES = ("direct", "proxy")
+MODES = ("direct", "proxy")  # every suite's; the proxy suite adds "nginx" when it is installed
+
+
+def modes_of(run: dict) -> tuple[str, ...]:
+    """The modes a run measured: direct and proxy, and nginx if it ran."""
+    return MODES + (("nginx",) if "nginx" in run else ())
 
 
 def summarise(scenario, mode: str, raw: dict, idle_rss_kb: int | None) -> dict:
@@ -25,16 +30,16 @@ def summarise(scenario, mode: str, raw: dict, idle_rss_kb: int | None) -> dict:
         "client_loop_lag_ms": report.summary([lag for _, lag in raw["loop_lag"]], 1000),
         "client_cpu": raw["cpu_s"] / wall,
         "upstream_cpu": raw["cpu_s_by_process"]["upstream"] / wall,
-        "worker_cpu": raw["cpu_s_by_process"]["worker"] / wall if mode == "proxy" else None,
+        "worker_cpu": raw["cpu_s_by_process"]["worker"] / wall if mode != "direct" else None,
         "host_busy": raw["host_busy"],
         "other_cpu": raw["other_cpu"],
         "busy_before": raw["busy_before"], "quiet_wait_s": raw["quiet_wait_s"],
         "host_loop_ms": raw.get("host_loop_ms") or [],
         "worker_cpu_ms_per_request": (1000 * raw["worker_cpu_with_records_s"] / len(requests)
-                                      if mode == "proxy" and requests else None),
+                                      if mode != "direct" and requests else None),
         # Every relayed event's share of the worker's CPU (its request's own work included).
         "worker_cpu_us_per_event": (1e6 * raw["worker_cpu_with_records_s"] / (len(ok) * scenario.events)
-                                    if mode == "proxy" and scenario.streaming and ok else None),
+                                    if mode != "direct" and scenario.streaming and ok else None),
         "records": raw["records"],
         # New upstream connections per request. Each costs a name lookup and, against the real API,
         # a TLS handshake; a concurrent run needs new ones until the proxy's pool holds enough.
@@ -44,7 +49,7 @@ def summarise(scenario, mode: str, raw: dict, idle_rss_kb: int | None) -> dict:
     }
     samples = raw["rss_samples"]
     result["worker_cpu_peak"] = peak_cpu(samples)
-    if mode == "proxy" and scenario.shape == "ramped" and samples and idle_rss_kb:
+    if mode != "direct" and scenario.shape == "ramped" and samples and idle_rss_kb:
         most_open = max(sample[1] for sample in samples)
         peak = max(sample[2] for sample in samples if sample[1] == most_open)
         result["rss"] = {"idle_kb": idle_rss_kb, "peak_kb": peak, "open_streams": most_open,
@@ -107,12 +112,14 @@ def evaluate(runs: list[dict], records: dict, proxied: int) -> list[dict]:
 def harness_notes(runs: list[dict]) -> list[str]:
     """Warnings that the load client, the upstream or the machine, not the proxy, may limit a figure."""
     notes = []
-    readings = sorted(ms for run in runs for mode in MODES for ms in run[mode]["host_loop_ms"])
+    readings = sorted(ms for run in runs for mode in modes_of(run) for ms in run[mode]["host_loop_ms"])
     typical = readings[len(readings) // 2] if readings else None  # the host's speed for most of the suite
     for run in runs:
-        for mode in MODES:
+        for mode in modes_of(run):
             figures = run[mode]
             where = f"{run['scenario']} ({mode})"
+            if mode == "nginx" and figures["errors"]:  # the targets count the proxy's errors, not these
+                notes.append(f"{where}: {figures['errors']} client error(s), e.g. {next(iter(figures['error_kinds']))}")
             slowest = max(figures["host_loop_ms"], default=None)
             if typical and slowest and slowest > 1.4 * typical:
                 notes.append(f"{where}: the host ran slow (a fixed loop took {slowest:.0f} ms, {typical:.0f} "
@@ -153,43 +160,65 @@ def _span(values: list) -> str:
     return f"{min(values):.0f}-{max(values):.0f}" if values else "-"
 
 
+def _latency_rows(run: dict, with_nginx: bool) -> list[list]:
+    """The run's rows of the latency table: TTFB and per-event delay, or latency when not streaming."""
+    rows = []
+    metrics = ["ttfb_ms", "event_delay_ms"] if run["scenario_def"]["streaming"] else ["latency_ms"]
+    for metric in metrics:
+        label = {"ttfb_ms": "TTFB", "event_delay_ms": "per-event delay", "latency_ms": "latency"}[metric]
+        row = [run["scenario"] if metric == metrics[0] else "", label,
+               report.triple(run["direct"][metric]), report.triple(run["proxy"][metric]),
+               report.triple(run["compare"][metric]["added"]), report.triple(run["compare"][metric]["ratio"])]
+        if with_nginx:
+            nginx = "nginx" in run
+            row += [report.triple(run["nginx"][metric]) if nginx else "-",
+                    report.triple(run["compare_nginx"][metric]["added"]) if nginx else "-"]
+        rows.append(row)
+    return rows
+
+
+def _cost_row(figures: dict) -> list:
+    """One worker's costs over a run: CPU per request and per event, CPU shares, upstream reuse, RSS."""
+    rss = figures["rss"]
+    return [report.fmt(figures["worker_cpu_ms_per_request"]), report.fmt(figures.get("worker_cpu_us_per_event"), 1),
+            _pct(figures["worker_cpu"]), _pct(figures["worker_cpu_peak"]),
+            report.fmt(figures["upstream_connections_per_request"]),
+            f"{rss['per_stream_kb']:.1f} ({rss['open_streams']} open)" if rss else "-"]
+
+
 def render(runs: list[dict], targets: list[dict], notes: list[str], records: dict,
-           log_lines: list[str]) -> str:
-    """The report as text: latency, the proxy's costs, the harness's health, records, targets."""
+           log_lines: list[str], nginx_log: list[str] = ()) -> str:
+    """The report as text: latency, the workers' costs, the harness's health, records, targets."""
+    with_nginx = any("nginx" in run for run in runs)
     latency_rows, cost_rows, health_rows = [], [], []
     for run in runs:
-        metrics = ["ttfb_ms", "event_delay_ms"] if run["scenario_def"]["streaming"] else ["latency_ms"]
-        for metric in metrics:
-            label = {"ttfb_ms": "TTFB", "event_delay_ms": "per-event delay", "latency_ms": "latency"}[metric]
-            latency_rows.append([run["scenario"] if metric == metrics[0] else "", label,
-                                 report.triple(run["direct"][metric]), report.triple(run["proxy"][metric]),
-                                 report.triple(run["compare"][metric]["added"]),
-                                 report.triple(run["compare"][metric]["ratio"])])
-        proxy, rss = run["proxy"], run["proxy"]["rss"]
-        cost_rows.append([run["scenario"], report.fmt(proxy["worker_cpu_ms_per_request"]),
-                          report.fmt(proxy.get("worker_cpu_us_per_event"), 1),
-                          _pct(proxy["worker_cpu"]), _pct(proxy["worker_cpu_peak"]),
-                          report.fmt(proxy["upstream_connections_per_request"]),
-                          f"{rss['per_stream_kb']:.1f} ({rss['open_streams']} open)" if rss else "-"])
-        for mode in MODES:
+        latency_rows += _latency_rows(run, with_nginx)
+        for mode in modes_of(run)[1:]:
+            cost_rows.append([run["scenario"] if mode == "proxy" else "", *([mode] if with_nginx else []),
+                              *_cost_row(run[mode])])
+        for mode in modes_of(run):
             f = run[mode]
             health_rows.append([run["scenario"] if mode == "direct" else "", mode,
                                 f"{f['ok']}/{f['requests']}", f["errors"], report.fmt(f["wall_s"]),
                                 _pct(f["client_cpu"]), _pct(f["upstream_cpu"]), _pct(f["host_busy"]),
                                 _pct(f["other_cpu"]), _span(f["host_loop_ms"]), report.fmt(f["start_lag_ms"]["p99"]),
                                 report.fmt(f["client_loop_lag_ms"]["max"])])
+    nginx_columns = ["nginx", "nginx added"] if with_nginx else []
     lines = [
-        "Latency in ms, p50 / p95 / p99 (added = proxy - direct, percentile by percentile)",
-        report.table(["scenario", "metric", "direct", "proxy", "added", "ratio proxy/direct"], latency_rows),
+        "Latency in ms, p50 / p95 / p99 (added = proxy - direct, percentile by percentile"
+        + (", nginx added = nginx - direct)" if with_nginx else ")"),
+        report.table(["scenario", "metric", "direct", "proxy", "added", "ratio proxy/direct", *nginx_columns],
+                     latency_rows),
         "",
     ]
     per_round = rounds_table(runs)
     if per_round:
         lines += ["Each round of the pooled scenarios (latency in ms, p50 / p95 / p99)", per_round, ""]
     lines += [
-        "Proxy worker costs (CPU as a share of one core: mean over the run, peak over 200 ms)",
-        report.table(["scenario", "CPU ms/request", "CPU µs/event", "CPU mean", "CPU peak", "new upstream conns/request",
-                      "RSS KB per open stream"], cost_rows),
+        ("Worker costs, the proxy's and nginx's" if with_nginx else "Proxy worker costs")
+        + " (CPU as a share of one core: mean over the run, peak over 200 ms)",
+        report.table(["scenario", *(["worker"] if with_nginx else []), "CPU ms/request", "CPU µs/event", "CPU mean",
+                      "CPU peak", "new upstream conns/request", "RSS KB per open stream"], cost_rows),
         "",
         "Harness health (client/upstream: share of one core; host: all cores busy; others: CPU of"
         " processes not ours, in cores; host loop: CPU ms of a fixed loop before and after each run)",
@@ -200,6 +229,8 @@ def render(runs: list[dict], targets: list[dict], notes: list[str], records: dic
     ]
     if log_lines:
         lines.append(f"gunicorn log: {len(log_lines)} warning/error line(s), e.g. {log_lines[0][:160]}")
+    if nginx_log:
+        lines.append(f"nginx error log: {len(nginx_log)} line(s), e.g. {nginx_log[0][:160]}")
     if notes:
         lines += ["", "Harness notes:"] + [f"  - {note}" for note in notes]
     lines += ["", "Targets:"]

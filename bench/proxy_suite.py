@@ -1,8 +1,9 @@
 """The proxy suite: one workload sent direct to the fake upstream and through the real server, compared.
 
-For each scenario the load client runs twice, direct then through gunicorn, against the same fake
-upstream; the suite reads CPU and RSS from /proc, checks the proxy recorded every request, prints
-the tables and the targets, and writes the figures to bench/results/.
+For each scenario the load client runs twice, direct then through gunicorn (the proxy suite a third
+time, through nginx, when it is installed), against the same fake upstream; the suite reads CPU and
+RSS from /proc, checks the proxy recorded every request, prints the tables and the targets, and
+writes the figures to bench/results/.
 """
 import json
 import os
@@ -17,6 +18,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from urllib.parse import urlparse
 
+from bench.nginx_relay import nginx_binary, nginx_status, nginx_target
 from bench.procs import (CLOCK_TICKS, ROOT, FakeUpstream, ProxyServer, cpu_seconds, host_loop_ms, host_times,
                          raise_priority, rss_kb, wait_for_quiet)
 from bench.proxy_figures import MODES, compare, evaluate, harness_notes, render, summarise
@@ -116,9 +118,10 @@ def _own_cpu() -> float:
 class Bench:
     """The running processes and what has been sent so far."""
 
-    def __init__(self, upstream: FakeUpstream, proxy: ProxyServer, workdir: Path):
+    def __init__(self, upstream: FakeUpstream, proxy: ProxyServer, workdir: Path, nginx=None):
         self.upstream = upstream
         self.proxy = proxy
+        self.nginx = nginx  # an NginxRelay, for the "nginx" mode
         self.workdir = workdir
         self.proxied = 0  # requests sent through the proxy, each of which must leave one record
 
@@ -126,29 +129,33 @@ class Bench:
         """CPU seconds the proxy's worker(s) have used so far."""
         return cpu_seconds(self.proxy.worker_pid)
 
+    def target_cpu(self, mode: str) -> float:
+        """CPU seconds so far of the worker that serves `mode` (the proxy's, idle, when direct)."""
+        return cpu_seconds(self.nginx.worker_pid) if mode == "nginx" else self.worker_cpu()
+
     def settled_records(self) -> dict[str, int]:
         """Rows per outcome once every request proxied so far is recorded (or the wait timed out)."""
         return wait_for_records(self.proxy.database_path, self.proxied)
 
     def load(self, scenario: Scenario, mode: str, measured: bool = True) -> dict:
         """Run one scenario against one target; the client's samples plus CPU read around it."""
-        target = urlparse(self.upstream.url if mode == "direct" else self.proxy.url)
-        worker = self.proxy.worker_pid
+        target = urlparse({"direct": self.upstream, "proxy": self.proxy, "nginx": self.nginx}[mode].url)
+        worker = self.nginx.worker_pid if mode == "nginx" else self.proxy.worker_pid
         spec = {"host": target.hostname, "port": target.port, "shape": scenario.shape,
                 "count": scenario.count, "streaming": scenario.streaming, "events": scenario.events,
                 "interval_ms": scenario.interval_ms, "ramp_s": scenario.ramp_s,
                 "concurrency": scenario.concurrency,
-                "run_timeout_s": CLIENT_RUN_TIMEOUT, "watch_pid": worker if mode == "proxy" else None}
+                "run_timeout_s": CLIENT_RUN_TIMEOUT, "watch_pid": worker if mode != "direct" else None}
         quiet = wait_for_quiet() if measured else (0.0, 0.0)
         speed_before = host_loop_ms() if measured else None
-        cpu_before = {"upstream": cpu_seconds(self.upstream.pid), "worker": self.worker_cpu()}
+        cpu_before = {"upstream": cpu_seconds(self.upstream.pid), "worker": self.target_cpu(mode)}
         host_before, upstream_before = host_times(), self.upstream.stats()
         children_before, began = _own_cpu(), time.monotonic()
         raw = run_client(spec, self.workdir)
         window = time.monotonic() - began
         children_after = _own_cpu()
         host_after, upstream_after = host_times(), self.upstream.stats()
-        cpu_after = {"upstream": cpu_seconds(self.upstream.pid), "worker": self.worker_cpu()}
+        cpu_after = {"upstream": cpu_seconds(self.upstream.pid), "worker": self.target_cpu(mode)}
         raw["upstream"] = {key: upstream_after[key] - upstream_before[key] for key in upstream_before}
         busy, total = host_after[0] - host_before[0], host_after[1] - host_before[1]
         raw["host_busy"] = busy / total if total else None
@@ -164,7 +171,7 @@ class Bench:
             self.proxied += scenario.count
             # The records are part of each request's cost: let the recorder write them first.
             raw["records"] = self.settled_records()
-        raw["worker_cpu_with_records_s"] = self.worker_cpu() - cpu_before["worker"]
+        raw["worker_cpu_with_records_s"] = self.target_cpu(mode) - cpu_before["worker"]
         raw["cpu_s_by_process"] = {name: cpu_after[name] - cpu_before[name] for name in cpu_before}
         return raw
 
@@ -178,52 +185,66 @@ def _log_problems(path: Path) -> list[str]:
 def main(quick: bool = False) -> int:
     """Run the suite, print the report, write the JSON; 0 when every target passed."""
     return run_suite("proxy", selected(QUICK_SCENARIOS if quick else SCENARIOS), quick,
-                     lambda upstream, workdir, log_path: ProxyServer(upstream.url, workdir / "bench.db", log_path))
+                     lambda upstream, workdir, log_path: ProxyServer(upstream.url, workdir / "bench.db", log_path),
+                     with_nginx=True)
 
 
-def run_suite(suite: str, scenarios: list[Scenario], quick: bool, server) -> int:
-    """Each scenario direct and through `server(upstream, workdir, log_path)`; report, JSON, verdict."""
+def run_suite(suite: str, scenarios: list[Scenario], quick: bool, server, with_nginx: bool = False) -> int:
+    """Each scenario direct and through `server(upstream, workdir, log_path)` (and nginx, when asked
+    and installed); report, JSON, verdict."""
     stamp = time.strftime("%Y%m%d-%H%M%S")
     niceness, load_before = raise_priority(), os.getloadavg()
     RESULTS.mkdir(parents=True, exist_ok=True)
     log_path = RESULTS / f"{suite}-{stamp}-gunicorn.log"
     runs = []
+    binary = nginx_binary() if with_nginx else None
+    modes = MODES + (("nginx",) if binary else ())
     with tempfile.TemporaryDirectory(prefix=f"bench-{suite}-") as tmp:
         workdir = Path(tmp)
-        with FakeUpstream() as upstream, server(upstream, workdir, log_path) as proxy:
-            bench = Bench(upstream, proxy, workdir)
+        with FakeUpstream() as upstream, server(upstream, workdir, log_path) as proxy, \
+                nginx_target(binary, upstream.url) as nginx:
+            bench = Bench(upstream, proxy, workdir, nginx)
             for scenario in WARMUP:
-                for mode in MODES:
+                for mode in modes:
                     bench.load(scenario, mode, measured=False)
-            idle_rss = None
+            idle_rss = {}  # mode -> its worker's RSS, KB
             for scenario in scenarios:
-                if scenario.shape == "ramped" and idle_rss is None:
+                if scenario.shape == "ramped" and not idle_rss:
                     # Idle means warm and after the sequential runs, before any stream was held open.
-                    idle_rss = rss_kb(proxy.worker_pid)
+                    idle_rss["proxy"] = rss_kb(proxy.worker_pid)
+                    if nginx:
+                        idle_rss["nginx"] = rss_kb(nginx.worker_pid)
                 rounds = f" (x{scenario.rounds}, pooled)" if scenario.rounds > 1 else ""
                 run = {"scenario": scenario.name + rounds, "scenario_def": asdict(scenario)}
-                raws = {mode: [] for mode in MODES}
+                raws = {mode: [] for mode in modes}
                 for round_ in range(scenario.rounds):
-                    for mode in MODES:
+                    for mode in modes:
                         print(f"running {scenario.name} ({mode}, round {round_ + 1}/{scenario.rounds})...",
                               file=sys.stderr, flush=True)
                         raws[mode].append(bench.load(scenario, mode))
-                for mode in MODES:
-                    run[mode] = summarise(scenario, mode, pooled(raws[mode]), idle_rss)
+                for mode in modes:
+                    run[mode] = summarise(scenario, mode, pooled(raws[mode]), idle_rss.get(mode))
                 if scenario.rounds > 1:
-                    run["rounds"] = [{mode: round_figures(summarise(scenario, mode, raws[mode][number], idle_rss))
-                                      for mode in MODES} for number in range(scenario.rounds)]
+                    run["rounds"] = [{mode: round_figures(summarise(scenario, mode, raws[mode][number],
+                                                                    idle_rss.get(mode)))
+                                      for mode in modes} for number in range(scenario.rounds)]
                 run["compare"] = compare(run["direct"], run["proxy"])
+                if nginx:
+                    run["compare_nginx"] = compare(run["direct"], run["nginx"])
                 runs.append(run)
             records = wait_for_records(proxy.database_path, bench.proxied) if proxy.recording else {}
             proxied = bench.proxied
+        nginx_log = nginx.log_lines if nginx else []
         log_lines = _log_problems(log_path)
     targets = evaluate(runs, records, proxied)
     notes = harness_notes(runs)
     machine = {"niceness": niceness, "load_before": load_before, "load_after": os.getloadavg()}
     print(f"Machine: load average {' '.join(f'{v:.2f}' for v in load_before)} before, "
           f"{' '.join(f'{v:.2f}' for v in machine['load_after'])} after; suite processes at nice {niceness}")
-    print(render(runs, targets, notes, records, log_lines))
+    status = nginx_status(binary) if with_nginx else None
+    if status:
+        print(status)
+    print(render(runs, targets, notes, records, log_lines, nginx_log))
     out = RESULTS / f"{suite}-{stamp}.json"
     out.write_text(json.dumps({
         "suite": suite, "started": stamp, "quick": quick,
@@ -231,6 +252,7 @@ def run_suite(suite: str, scenarios: list[Scenario], quick: bool, server) -> int
                     "cpus": len(os.sched_getaffinity(0))},
         **machine, "runs": runs, "records": records, "proxied": proxied, "targets": targets, "harness_notes": notes,
         "gunicorn_log_problems": log_lines[:50],
+        "nginx": {"binary": binary, "status": status, "error_log": nginx_log[:50]} if with_nginx else None,
     }, indent=2))
     print(f"\nresults: {out.relative_to(ROOT)}  gunicorn log: {log_path.relative_to(ROOT)}")
     return 0 if all(t["pass"] for t in targets) else 1
