@@ -1,7 +1,7 @@
 """A few turns recorded by a real server, exported, read back and replayed through the storage path.
 
-This shows the replay's path works end to end; the figure (b) of the storage suite needs real
-Claude Code captures, which this machine does not have.
+This shows the replay's path works end to end; the figure (b) of the storage suite comes from real
+Claude Code captures (bench/claude_code_capture.py, which needs the claude CLI).
 """
 import json
 import os
