@@ -39,7 +39,8 @@ def _def_line(text: str) -> str | None:
     return None
 
 
-def plan_sessions(root: Path, files: list[str], sizes: tuple[int, ...] = (24, 36, 48, 60), seed: int = 18) -> list[Session]:
+def plan_sessions(root: Path, files: list[str], sizes: tuple[int, ...] = (24, 36, 48, 60),
+                  seed: int = 18) -> list[Session]:
     """Sessions of about `sizes` model calls each over the project's `files` (paths relative to `root`)."""
     rng = random.Random(seed)
     sessions = []
