@@ -74,7 +74,8 @@ class ConversationStore:
             model=main.main_model or next((sub.main_model for sub in subs if sub.main_model), None),
             models=models, first_message=main.first_prompt, title=main.title,
             subagent_count=len(subs), skipped_lines=sum(part.skipped for part in parts),
-            cost=_sum_costs(part.cost for part in parts) if self.pricing is not None else None)
+            cost=sum((part.cost for part in parts if part.cost is not None), Cost())
+            if self.pricing is not None else None)
 
     def project_folder(self, project: str) -> str | None:
         """The folder a `project` names (a folder name or a working directory path); None if absent.
@@ -101,14 +102,6 @@ class ConversationStore:
             add_usage(usage, sub.usage)
         records = _from_record(lambda: record_sessions.session_records(session_id), [])
         return Conversation(summary, thread, unmatched, usage, records)
-
-
-def _sum_costs(costs) -> Cost:
-    total = Cost()
-    for cost in costs:
-        if cost is not None:
-            total += cost
-    return total
 
 
 def _read_session(files: SessionFiles) -> tuple[Thread, list[Thread]]:

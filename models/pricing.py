@@ -12,6 +12,7 @@ from models.price_book import PriceBook, PriceRow, Rates, normalise_model_id
 PER_MILLION = 1_000_000
 COST_KINDS = ("input", "output", "cache_read", "cache_write_5m", "cache_write_1h", "web_search")
 DEFAULT_PROVIDER = "anthropic"
+MAX_COUNT = 2 ** 63  # what the record's BIGINT token columns hold
 
 
 @dataclass(frozen=True)
@@ -58,7 +59,9 @@ class Tokens:
     def of_usage(cls, usage: dict) -> "Tokens":
         """From an API usage object (a transcript's): without `cache_creation`, writes count as 5-minute writes."""
         def count(value) -> int:
-            return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else 0
+            # A count no BIGINT holds is no real one (a transcript is any file): priced, it would
+            # overflow the float arithmetic and fail the whole conversation list.
+            return value if isinstance(value, int) and not isinstance(value, bool) and 0 < value < MAX_COUNT else 0
         split = usage.get("cache_creation") if isinstance(usage.get("cache_creation"), dict) else None
         tools = usage.get("server_tool_use") if isinstance(usage.get("server_tool_use"), dict) else {}
         one_hour = count(split.get("ephemeral_1h_input_tokens")) if split is not None else None

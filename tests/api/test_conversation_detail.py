@@ -193,3 +193,13 @@ def test_the_session_and_each_subagent_show_their_cost_from_the_transcript(clien
     [row] = client.get("/api/conversations").json["conversations"]
     assert row["cost"]["total"] == pytest.approx(main + haiku)
     assert row["cost"]["estimatedRequests"] == 1
+
+
+def test_a_token_count_too_large_for_any_column_is_not_priced_and_breaks_nothing(client, config):
+    session = SessionWriter(config.claude_projects_dir, "/home/ada/shop", "huge", T0)
+    session.prompt("Count")
+    session.assistant({"type": "text", "text": "Many."}, tokens=usage(10 ** 400, 2_000, 0, 0))
+    session.write()
+    [row] = client.get("/api/conversations").json["conversations"]
+    assert row["cost"]["total"] == pytest.approx(2_000 * 25 / 1e6)  # the output alone, at Opus 4.5's $25
+    assert get(client, "huge", "-home-ada-shop")["cost"]["total"] == pytest.approx(row["cost"]["total"])

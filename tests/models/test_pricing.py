@@ -202,3 +202,10 @@ def test_tokens_and_costs_add_up_field_by_field():
         name: getattr(costs[0], name) + getattr(costs[1], name) for name in numbers}
     assert summed.unpriced_models == {"a", "b"} and costs[0].unpriced_models == {"a"}
     assert summed.total == sum(getattr(summed, kind) for kind in COST_KINDS)
+
+
+def test_a_usage_count_no_bigint_holds_counts_as_none():
+    # A transcript is any file: a 400-digit count must not overflow the pricing of the conversation list.
+    tokens = Tokens.of_usage({"input_tokens": 10 ** 400, "output_tokens": 2 ** 63, "cache_read_input_tokens": 7})
+    assert (tokens.input, tokens.output, tokens.cache_read) == (0, 0, 7)
+    assert Pricing(load_price_book()).cost(tokens, Charge("claude-opus-4-5", 0)).total == pytest.approx(7 * 0.5 / 1e6)
