@@ -6,6 +6,7 @@ Tokens always mean input + output + cache read + cache creation tokens.
 from flask import jsonify
 
 from api import bp, buckets, params, serializers
+from api.costs import settled_spend
 from api.prices import current_pricing
 from models import queries
 from models.costs import spend_by, totals
@@ -36,8 +37,8 @@ def usage_stats():
     start = params.instant("start_date", tz)
     end = params.instant("end_date", tz, end_of_day=True)
     start_ms, end_ms = params.range_ms(start, end)
-    base = queries.filtered_requests(model=params.text("model"), start_ms=start_ms, end_ms=end_ms, org=_org())
-    return jsonify(serializers.usage_stats(totals(spend_by(base, current_pricing()), by="model"), start, end))
+    spend = settled_spend(None, start_ms, end_ms, model=params.text("model"), org=_org())
+    return jsonify(serializers.usage_stats(totals(spend, by="model"), start, end))
 
 
 @bp.get("/stats/dashboard")
@@ -117,8 +118,7 @@ def model_stats():
     tz = params.time_zone()
     start, end = params.instant("start", tz, required=True), params.instant("end", tz, required=True)
     start_ms, end_ms = params.range_ms(start, end)
-    base = queries.filtered_requests(start_ms=start_ms, end_ms=end_ms, org=_org())
-    return jsonify(serializers.model_stats(totals(spend_by(base, current_pricing()), by="model")))
+    return jsonify(serializers.model_stats(totals(settled_spend(None, start_ms, end_ms, org=_org()), by="model")))
 
 
 @bp.get("/stats/organizations")

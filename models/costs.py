@@ -69,39 +69,64 @@ class Spend:
                      self.timed + other.timed)
 
 
+_SUM_NAMES = ("requests", "input", "output", "cache_read", "cache_creation", "write_1h", "estimated", "searches",
+              "time_sum", "timed")
+_GROUP_NAMES = ("c_key", "c_model", "c_epoch", "c_tier")
+
+
+@dataclass
+class GroupSums:
+    """Token sums of like-priced requests before pricing: `plain` maps (key, model, epoch, tier) and
+    `special` that plus (provider, geo, speed, service tier) to the sums named by _SUM_NAMES;
+    `itemised` holds the requests with iterations, each priced alone as ((key, model), Spend)."""
+
+    plain: dict = field(default_factory=dict)
+    special: dict = field(default_factory=dict)
+    itemised: list = field(default_factory=list)
+
+    def add(self, other: "GroupSums") -> "GroupSums":
+        """These sums plus `other`'s (`other` is left as it is)."""
+        _add_sums(self.plain, other.plain)
+        _add_sums(self.special, other.special)
+        self.itemised.extend(other.itemised)
+        return self
+
+
+def _add_sums(into: dict, parts: dict) -> None:
+    for group, sums in parts.items():
+        known = into.get(group)
+        into[group] = sums if known is None else tuple(a + b for a, b in zip(known, sums))
+
+
 def spend_by(base, pricing: Pricing, key=None) -> dict:
     """Spend per (value of `key`, serving model) over `base`; `key` is an SQL expression aliased
     "c_key" (None: the key is None)."""
+    return priced(group_sums(base, pricing, key), pricing)
+
+
+def group_sums(base, pricing: Pricing, key=None) -> GroupSums:
+    """The token sums of `base`'s requests per key and kind of price, for `priced`."""
     book = pricing.book
     dates, thresholds = book.change_dates_ms(), book.thresholds()
-    columns = [_MODEL.alias("c_model"), _bucket(RequestLog.timestamp_ms, dates).alias("c_epoch"),
-               _bucket(_PROMPT, thresholds, above=True).alias("c_tier")] + ([key] if key is not None else [])
+    columns = [peewee.SQL("NULL") if key is None else key, _MODEL.alias("c_model"),
+               _bucket(RequestLog.timestamp_ms, dates).alias("c_epoch"),
+               _bucket(_PROMPT, thresholds, above=True).alias("c_tier")]
     # The key leads the GROUP BY: SQLite's sort compares it first, and a session id settles a
     # comparison sooner than model names sharing "claude-" (12 % off a week by session).
-    names = (["c_key"] if key is not None else []) + ["c_model", "c_epoch", "c_tier"]
-    groups = [peewee.SQL(f'"{name}"') for name in names]
+    groups = [peewee.SQL(f'"{name}"') for name in _GROUP_NAMES[key is None:]]
     special = ~_plain(book) | (RequestLog.iteration_count > 0)
     # One pass over every row, counting the rows a factor, a provider price or iterations apply to;
     # only when there are some does a second pass read them (on every key) and take their sums
     # off the first pass's groups: a second pass finding nothing cost as much as the first.
-    flag = peewee.fn.SUM(peewee.Case(None, [(special, 1)], 0)).alias("c_special")
-    rows = list(_yielding(_dicts(base.select(*columns, *_SUMS, flag).group_by(*groups))))
-    result: dict = {}
-    quotes: dict = {}
-    if any(row["c_special"] for row in rows):
-        rows = _take_out_special(rows, base, columns, names, special, key, pricing, result, quotes)
-    for row in _yielding(rows):
-        _price(result, row, pricing, dates, thresholds, quotes)
-    return result
-
-
-def _dicts(query):
-    # Rows as dicts straight from the driver's tuples: peewee's own per-row conversion cost more
-    # than pricing the row.
-    cursor = database.execute(query)
-    names = [column[0] for column in cursor.description]
-    for row in cursor:
-        yield dict(zip(names, row))
+    flag = peewee.fn.SUM(peewee.Case(None, [(special, 1)], 0))
+    sums = GroupSums()
+    any_special = False
+    for row in _yielding(database.execute(base.select(*columns, *_SUMS, flag).group_by(*groups))):
+        sums.plain[row[:4]] = tuple(int(value or 0) for value in row[4:-1])  # Postgres sums: Decimal
+        any_special = any_special or bool(row[-1])
+    if any_special:
+        _take_out_special(sums, base, columns, special, key, pricing)
+    return sums
 
 
 def _yielding(rows, every: int = 2_000):
@@ -113,49 +138,51 @@ def _yielding(rows, every: int = 2_000):
             time.sleep(0)
 
 
-_SUM_NAMES = ("requests", "input", "output", "cache_read", "cache_creation", "write_1h", "estimated", "searches",
-              "time_sum", "timed")
-
-
-def _take_out_special(rows, base, columns, names, special, key, pricing: Pricing, result: dict, quotes: dict
-                      ) -> list:
-    # Prices the special rows into `result` and returns the first pass's groups without them
-    # (integer sums: what is left is exactly the plain rows' sums).
-    by_group = {tuple(row[name] for name in names): dict(row) for row in rows}
+def _take_out_special(sums: GroupSums, base, columns, special, key, pricing: Pricing) -> None:
+    # Moves the special rows' sums from `plain` to `special` (integer sums: what is left is exactly
+    # the plain rows' sums) and the rows with iterations to `itemised`.
     detail = (*_DETAIL, (RequestLog.iteration_count > 0).alias("c_items"))
-    groups = [peewee.SQL(f'"{name}"') for name in names + [column._alias for column in detail]]
+    groups = [peewee.SQL(f'"{name}"') for name in _GROUP_NAMES[key is None:] + tuple(c._alias for c in detail)]
     itemised = False
-    dates, thresholds = pricing.book.change_dates_ms(), pricing.book.thresholds()
-    for row in base.select(*columns, *detail, *_SUMS).where(special).group_by(*groups).dicts():
-        plain_part = by_group[tuple(row[name] for name in names)]
-        for name in _SUM_NAMES:
-            plain_part[name] = int(plain_part[name] or 0) - int(row[name] or 0)
-        if row.get("c_items"):
+    for row in database.execute(base.select(*columns, *detail, *_SUMS).where(special).group_by(*groups)):
+        group, kind, taken = row[:4], row[4:8], tuple(int(value or 0) for value in row[9:])
+        sums.plain[group] = tuple(a - b for a, b in zip(sums.plain[group], taken))
+        if row[8]:
             itemised = True  # priced below, one by one
-            continue
-        _price(result, row, pricing, dates, thresholds, quotes)
+        else:
+            _add_sums(sums.special, {group + kind: taken})
+    sums.plain = {group: values for group, values in sums.plain.items() if values[0]}
     if itemised:
         for row, group in _itemised(base, key):
             timed = row.response_time_ms is not None
-            _add(result, (group, row.routed_model or row.original_model),
-                 Spend(tokens_of(row), cost_of(row, pricing), row.response_time_ms or 0, int(timed)))
-    return [row for row in by_group.values() if row["requests"]]
+            sums.itemised.append(((group, row.routed_model or row.original_model),
+                                  Spend(tokens_of(row), cost_of(row, pricing), row.response_time_ms or 0, int(timed))))
 
 
-def _price(result: dict, row: dict, pricing: Pricing, dates: list[int], thresholds: list[int], quotes: dict) -> None:
-    # One group of like-priced requests, priced once; `quotes` keeps each kind of request's rates
-    # (a breakdown by session has tens of thousands of groups and a handful of kinds).
-    kind = (row["c_model"], row["c_epoch"], row["c_tier"], row.get("c_provider"), row.get("c_geo"),
-            row.get("c_speed"), row.get("c_tier_name"))
-    quote = quotes.get(kind)
-    if quote is None:
-        epoch, tier = int(row["c_epoch"]), int(row["c_tier"])
-        charge = Charge(row["c_model"], dates[epoch - 1] if epoch else 0, row.get("c_provider"),
-                        row.get("c_geo"), row.get("c_speed"), row.get("c_tier_name"))
-        quote = quotes[kind] = pricing.quote(charge, thresholds[tier - 1] + 1 if tier else 0)
-    tokens = _tokens(row)
-    _add(result, (row.get("c_key"), row["c_model"]),
-         Spend(tokens, quote.cost(tokens, int(row["requests"])), int(row["time_sum"] or 0), int(row["timed"] or 0)))
+def priced(sums: GroupSums, pricing: Pricing) -> dict:
+    """Spend per (key, serving model) of `group_sums`' result."""
+    dates, thresholds = pricing.book.change_dates_ms(), pricing.book.thresholds()
+    result: dict = {}
+    quotes: dict = {}  # each kind of request's rates: tens of thousands of groups, a handful of kinds
+    for groups in (sums.plain, sums.special):
+        for group, values in _yielding(groups.items()):
+            kind = group[1:]
+            quote = quotes.get(kind)
+            if quote is None:
+                quote = quotes[kind] = _quote(pricing, kind, dates, thresholds)
+            tokens = _tokens(values)
+            _add(result, group[:2], Spend(tokens, quote.cost(tokens, values[0]), values[8], values[9]))
+    for group, spend in sums.itemised:
+        _add(result, group, spend)
+    return result
+
+
+def _quote(pricing: Pricing, kind: tuple, dates: list[int], thresholds: list[int]):
+    # The rates of one kind of request: (model, epoch, tier[, provider, geo, speed, service tier]).
+    model, epoch, tier = kind[0], int(kind[1]), int(kind[2])
+    provider, geo, speed, tier_name = kind[3:] if len(kind) > 3 else (None,) * 4
+    charge = Charge(model, dates[epoch - 1] if epoch else 0, provider, geo, speed, tier_name)
+    return pricing.quote(charge, thresholds[tier - 1] + 1 if tier else 0)
 
 
 def totals(spend: dict, by: str | None = "key") -> dict:
@@ -170,10 +197,10 @@ def _add(result: dict, group, spend: Spend) -> None:
     result[group] = result[group] + spend if group in result else spend
 
 
-def _tokens(row: dict) -> Tokens:
-    creation, one_hour = int(row["cache_creation"] or 0), int(row["write_1h"] or 0)
-    return Tokens(int(row["input"] or 0), int(row["output"] or 0), int(row["cache_read"] or 0),
-                  creation - one_hour, one_hour, int(row["estimated"] or 0), int(row["searches"] or 0))
+def _tokens(values: tuple) -> Tokens:
+    # `values` in _SUM_NAMES order.
+    creation, one_hour = values[4], values[5]
+    return Tokens(values[1], values[2], values[3], creation - one_hour, one_hour, values[6], values[7])
 
 
 def _itemised(base, key):

@@ -100,6 +100,20 @@ def test_breakdowns_per_organization_key_provider_session_and_project(client, co
     assert body["total"]["requests"] == 3 and not body["total"]["cost"]["priced"]
     assert breakdown("model")[0]["claude-sonnet-4-5-20250929"] == pytest.approx(SONNET_COST)
 
+def test_a_record_written_late_or_deleted_shows_in_every_total_at_once(client):
+    # Settled hours are kept in memory (models/settled_sums.py): a recorder catching up after a
+    # database outage writes old timestamps, and a deletion removes rows, after the first read.
+    seed()
+    url = f"/api/stats/costs?by=session&start={DAY}&end=2026-11-11"
+    totals = lambda: {row["key"]: row["cost"]["total"] for row in client.get(url).json["rows"]}  # noqa: E731
+    stats = lambda: client.get(f"/api/stats?start_date={DAY}&end_date={DAY}").json["total_cost"]["total"]  # noqa: E731
+    assert totals() == pytest.approx({"s-1": SONNET_COST + HAIKU_OLD_COST, "s-2": 0})
+    assert stats() == pytest.approx(SONNET_COST + HAIKU_OLD_COST)
+    models.save_records([log_row("late", timestamp_ms=T + 30 * 60_000, session_id="s-3", **SONNET)], [])
+    assert totals() == pytest.approx({"s-1": SONNET_COST + HAIKU_OLD_COST, "s-2": 0, "s-3": SONNET_COST})
+    assert stats() == pytest.approx(2 * SONNET_COST + HAIKU_OLD_COST)
+    assert client.delete("/api/requests").status_code == 200
+    assert totals() == {} and stats() == 0
 
 
 def test_a_breakdown_returns_the_most_expensive_keys_and_totals_them_all(client):

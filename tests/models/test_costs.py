@@ -11,6 +11,7 @@ from models.pricing import Pricing
 from models.queries import filtered_requests
 from models.request_log import RequestLog
 from tests.records import log_row
+from tests.sql_plans import query_plan, statements
 
 JUNE = int(datetime.datetime(2026, 6, 1, 12, tzinfo=datetime.timezone.utc).timestamp() * 1000)
 DAY = 86_400_000
@@ -94,30 +95,19 @@ def test_costs_per_key_and_repricing_history_with_another_book(migrated):
 @pytest.mark.sqlite_only
 def test_a_cost_total_reads_index_entries_only(migrated):
     # The dashboard's budget holds only while no table row is visited (schema step 7's indexes).
-    captured = []
-    execute = migrated.execute_sql
-
-    def spy(sql, params=None, *args, **kwargs):
-        captured.append((sql, params))
-        return execute(sql, params, *args, **kwargs)
-
     models.save_records([log_row("plain", timestamp_ms=JUNE - 1, routed_model="claude-opus-4-6", input_tokens=1)], [])
-    migrated.execute_sql = spy
-    try:
+    with statements(migrated) as captured:
         spend_by(filtered_requests(start_ms=0, end_ms=JUNE), Pricing(load_price_book()))
         assert len(captured) == 1  # no row a factor, provider or iterations apply to: one pass
         models.save_records([log_row("us", timestamp_ms=JUNE - 1, routed_model="claude-opus-4-6",
                                      inference_geo="us", input_tokens=1, organization_id="org-1")], [])
         spend_by(filtered_requests(start_ms=0, end_ms=JUNE), Pricing(load_price_book()))
         spend_by(filtered_requests(start_ms=0, end_ms=JUNE, org="org-1"), Pricing(load_price_book()))
-    finally:
-        del migrated.execute_sql
     grouped = [(sql, params) for sql, params in captured if "GROUP BY" in sql]
     assert len(grouped) == 5
     for sql, params in grouped:
-        plan = " ".join(str(row) for row in execute("EXPLAIN QUERY PLAN " + sql, params).fetchall())
+        plan = query_plan(migrated, sql, params)
         assert "COVERING INDEX request_log_time_spender" in plan or "COVERING INDEX request_log_org_time_spender" in plan, plan
-
 
 
 @pytest.mark.sqlite_only
@@ -125,25 +115,16 @@ def test_a_cost_total_reads_index_entries_only(migrated):
 @pytest.mark.parametrize("key", [RequestLog.session_id, RequestLog.api_key_fingerprint, RequestLog.organization_id])
 def test_a_breakdown_by_who_spent_reads_index_entries_only(migrated, key, org):
     # Per session, key or organization over a week: schema step 9 put those columns in the covering indexes.
-    captured = []
-    execute = migrated.execute_sql
-
-    def spy(sql, params=None, *args, **kwargs):
-        captured.append((sql, params))
-        return execute(sql, params, *args, **kwargs)
-
     models.save_records([log_row("s", timestamp_ms=JUNE - 1, routed_model="claude-opus-4-6", input_tokens=1,
                                  session_id="s-1", api_key_fingerprint="k-1", organization_id="org-1")], [])
-    migrated.execute_sql = spy
-    try:
+    with statements(migrated) as captured:
         spent = totals(spend_by(filtered_requests(start_ms=0, end_ms=JUNE, org=org), Pricing(load_price_book()),
                                 key=key.alias("c_key")))
-    finally:
-        del migrated.execute_sql
     assert list(spent) == [{"session_id": "s-1", "api_key_fingerprint": "k-1", "organization_id": "org-1"}[key.name]]
     [(sql, params)] = [(sql, params) for sql, params in captured if "GROUP BY" in sql]
-    plan = " ".join(str(row) for row in execute("EXPLAIN QUERY PLAN " + sql, params).fetchall())
+    plan = query_plan(migrated, sql, params)
     assert "COVERING INDEX request_log_time_spender" in plan or "COVERING INDEX request_log_org_time_spender" in plan, plan
+
 
 def test_a_group_shared_by_plain_and_special_requests_is_split_exactly(migrated):
     # The plain rows' sums are the shared pass's minus the special rows': each priced as if alone.

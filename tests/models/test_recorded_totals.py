@@ -7,6 +7,7 @@ import models
 from models import queries
 from models.recorded_totals import RecordedTotals, grouped
 from tests.records import log_row
+from tests.sql_plans import query_plan, statements
 
 HOUR = 3_600_000
 
@@ -91,18 +92,8 @@ def test_the_recent_rows_are_read_by_time_even_with_analyze_statistics(migrated)
     for index, stat in stats.items():
         migrated.execute_sql("INSERT INTO sqlite_stat1 VALUES ('request_log', ?, ?)", (index, stat))
     migrated.execute_sql("ANALYZE sqlite_schema")  # reload the statistics
-    captured = []
-    execute = migrated.execute_sql
-
-    def spy(sql, params=None, *args, **kwargs):
-        captured.append((sql, params))
-        return execute(sql, params, *args, **kwargs)
-
-    migrated.execute_sql = spy
-    try:
+    with statements(migrated) as captured:
         assert set(RecordedTotals().sessions()) == {"a"}
-    finally:
-        del migrated.execute_sql
     sql, params = [(sql, params) for sql, params in captured if "GROUP BY" in sql][-1]
-    plan = " ".join(str(row) for row in execute("EXPLAIN QUERY PLAN " + sql, params).fetchall())
+    plan = query_plan(migrated, sql, params)
     assert "request_log_session_time" in plan, plan
