@@ -21,7 +21,8 @@ from models.body_conversion import convert_batch, legacy_rows
 from models.conversations import ConversationStore
 from models.price_book import PriceBook, PriceRow, load_price_book, normalise_model_id
 from models.pricing import Pricing, ProviderPrices
-from models.settled_sums import SettledSums
+from models.settled_breaks import SettledBreaks
+from models.settled_spans import SettledSpans
 from proxy import ProxyService, Recorder, UpstreamClient
 from proxy import bp as proxy_bp
 from proxy.routing.dispatch import Dispatcher
@@ -132,7 +133,8 @@ def create_app(config: Config | None = None) -> Flask:
     app.extensions["drain"] = Drain(app.extensions["proxy"].traffic, config.drain_delay, config.drain_timeout)
     app.extensions["pricing"] = _pricing(config)
     app.extensions["conversations"] = ConversationStore(config.claude_projects_dir, pricing=app.extensions["pricing"])
-    app.extensions["settled_sums"] = SettledSums()
+    app.extensions["settled_spans"] = SettledSpans()
+    app.extensions["settled_breaks"] = SettledBreaks(app.extensions["pricing"])
     if config.retention_days or config.body_retention_days:
         app.extensions["retention"] = RetentionPruner(config.retention_days, body_days=config.body_retention_days)
         app.extensions["retention"].start()

@@ -1,13 +1,10 @@
 """Cache economics: hit rate, what the cache saved and what writes cost per model, day and session; cache breaks."""
-import peewee
-from flask import jsonify
+from flask import current_app, jsonify
 
 from api import bp, buckets, params, serializers
-from api.prices import current_pricing
+from api.spend import bucket_spend, filtered_base, settled_spend
 from models import queries
-from models.cache_report import cache_breaks
-from models.costs import spend_by, totals
-from models.request_log import RequestLog
+from models.costs import totals
 
 
 @bp.get("/cache")
@@ -37,12 +34,11 @@ def cache_economics():
     params.range_ms(start, end)
     days = buckets.capped_days(start, end, tz)
     edges = buckets.day_boundaries_ms(days, tz) if days else [params.to_ms(start), params.to_ms(end)]
-    base = queries.filtered_requests(model=params.text("model"), start_ms=edges[0], end_ms=edges[-1],
-                                     org=params.organization())
-    pricing = current_pricing()
-    per_day_and_model = spend_by(base, pricing, key=queries.bucket_index(edges).alias("c_key"))
+    model, org = params.text("model"), params.organization()
+    per_day_and_model = bucket_spend(edges, queries.bucket_index(edges), model=model, org=org)
     by_day, by_model = totals(per_day_and_model), totals(per_day_and_model, by="model")
-    by_session = totals(spend_by(base.where(RequestLog.session_id.is_null(False)), pricing,
-                                 key=peewee.fn.COALESCE(RequestLog.session_id, "").alias("c_key")))
-    breaks, cut = cache_breaks(base, pricing)
+    by_session = totals(settled_spend("session", edges[0], edges[-1], model=model, org=org))
+    by_session.pop(None, None)  # requests without a session
+    breaks, cut = current_app.extensions["settled_breaks"].breaks((model, org), filtered_base(model, org), edges[0],
+                                                                  edges[-1])
     return jsonify(serializers.cache_economics(days, by_day, by_model, by_session, breaks, cut))

@@ -1,23 +1,12 @@
 """Cost breakdowns: what the requests of a range cost per model, organization, provider, key, session or project."""
-import peewee
 from flask import current_app, jsonify
 
 from api import bp, params, serializers
 from api.errors import http_error
-from api.prices import current_pricing
-from models import queries
-from models.costs import group_sums, priced, spend_by, totals
-from models.request_log import RequestLog
+from api.spend import settled_spend
+from models.costs import totals
 
-# `by` -> the record column it groups on (model and project are folded from other groupings).
-_KEYS = {
-    "organization": RequestLog.organization_id,
-    "provider": peewee.fn.COALESCE(RequestLog.provider, "anthropic"),
-    "key": RequestLog.api_key_fingerprint,
-    "session": RequestLog.session_id,
-    "project": RequestLog.session_id,  # folded from the sessions' sums
-}
-BREAKDOWNS = ("model", *_KEYS)
+BREAKDOWNS = ("model", "organization", "provider", "key", "session", "project")
 MAX_ROWS = 1_000
 
 
@@ -57,6 +46,7 @@ def cost_breakdown():
     if by == "model":
         spend = settled_spend(None, start_ms, end_ms, model=model, org=org)
         return jsonify(serializers.cost_breakdown(by, totals(spend, by="model"), limit=limit))
+    # The project is folded from the sessions' sums.
     spend = totals(settled_spend("session" if by == "project" else by, start_ms, end_ms, model=model, org=org))
     labels = {}
     if by in ("session", "project"):
@@ -71,20 +61,3 @@ def cost_breakdown():
             labels = {session: projects.get(session) for session in spend}
     return jsonify(serializers.cost_breakdown(by, spend, labels, limit))
 
-
-def settled_spend(by: str | None, start_ms: int | None, end_ms: int | None, model: str | None = None,
-                  org: str | None = None) -> dict:
-    """spend_by over the requests of [start_ms, end_ms) matching `model` and `org`, per key `by`
-    (a _KEYS name, or None), with the settled hours' sums from memory."""
-    pricing = current_pricing()
-    key = None if by is None else _KEYS[by].alias("c_key")
-
-    def sums_of(first_ms, last_ms):
-        return group_sums(queries.filtered_requests(model=model, start_ms=first_ms, end_ms=last_ms, org=org),
-                          pricing, key)
-
-    if start_ms is None or end_ms is None:
-        return spend_by(queries.filtered_requests(model=model, start_ms=start_ms, end_ms=end_ms, org=org), pricing,
-                        key)
-    settled = current_app.extensions["settled_sums"]
-    return priced(settled.sums((by, model, org), sums_of, start_ms, end_ms), pricing)

@@ -6,10 +6,9 @@ Tokens always mean input + output + cache read + cache creation tokens.
 from flask import jsonify
 
 from api import bp, buckets, params, serializers
-from api.costs import settled_spend
-from api.prices import current_pricing
+from api.spend import bucket_spend, settled_spend
 from models import queries
-from models.costs import spend_by, totals
+from models.costs import totals
 
 
 _org = params.organization
@@ -66,8 +65,7 @@ def daily_stats():
     spend = {}
     if days:
         edges = buckets.day_boundaries_ms(days, tz)
-        base = queries.filtered_requests(org=org, start_ms=edges[0], end_ms=edges[-1])
-        spend = spend_by(base, current_pricing(), key=queries.bucket_index(edges).alias("c_key"))
+        spend = bucket_spend(edges, queries.bucket_index(edges), org=org)
     return jsonify(serializers.daily_stats(days, spend))
 
 
@@ -93,8 +91,8 @@ def hourly_stats():
     start, end = params.instant("start", tz, required=True), params.instant("end", tz, required=True)
     start_ms, end_ms, size_ms, labels = buckets.fixed_buckets(start, end, tz)
     org = _org()
-    spend = spend_by(queries.filtered_requests(org=org, start_ms=start_ms, end_ms=end_ms), current_pricing(),
-                     key=queries.fixed_bucket_index(start_ms, size_ms).alias("c_key"))
+    edges = list(range(start_ms, end_ms, size_ms)) + [end_ms]
+    spend = bucket_spend(edges, queries.fixed_bucket_index(start_ms, size_ms), org=org)
     return jsonify(serializers.hourly_stats(labels, spend))
 
 

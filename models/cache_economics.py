@@ -58,23 +58,48 @@ def savings(pricing: Pricing, tokens: Tokens, charge: Charge) -> float | None:
 def find_breaks(turns: list[Turn], pricing: Pricing | None = None, prefix_hashes=None) -> list[CacheBreak]:
     """The cache breaks of one session's requests; `prefix_hashes(request_id) -> (system, tools)` is
     asked, for a break no cheaper cause explains, for hashes the turns lack (reading stored bodies)."""
-    breaks = []
-    last_of_thread: dict = {}       # agent -> its previous turn (any model)
-    last_of_model: dict = {}        # (agent, model) -> its previous turn
-    for turn in sorted(turns, key=lambda t: (t.at_ms, t.request_id)):
-        previous = last_of_model.get((turn.agent, turn.model))
-        before = last_of_thread.get(turn.agent)
+    detector = BreakDetector(pricing, prefix_hashes)
+    found = (detector.feed(None, turn) for turn in sorted(turns, key=lambda t: (t.at_ms, t.request_id)))
+    return [item for item in found if item is not None]
+
+
+class BreakDetector:
+    """find_breaks turn by turn, for the turns of any number of sessions fed in time order."""
+
+    def __init__(self, pricing: Pricing | None = None, prefix_hashes=None):
+        self.pricing, self.prefix_hashes = pricing, prefix_hashes
+        self.last_of_thread: dict = {}  # (session, agent) -> its previous turn (any model)
+        self.last_of_model: dict = {}   # (session, agent, model) -> its previous turn
+
+    def feed(self, session, turn: Turn) -> CacheBreak | None:
+        """The break `turn` (of `session`) is, if it is one."""
+        thread = (session, turn.agent)
+        previous = self.last_of_model.get((*thread, turn.model))
+        before = self.last_of_thread.get(thread)
+        found = None
         if previous is not None and _warm(previous) and _cold(turn, previous):
             lost = min(_prefix(previous), turn.tokens.prompt)
             cause = _cause(turn, previous, before)
-            if cause == "unknown" and prefix_hashes is not None:
-                turn, previous = _hashed(turn, prefix_hashes), _hashed(previous, prefix_hashes)
+            if cause == "unknown" and self.prefix_hashes is not None:
+                turn, previous = _hashed(turn, self.prefix_hashes), _hashed(previous, self.prefix_hashes)
                 cause = _cause(turn, previous, before)
-            breaks.append(CacheBreak(turn, previous, cause, lost,
-                                     _break_cost(pricing, turn, lost) if pricing else None))
-        last_of_thread[turn.agent] = turn
-        last_of_model[(turn.agent, turn.model)] = turn
-    return breaks
+            found = CacheBreak(turn, previous, cause, lost,
+                               _break_cost(self.pricing, turn, lost) if self.pricing else None)
+        self.last_of_thread[thread] = turn
+        self.last_of_model[(*thread, turn.model)] = turn
+        return found
+
+    def copy(self) -> "BreakDetector":
+        """A detector that goes on from here without changing this one."""
+        twin = BreakDetector(self.pricing, self.prefix_hashes)
+        twin.last_of_thread, twin.last_of_model = dict(self.last_of_thread), dict(self.last_of_model)
+        return twin
+
+    def forget_before(self, at_ms: int) -> None:
+        """Drop the turns older than `at_ms`: a break they would be the previous turn of is not wanted."""
+        for turns in (self.last_of_thread, self.last_of_model):
+            for key in [key for key, turn in turns.items() if turn.at_ms < at_ms]:
+                del turns[key]
 
 
 def _hashed(turn: Turn, prefix_hashes) -> Turn:

@@ -17,24 +17,43 @@ YIELD_EVERY = 2_000
 _MAX_BODY_CHARS = 8 * 1024 * 1024
 
 
-def session_turns(base, limit: int = MAX_TURNS) -> tuple[dict, bool]:
-    """Per session id, its completed Messages requests in `base` as Turns (oldest first); and whether cut."""
-    query = (base.select(RequestLog.id, RequestLog.timestamp_ms, RequestLog.session_id, RequestLog.original_model,
-                         RequestLog.routed_model, RequestLog.provider, RequestLog.agent_id,
-                         RequestLog.input_tokens, RequestLog.output_tokens, RequestLog.cache_read_input_tokens,
-                         RequestLog.cache_creation_input_tokens, RequestLog.cache_write_1h_tokens,
-                         RequestLog.cache_write_5m_tokens, RequestLog.web_search_requests)
-             .where(RequestLog.session_id.is_null(False), RequestLog.endpoint == "/v1/messages",
-                    RequestLog.outcome == "complete")
-             .order_by(RequestLog.timestamp_ms.desc()).limit(limit + 1))
+_TURN_COLUMNS = (RequestLog.id, RequestLog.timestamp_ms, RequestLog.session_id, RequestLog.original_model,
+                 RequestLog.routed_model, RequestLog.provider, RequestLog.agent_id,
+                 RequestLog.input_tokens, RequestLog.output_tokens, RequestLog.cache_read_input_tokens,
+                 RequestLog.cache_creation_input_tokens, RequestLog.cache_write_1h_tokens,
+                 RequestLog.cache_write_5m_tokens, RequestLog.web_search_requests)
+
+
+def turns_query(base):
+    """`base`'s completed Messages requests of a session, as the columns a Turn is made of."""
+    return (base.select(*_TURN_COLUMNS)
+            .where(RequestLog.session_id.is_null(False), RequestLog.endpoint == "/v1/messages",
+                   RequestLog.outcome == "complete"))
+
+
+def read_rows(query) -> list[tuple]:
+    """The driver's tuples of `query` (a model instance per row was half the read), yielding under gevent."""
     rows = []
-    for row in database.execute(query):  # the driver's tuples: a model instance per row was half the read
+    for row in database.execute(query):
         rows.append(row)
         if len(rows) % YIELD_EVERY == 0:
             time.sleep(0)  # under gevent, let the worker's streams run between slices of a long read
+    return rows
+
+
+def turn_of(row: tuple) -> tuple[str, Turn]:
+    """(session id, Turn) of a row of turns_query."""
+    request_id, at_ms, session, model, served, provider, agent, *tokens = row
+    return session, Turn(request_id, at_ms, model, served, provider, agent, Tokens.of_columns(*tokens))
+
+
+def session_turns(base, limit: int = MAX_TURNS) -> tuple[dict, bool]:
+    """Per session id, its completed Messages requests in `base` as Turns (oldest first); and whether cut."""
+    rows = read_rows(turns_query(base).order_by(RequestLog.timestamp_ms.desc()).limit(limit + 1))
     sessions = defaultdict(list)
-    for request_id, at_ms, session, model, served, provider, agent, *tokens in reversed(rows[:limit]):
-        sessions[session].append(Turn(request_id, at_ms, model, served, provider, agent, Tokens.of_columns(*tokens)))
+    for row in reversed(rows[:limit]):
+        session, turn = turn_of(row)
+        sessions[session].append(turn)
     return dict(sessions), len(rows) > limit
 
 
@@ -57,10 +76,10 @@ def _hash(value) -> str:
     return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:16]
 
 
-def cache_breaks(base, pricing: Pricing) -> tuple[list[tuple[str, CacheBreak]], bool]:
+def cache_breaks(base, pricing: Pricing, limit: int = MAX_TURNS) -> tuple[list[tuple[str, CacheBreak]], bool]:
     """Every cache break of the sessions in `base` as (session id, break), newest first; and whether
-    the turns read were cut."""
-    sessions, cut = session_turns(base)
+    the turns read were cut (to the newest `limit`)."""
+    sessions, cut = session_turns(base, limit)
     breaks = [(session, found) for session, turns in sessions.items()
               for found in find_breaks(turns, pricing, prefix_hashes)]
     return sorted(breaks, key=lambda pair: -pair[1].turn.at_ms), cut

@@ -91,6 +91,12 @@ class GroupSums:
         self.itemised.extend(other.itemised)
         return self
 
+    def keyed(self, key) -> "GroupSums":
+        """These sums with every group's key replaced by `key` (a span's sums filed under its bucket)."""
+        return GroupSums({(key, *group[1:]): values for group, values in self.plain.items()},
+                         {(key, *group[1:]): values for group, values in self.special.items()},
+                         [((key, model), spend) for (_, model), spend in self.itemised])
+
 
 def _add_sums(into: dict, parts: dict) -> None:
     for group, sums in parts.items():

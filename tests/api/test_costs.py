@@ -101,7 +101,7 @@ def test_breakdowns_per_organization_key_provider_session_and_project(client, co
     assert breakdown("model")[0]["claude-sonnet-4-5-20250929"] == pytest.approx(SONNET_COST)
 
 def test_a_record_written_late_or_deleted_shows_in_every_total_at_once(client):
-    # Settled hours are kept in memory (models/settled_sums.py): a recorder catching up after a
+    # Settled hours are kept in memory (models/settled_spans.py): a recorder catching up after a
     # database outage writes old timestamps, and a deletion removes rows, after the first read.
     seed()
     url = f"/api/stats/costs?by=session&start={DAY}&end=2026-11-11"
