@@ -23,6 +23,7 @@ from models.price_book import PriceBook, PriceRow, load_price_book, normalise_mo
 from models.pricing import Pricing, ProviderPrices
 from models.settled_breaks import SettledBreaks
 from models.settled_spans import SettledSpans
+from models.settled_windows import SettledWindows
 from proxy import ProxyService, Recorder, UpstreamClient
 from proxy import bp as proxy_bp
 from proxy.routing.dispatch import Dispatcher
@@ -135,6 +136,7 @@ def create_app(config: Config | None = None) -> Flask:
     app.extensions["conversations"] = ConversationStore(config.claude_projects_dir, pricing=app.extensions["pricing"])
     app.extensions["settled_spans"] = SettledSpans()
     app.extensions["settled_breaks"] = SettledBreaks(app.extensions["pricing"])
+    app.extensions["settled_windows"] = SettledWindows()
     if config.retention_days or config.body_retention_days:
         app.extensions["retention"] = RetentionPruner(config.retention_days, body_days=config.body_retention_days)
         app.extensions["retention"].start()

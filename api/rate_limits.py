@@ -1,4 +1,5 @@
 """Rate-limit views: the latest unified 5-hour and 7-day windows per organization, and their history."""
+import functools
 import time
 
 from flask import current_app, jsonify
@@ -52,9 +53,10 @@ def window_usage():
       tags: [dashboard]
       summary: What used the 5-hour or 7-day window, per session, subagent, model, key and project, with a forecast
       description: >-
-        Per organization, the windows whose reports fall in [start, end) (default the last 7 days), newest
-        first: each rise in utilisation (0..1) is charged to the response that reported it, and summed per
-        session, subagent, model, API key fingerprint and project. `uncertain` is the part of the rises
+        Per organization, the windows with a report in [start, end) (default the last 7 days), newest
+        first, each attributed over all its reports (one begun before start is shown whole): each rise in
+        utilisation (0..1) is charged to the response that reported it, and summed per session, subagent,
+        model, API key fingerprint and project. `uncertain` is the part of the rises
         that may include other requests' usage (concurrent requests, the first report of a window, a gap
         of over 30 minutes, a fall without a reset). The current window has a forecast: when it reaches
         100 % at the last hour's burn rate, and whether before its reset.
@@ -73,12 +75,18 @@ def window_usage():
     start_ms, end_ms = params.range_ms(start, end)
     org = params.organization()
     projects = {row.id: row.project_path for row in current_app.extensions["conversations"].transcript_sessions()}
+    settled = current_app.extensions["settled_windows"]
+    found = settled.windows(window, start_ms, end_ms)
     now_ms = int(time.time() * 1000)
     result = []
     for name in ([org] if org else queries.organizations()):
-        reports, cut = window_reports(queries.filtered_requests(start_ms=start_ms, end_ms=end_ms, org=name), window,
-                                      projects)
-        windows = attribute(reports, window)
+        if found is None:  # too many records to keep: the newest reports of the range, attributed now
+            reports, cut = window_reports(queries.filtered_requests(start_ms=start_ms, end_ms=end_ms, org=name), window)
+            windows, show = attribute(reports, window), None
+        else:
+            (windows, changing), cut = found.get(name, ([], set())), False
+            key = hash(frozenset(projects.items()))  # a final window is shown again when a project changed
+            show = functools.partial(settled.shown, changing=changing, key=key)
         current = windows[-1] if windows and windows[-1].reset_ms > now_ms else None
-        result.append(window_usage_of(name, windows, current and forecast(current, now_ms), cut))
+        result.append(window_usage_of(name, windows, current and forecast(current, now_ms), cut, projects, show))
     return jsonify(window=window, organizations=result)

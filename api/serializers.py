@@ -6,6 +6,7 @@ from api.json_fragments import fragment
 from api.params import iso
 from models.costs import Spend
 from models.pricing import Cost
+from models.quota import BY
 from models import bounded_json
 from models.settings import BODY_CAPTURE, BODY_MAX_BYTES, REQUEST_HEADER_RULES, RESPONSE_HEADER_RULES
 
@@ -195,15 +196,20 @@ def rate_limit_point(row: dict, start: str) -> dict:
 ATTRIBUTED_SHOWN = 200
 
 
-def window_usage_of(org: str, windows, prediction, cut: bool) -> dict:
-    """One organization's WindowUsage: its windows newest first, with totals, rises and the forecast."""
+def window_usage_of(org: str, windows, prediction, cut: bool, projects: dict, show=None) -> dict:
+    """One organization's WindowUsage: its windows newest first, with totals, rises and the forecast;
+    `projects` maps session ids to working directories; `show(window, make)` may keep what
+    `make(window)` gives for a window that no longer changes."""
+    show = show or (lambda window, make: make(window))
+    newest = len(windows) - 1
     return {"organizationId": org, "reportsCut": cut, "windows": [
-        _window(window, prediction if index == len(windows) - 1 else None)
+        _window(window, prediction, projects) if index == newest else
+        show(window, lambda shown: _window(shown, None, projects))
         for index, window in reversed(list(enumerate(windows)))]}
 
 
-def _window(window, prediction) -> dict:
-    rises = sorted(window.attributions, key=lambda item: -item.rise)[:ATTRIBUTED_SHOWN]
+def _window(window, prediction, projects: dict) -> dict:
+    rises = heapq.nsmallest(ATTRIBUTED_SHOWN, window.attributions, key=lambda item: -item.rise)
     return {
         "start": iso(window.start_ms), "reset": iso(window.reset_ms), "utilization": window.utilization,
         "attributed": round(sum(item.rise for item in window.attributions), 6),
@@ -211,7 +217,7 @@ def _window(window, prediction) -> dict:
         "requests": len(window.attributions),
         **{f"by{by.capitalize()}": [{"key": entry[by], "rise": round(entry["rise"], 6),
                                       "uncertain": round(entry["uncertain"], 6), "requests": entry["requests"]}
-                                     for entry in window.totals(by)] for by in ("session", "agent", "model", "key", "project")},
+                                     for entry in window.totals(by, projects)] for by in BY},
         "rises": [{"requestId": item.report.request_id, "timestamp": iso(item.report.reported_ms),
                    "rise": round(item.rise, 6), "utilization": item.report.utilization,
                    "sessionId": item.report.session, "agentId": item.report.agent, "model": item.report.model,

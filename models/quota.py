@@ -5,8 +5,7 @@ machine, so a rise is only *probably* the reporting request's own: it is marked 
 the request overlapped another of the organization (concurrent), when no earlier report of the
 window was seen (the first one, or a long gap), or when utilisation fell without a reset.
 """
-import bisect
-from collections import defaultdict
+from collections import defaultdict, deque
 from dataclasses import dataclass, field
 
 WINDOWS = {"5h": 5 * 3600 * 1000, "7d": 7 * 24 * 3600 * 1000}
@@ -14,10 +13,12 @@ WINDOWS = {"5h": 5 * 3600 * 1000, "7d": 7 * 24 * 3600 * 1000}
 RESET_JITTER_MS = 10 * 60 * 1000
 # A report this long after the previous one of its window may hide usage the proxy never saw.
 GAP_MS = 30 * 60 * 1000
+# No request waits longer than this for its headers (the upstream read timeout is shorter).
+RECENT_MS = 60 * 60 * 1000
 BY = ("session", "agent", "model", "key", "project")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # slots: a week of reports is kept in memory (models/settled_windows.py)
 class Report:
     """One response's utilisation of one window, with what the rise would be charged to."""
 
@@ -31,10 +32,9 @@ class Report:
     agent: str | None = None
     model: str | None = None
     key: str | None = None
-    project: str | None = None
 
 
-@dataclass
+@dataclass(slots=True)
 class Attribution:
     """A rise in utilisation charged to one request, and whether that is certain."""
 
@@ -58,11 +58,14 @@ class Window:
         """When the window began (its reset less its length)."""
         return self.reset_ms - self.length_ms
 
-    def totals(self, by: str) -> list[dict]:
-        """Rises summed per `by` (one of BY), largest first, with the uncertain part apart."""
+    def totals(self, by: str, projects: dict | None = None) -> list[dict]:
+        """Rises summed per `by` (one of BY), largest first, with the uncertain part apart; a
+        session's project is read from `projects` (session id -> working directory)."""
         sums = defaultdict(lambda: {"rise": 0.0, "uncertain": 0.0, "requests": 0})
+        projects = projects or {}
         for item in self.attributions:
-            entry = sums[getattr(item.report, by)]
+            key = projects.get(item.report.session) if by == "project" else getattr(item.report, by)
+            entry = sums[key]
             entry["rise"] += item.rise
             entry["requests"] += 1
             if item.uncertain:
@@ -72,20 +75,43 @@ class Window:
 
 def attribute(reports: list[Report], window: str) -> list[Window]:
     """The windows of one organization's reports for `window` ("5h" or "7d"), oldest first."""
-    length = WINDOWS[window]
-    ordered = sorted(reports, key=lambda r: (r.reported_ms, r.request_id))
-    windows: list[Window] = []
-    concurrent = concurrency(ordered)
-    for index, report in enumerate(ordered):
-        current = windows[-1] if windows else None
+    attributor = Attributor(window)
+    for report in sorted(reports, key=lambda r: (r.reported_ms, r.request_id)):
+        attributor.feed(report)
+    return attributor.windows
+
+
+class Attributor:
+    """attribute() report by report, fed in (reported_ms, request id) order: one organization's
+    windows so far.
+
+    A report is concurrent when another request of the organization started before its headers
+    came and finished after it started. The reports fed before it are summed up by the latest
+    finish among them; a report fed later that started before its headers came marks it then,
+    found among the reports of the last RECENT_MS (no request waits that long for headers).
+    """
+
+    def __init__(self, window: str):
+        self.length = WINDOWS[window]
+        self.windows: list[Window] = []
+        self._recent: deque = deque()     # (attribution, its window), in feed order, the last RECENT_MS
+        self._latest_finish = -1          # of the reports fed with headers before self._tie_ms
+        self._tie_ms = -1                 # the newest reported_ms fed...
+        self._ties: list[Report] = []     # ...and the reports fed with it
+
+    def feed(self, report: Report) -> None:
+        """Charge `report`'s rise to it (or skip it, a straggler of an earlier window)."""
+        concurrent = self._ran_alongside(report)
+        self._mark_earlier(report)
+        current = self.windows[-1] if self.windows else None
         uncertain = []
         if current is None or report.reset_ms > current.reset_ms + RESET_JITTER_MS:
-            current = Window(report.reset_ms, length)
-            windows.append(current)
+            current = Window(report.reset_ms, self.length)
+            self.windows.append(current)
             uncertain.append("first_in_window")
             rise = report.utilization
         elif report.reset_ms < current.reset_ms - RESET_JITTER_MS:
-            continue  # a straggler of an earlier window reported after the reset: nothing to charge
+            return  # a straggler of an earlier window reported after the reset: nothing to charge
         else:
             rise = report.utilization - current.utilization
             if rise < 0:
@@ -93,41 +119,63 @@ def attribute(reports: list[Report], window: str) -> list[Window]:
                 rise = 0.0
             if report.reported_ms - current.last_reported_ms > GAP_MS:
                 uncertain.append("gap")
-        if concurrent[index]:
+        if concurrent:
             uncertain.append("concurrent")
-        current.attributions.append(Attribution(report, rise, tuple(uncertain)))
+        attribution = Attribution(report, rise, tuple(uncertain))
+        current.attributions.append(attribution)
+        self._recent.append((attribution, current))
         # The highest figure seen: a lower one reported late (concurrency) must not make the next rise count twice.
         current.utilization = max(current.utilization, report.utilization)
         current.last_reported_ms = report.reported_ms
-    return windows
 
+    def _ran_alongside(self, report: Report) -> bool:
+        # Whether a report fed before it started before its headers came and finished after it started.
+        if report.reported_ms != self._tie_ms:
+            for earlier in self._ties:
+                self._latest_finish = max(self._latest_finish, earlier.finished_ms)
+            self._tie_ms, self._ties = report.reported_ms, []
+        alongside = self._latest_finish > report.started_ms or any(
+            other.started_ms < report.reported_ms and other.finished_ms > report.started_ms for other in self._ties)
+        self._ties.append(report)
+        return alongside
 
-def concurrency(reports: list[Report]) -> list[bool]:
-    """Per report, whether another request of the organization ran while it did (started before its
-    headers arrived, finished after it started): its usage may be in the rise."""
-    # Sorted by start, each prefix keeps its two latest finishes: the latest other than the report
-    # itself among those started before its headers came decides. O(n log n) for a week's reports.
-    order = sorted(range(len(reports)), key=lambda i: reports[i].started_ms)
-    starts = [reports[i].started_ms for i in order]
-    latest = []
-    first, second = (-1, -1), (-1, -1)  # (finished_ms, index)
-    for i in order:
-        finished = reports[i].finished_ms
-        if finished > first[0]:
-            first, second = (finished, i), first
-        elif finished > second[0]:
-            second = (finished, i)
-        latest.append((first, second))
-    result = []
-    for index, report in enumerate(reports):
-        before = bisect.bisect_left(starts, report.reported_ms)  # how many started before its headers
-        if not before:
-            result.append(False)
-            continue
-        first, second = latest[before - 1]
-        finished = second[0] if first[1] == index else first[0]
-        result.append(finished > report.started_ms)
-    return result
+    def _mark_earlier(self, report: Report) -> None:
+        # The reports fed before it whose headers came after it started, and that it outlasted.
+        while self._recent and self._recent[0][0].report.reported_ms < report.reported_ms - RECENT_MS:
+            self._recent.popleft()
+        for attribution, _ in reversed(self._recent):
+            if attribution.report.reported_ms <= report.started_ms:
+                break
+            if report.finished_ms > attribution.report.started_ms and "concurrent" not in attribution.uncertain:
+                attribution.uncertain += ("concurrent",)
+
+    def copy(self) -> "Attributor":
+        """An attributor that goes on from here without changing this one: the windows the last
+        RECENT_MS touched are copied, with the attributions a later report may mark."""
+        twin = Attributor.__new__(Attributor)
+        twin.length, twin._latest_finish, twin._tie_ms, twin._ties = (
+            self.length, self._latest_finish, self._tie_ms, list(self._ties))
+        copies = {id(item): Attribution(item.report, item.rise, item.uncertain) for item, _ in self._recent}
+        touched = self.changing()
+        windows = {}
+        for window in self.windows:
+            if id(window) in touched:
+                windows[id(window)] = Window(window.reset_ms, window.length_ms,
+                                             [copies.get(id(item), item) for item in window.attributions],
+                                             window.utilization, window.last_reported_ms)
+        twin.windows = [windows.get(id(window), window) for window in self.windows]
+        twin._recent = deque((copies[id(item)], windows[id(window)]) for item, window in self._recent)
+        return twin
+
+    def forget_before(self, at_ms: int) -> None:
+        """Drop the windows that reset before `at_ms` and can change no more."""
+        changing = self.changing()
+        self.windows = [window for window in self.windows if window.reset_ms >= at_ms or id(window) in changing]
+
+    def changing(self) -> set[int]:
+        """The ids of the windows a later report can still change: the newest, and those a report
+        of the last RECENT_MS is in (a later one may mark it concurrent)."""
+        return {id(window) for _, window in self._recent} | ({id(self.windows[-1])} if self.windows else set())
 
 
 @dataclass(frozen=True)

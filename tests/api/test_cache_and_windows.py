@@ -84,6 +84,22 @@ def test_what_used_the_window_across_a_reset_and_the_forecast(client):
     assert len(week) == 1 and week[0]["byModel"][0]["key"] == "claude-opus-4-6"
 
 
+def test_a_window_begun_before_the_range_is_shown_whole(client):
+    # The range picks the windows shown; each is attributed over all its reports (s1's came before it).
+    models.save_records([report("w1", 10, 0.30, "s1"), report("w2", 20, 0.50, "s2"),
+                         report("n1", 130, 0.05, "s1", reset_minutes=420)], [])
+    start = params_iso(T + 15 * MIN)
+    [org] = client.get(f"/api/ratelimits/usage?window=5h&start={start}").json["organizations"]
+    current, past = org["windows"]
+    assert {share["key"]: share["rise"] for share in past["bySession"]} == pytest.approx({"s1": 0.30, "s2": 0.20})
+    assert [rise["requestId"] for rise in past["rises"]] == ["w1", "w2"] and past["requests"] == 2
+    assert current["requests"] == 1 and not org["reportsCut"]
+
+
+def params_iso(ms: int) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(ms / 1000))
+
+
 @pytest.mark.parametrize("path", ["/api/ratelimits/usage?window=1h", "/api/ratelimits/usage?org=nobody",
                                   "/api/cache?start=later", "/api/cache?tz=Nowhere/Land"])
 def test_bad_input_is_a_400_error_response(client, path):

@@ -3,7 +3,7 @@ import random
 
 import pytest
 
-from models.quota import Report, concurrency, attribute, forecast
+from models.quota import Attributor, Report, attribute, forecast
 
 MIN = 60_000
 HOUR = 60 * MIN
@@ -71,7 +71,8 @@ def test_the_forecast_says_when_the_window_fills_at_the_recent_rate_and_whether_
 
 @pytest.mark.parametrize("seed", range(5))
 def test_concurrency_is_every_other_request_running_while_one_did(seed):
-    # Against the definition, pair by pair, on a busy random hour (ties and zero-length requests included).
+    # Against the definition, pair by pair, on a busy random hour (ties and zero-length requests
+    # included): marked when fed, or later by a report fed after it.
     rng = random.Random(seed)
     reports = []
     for n in range(300):
@@ -81,5 +82,40 @@ def test_concurrency_is_every_other_request_running_while_one_did(seed):
                               0.5, RESET_A))
     expected = [any(other is not me and other.started_ms < me.reported_ms and other.finished_ms > me.started_ms
                     for other in reports) for me in reports]
-    assert concurrency(reports) == expected
+    [window] = attribute(reports, "5h")
+    flagged = {item.report.request_id: "concurrent" in item.uncertain for item in window.attributions}
+    assert [flagged[me.request_id] for me in reports] == expected
     assert 0 < sum(expected) < len(reports)
+
+
+def shown(windows):
+    return [(w.reset_ms, w.utilization, [(a.report.request_id, round(a.rise, 9), a.uncertain) for a in w.attributions])
+            for w in windows]
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_a_copy_goes_on_from_where_the_attributor_was_and_leaves_it_as_it_was(seed):
+    # Two busy windows with resets, stragglers and long requests, cut at a random report.
+    rng = random.Random(seed)
+    reports = []
+    for n in range(120):
+        started = rng.randrange(0, 9 * HOUR, 1_000)
+        reported = started + rng.choice([0, 1_000, rng.randrange(0, 10 * MIN)])
+        reset = RESET_A if reported < RESET_A - rng.choice([0, 10 * MIN]) else RESET_B
+        reports.append(Report(f"r{n}", started, reported, reported + rng.randrange(0, 5 * MIN),
+                              rng.random() * (0.5 if reset == RESET_A else 0.2), reset))
+    ordered = sorted(reports, key=lambda r: (r.reported_ms, r.request_id))
+    # Cut where a report fed after the cut marks one fed before it (the case a shared copy gets wrong).
+    cut = next(i for i in range(len(ordered) // 2, len(ordered))
+               if any(late.started_ms < early.reported_ms and late.finished_ms > early.started_ms
+                      for early in ordered[i - 3:i] for late in ordered[i:i + 3]))
+    attributor = Attributor("5h")
+    for report_ in ordered[:cut]:
+        attributor.feed(report_)
+    before = shown(attributor.windows)
+    twin = attributor.copy()
+    for report_ in ordered[cut:]:
+        twin.feed(report_)
+    assert shown(twin.windows) == shown(attribute(reports, "5h"))
+    assert shown(attributor.windows) == before, "the copy marked or added nothing in the original"
+    assert any("concurrent" in a.uncertain for w in twin.windows for a in w.attributions)

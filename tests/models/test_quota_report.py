@@ -21,12 +21,13 @@ def test_reports_come_oldest_first_with_their_reset_and_feed_the_attribution(mig
         log_row("other-org", timestamp_ms=T + 3_000, organization_id="p", unified_5h_utilization=0.9,
                 unified_5h_reset=RESET),
     ], [])
-    reports, cut = window_reports(filtered_requests(org="o"), "5h", projects={"s1": "/work/shop"})
+    reports, cut = window_reports(filtered_requests(org="o"), "5h")
     assert not cut
     assert [(r.request_id, r.reported_ms - r.started_ms, r.reset_ms) for r in reports] == [
         ("a", 400, int(RESET) * 1000), ("b", 500, int(RESET) * 1000)]
-    assert (reports[0].session, reports[0].key, reports[0].project) == ("s1", "k", "/work/shop")
-    assert reports[1].project is None
+    assert (reports[0].session, reports[0].key) == ("s1", "k")
     [window] = attribute(reports, "5h")
     assert [round(a.rise, 6) for a in window.attributions] == [0.20, 0.10]
+    projects = {"s1": "/work/shop"}
+    assert [(t["project"], t["requests"]) for t in window.totals("project", projects)] == [("/work/shop", 1), (None, 1)]
     assert window_reports(filtered_requests(org="o"), "7d") == ([], False)
