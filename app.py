@@ -135,8 +135,8 @@ def create_app(config: Config | None = None) -> Flask:
     app.extensions["pricing"] = _pricing(config)
     app.extensions["conversations"] = ConversationStore(config.claude_projects_dir, pricing=app.extensions["pricing"])
     app.extensions["settled_spans"] = SettledSpans()
-    app.extensions["settled_breaks"] = SettledBreaks(app.extensions["pricing"])
-    app.extensions["settled_windows"] = SettledWindows()
+    app.extensions["settled_breaks"] = SettledBreaks(app.extensions["pricing"], app.extensions["settled_spans"])
+    app.extensions["settled_windows"] = SettledWindows(app.extensions["settled_spans"])
     if config.retention_days or config.body_retention_days:
         app.extensions["retention"] = RetentionPruner(config.retention_days, body_days=config.body_retention_days)
         app.extensions["retention"].start()

@@ -35,10 +35,11 @@ def cache_economics():
     days = buckets.capped_days(start, end, tz)
     edges = buckets.day_boundaries_ms(days, tz) if days else [params.to_ms(start), params.to_ms(end)]
     model, org = params.text("model"), params.organization()
-    per_day_and_model = bucket_spend(edges, queries.bucket_index(edges), model=model, org=org)
+    checked = set()  # the three read the same hours: their fingerprints are checked once
+    per_day_and_model = bucket_spend(edges, queries.bucket_index(edges), model=model, org=org, checked=checked)
     by_day, by_model = totals(per_day_and_model), totals(per_day_and_model, by="model")
-    by_session = totals(settled_spend("session", edges[0], edges[-1], model=model, org=org))
+    by_session = totals(settled_spend("session", edges[0], edges[-1], model=model, org=org, checked=checked))
     by_session.pop(None, None)  # requests without a session
     breaks, cut = current_app.extensions["settled_breaks"].breaks((model, org), filtered_base(model, org), edges[0],
-                                                                  edges[-1])
+                                                                  edges[-1], checked)
     return jsonify(serializers.cache_economics(days, by_day, by_model, by_session, breaks, cut))

@@ -86,7 +86,7 @@ def window_usage():
         else:
             (windows, changing), cut = found.get(name, ([], set())), False
             key = hash(frozenset(projects.items()))  # a final window is shown again when a project changed
-            show = functools.partial(settled.shown, changing=changing, key=key)
+            show = functools.partial(settled.shown, window, changing=changing, key=key)
         current = windows[-1] if windows and windows[-1].reset_ms > now_ms else None
         result.append(window_usage_of(name, windows, current and forecast(current, now_ms), cut, projects, show))
     return jsonify(window=window, organizations=result)

@@ -209,12 +209,11 @@ def window_usage_of(org: str, windows, prediction, cut: bool, projects: dict, sh
 
 
 def _window(window, prediction, projects: dict) -> dict:
-    rises = heapq.nsmallest(ATTRIBUTED_SHOWN, window.attributions, key=lambda item: -item.rise)
+    rises = window.largest(ATTRIBUTED_SHOWN)
     return {
         "start": iso(window.start_ms), "reset": iso(window.reset_ms), "utilization": window.utilization,
-        "attributed": round(sum(item.rise for item in window.attributions), 6),
-        "uncertain": round(sum(item.rise for item in window.attributions if item.uncertain), 6),
-        "requests": len(window.attributions),
+        "attributed": round(window.rise(), 6), "uncertain": round(window.rise(uncertain_only=True), 6),
+        "requests": len(window.items),
         **{f"by{by.capitalize()}": [{"key": entry[by], "rise": round(entry["rise"], 6),
                                       "uncertain": round(entry["uncertain"], 6), "requests": entry["requests"]}
                                      for entry in window.totals(by, projects)] for by in BY},

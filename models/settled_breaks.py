@@ -5,9 +5,9 @@ turns again on every call took most of the Cache view's second).
 The detector runs from the range's first hour (the anchor) on; a break whose previous turn came
 before the range's start is left out, which is exactly what a detector fed from the start finds:
 a thread's previous turn on its model and its previous turn at all are then both in the range.
-Changed hours are seen as in models/settled_spans.py: the fingerprint of the hours fed is read
-on every call, and when it changed (a late row, a finished stream, a delete) the hours are fed
-again from the anchor.
+Changed hours are seen by models/settled_spans.py, whose fingerprints of the hours fed are
+checked on every call: when one changed (a late row, a finished stream, a delete) the hours are
+fed again from the anchor.
 """
 import threading
 import time
@@ -20,7 +20,7 @@ from models.cache_report import MAX_TURNS, YIELD_EVERY, cache_breaks, prefix_has
 from models.pricing import Pricing
 from models.recorded_totals import SETTLED_MS
 from models.request_log import RequestLog
-from models.settled_spans import DAY_MS, HOUR_MS, NO_RECORDS, fingerprint
+from models.settled_spans import DAY_MS, HOUR_MS, SettledSpans, fingerprint
 
 MAX_SHAPES = 8  # filters kept (model, organization); the least recently used goes first
 # A range of more records is read as before, its newest MAX_TURNS turns only: feeding it whole
@@ -32,7 +32,7 @@ MAX_RECORDS = 4 * MAX_TURNS
 class _Fed:
     anchor_ms: int       # turns from here on were fed...
     until_ms: int        # ...up to here, a settled hour
-    fingerprint: tuple   # of [anchor_ms, until_ms) when they were read
+    seen: int            # SettledSpans' count of changed hours before they were read
     detector: BreakDetector
     breaks: list         # (session id, CacheBreak), oldest first
 
@@ -40,20 +40,22 @@ class _Fed:
 class SettledBreaks:
     """The cache breaks of settled hours per filter, found once."""
 
-    def __init__(self, pricing: Pricing):
-        self._pricing = pricing
+    def __init__(self, pricing: Pricing, spans: SettledSpans):
+        self._pricing, self._spans = pricing, spans
         self._fed: OrderedDict = OrderedDict()  # shape -> _Fed
         self._lock = threading.RLock()
 
-    def breaks(self, shape: Hashable, base_of: Callable, start_ms: int, end_ms: int) -> tuple[list, bool]:
+    def breaks(self, shape: Hashable, base_of: Callable, start_ms: int, end_ms: int, checked: set | None = None
+               ) -> tuple[list, bool]:
         """cache_breaks of [start_ms, end_ms) of the requests `base_of(a, b)` selects (`shape` names
-        its filters): (session id, break) newest first, and whether the turns read were cut."""
+        its filters): (session id, break) newest first, and whether the turns read were cut;
+        `checked` as for SettledSpans.verify."""
         anchor = start_ms // HOUR_MS * HOUR_MS
         settled = min(end_ms, int(time.time() * 1000) - SETTLED_MS) // HOUR_MS * HOUR_MS
         if settled <= anchor:
             return cache_breaks(base_of(start_ms, end_ms), self._pricing)
         with self._lock:
-            fed = self._up_to_date(shape, base_of, anchor, settled)
+            fed = self._up_to_date(shape, base_of, anchor, settled, checked)
             if fed is None:
                 return cache_breaks(base_of(start_ms, end_ms), self._pricing)
             breaks = list(fed.breaks)
@@ -62,23 +64,25 @@ class SettledBreaks:
         wanted = [pair for pair in breaks if pair[1].previous.at_ms >= start_ms and pair[1].turn.at_ms < end_ms]
         return sorted(wanted, key=lambda pair: -pair[1].turn.at_ms), False
 
-    def _up_to_date(self, shape: Hashable, base_of: Callable, anchor: int, settled: int) -> _Fed | None:
+    def _up_to_date(self, shape: Hashable, base_of: Callable, anchor: int, settled: int, checked: set | None
+                    ) -> _Fed | None:
+        seen = self._spans.verify(anchor, settled, checked)
         fed = self._fed.pop(shape, None)
         if fed is not None and (not fed.anchor_ms <= anchor < fed.until_ms
-                                or fingerprint(fed.anchor_ms, fed.until_ms) != fed.fingerprint):
+                                or self._spans.changed_after(fed.anchor_ms, fed.until_ms, fed.seen)):
             fed = None  # a range reaching further back or starting after the hours fed, or a fed hour changed
         if fed is not None and anchor - fed.anchor_ms > DAY_MS:
             _move_anchor(fed, anchor)  # the range moved on: forget what it left behind
         if fed is None:
             if fingerprint(anchor, settled)[0] > MAX_RECORDS:
                 return None
-            fed = _Fed(anchor, anchor, NO_RECORDS, BreakDetector(self._pricing, prefix_hashes), [])
+            fed = _Fed(anchor, anchor, seen, BreakDetector(self._pricing, prefix_hashes), [])
         if fed.until_ms < settled:
-            # Read before the turns: a row written in between changes the next call's fingerprint.
-            added = fingerprint(fed.until_ms, settled)
+            # The hours' fingerprints were read before the turns: a row written in between shows
+            # as a change at the next call.
             fed.breaks += _feed(fed.detector, base_of(fed.until_ms, settled))
-            fed.fingerprint = tuple(a + b for a, b in zip(fed.fingerprint, added))
             fed.until_ms = settled
+        fed.seen = seen if fed.until_ms == settled else fed.seen
         self._fed[shape] = fed  # most recently used last
         while len(self._fed) > MAX_SHAPES:
             self._fed.popitem(last=False)
@@ -86,9 +90,6 @@ class SettledBreaks:
 
 
 def _move_anchor(fed: _Fed, anchor: int) -> None:
-    # The fingerprint of what stays, taken from the one just checked (not read anew: a row written
-    # since would be counted without having been fed).
-    fed.fingerprint = tuple(a - b for a, b in zip(fed.fingerprint, fingerprint(fed.anchor_ms, anchor)))
     fed.anchor_ms = anchor
     fed.breaks = [pair for pair in fed.breaks if pair[1].previous.at_ms >= anchor]
     fed.detector.forget_before(anchor)

@@ -33,13 +33,15 @@ class SettledSpans:
     def __init__(self):
         self._shapes: OrderedDict = OrderedDict()  # shape -> {(start ms, end ms): value}
         self._fingerprints: dict[int, tuple] = {}  # hour start ms -> its fingerprint when its values were read
+        self._changes = 0                           # changed hours seen so far...
+        self._changed: dict[int, int] = {}          # ...and the count when each hour last changed
         self._lock = threading.RLock()
 
     def kept(self, shape: Hashable, read: Callable[[int, int], Any], empty: Callable[[], Any], start_ms: int,
-             end_ms: int, days: bool = True) -> tuple[list, list]:
+             end_ms: int, days: bool = True, checked: set | None = None) -> tuple[list, list]:
         """The settled whole days (with `days`) and hours of [start_ms, end_ms) as ((start, end), value),
         oldest first, and the ranges left to read, (start, end) each; `read(a, b)` reads a span once,
-        `empty()` is the value of a span without records."""
+        `empty()` is the value of a span without records; `checked` as for verify."""
         oldest = RequestLog.select(peewee.fn.MIN(RequestLog.timestamp_ms)).scalar()
         # From the oldest record's hour on: a range from year 1 is not 17 million hours to check.
         first = -(-max(start_ms, (oldest or 0) // HOUR_MS * HOUR_MS) // HOUR_MS) * HOUR_MS
@@ -47,7 +49,7 @@ class SettledSpans:
         if oldest is None or last <= first:
             return [], [(start_ms, end_ms)]
         with self._lock:
-            self._forget_changed_hours(first, last)
+            self.verify(start_ms // HOUR_MS * HOUR_MS, last, checked)
             values = self._shapes.pop(shape, {})
             self._shapes[shape] = values  # most recently used last
             while len(self._shapes) > MAX_SHAPES:
@@ -66,6 +68,24 @@ class SettledSpans:
     def _records_in(self, start_ms: int, end_ms: int) -> int:
         return sum(self._fingerprints[hour][0] for hour in range(start_ms, end_ms, HOUR_MS))
 
+    def verify(self, first: int, last: int, checked: set | None = None) -> int:
+        """Bring the fingerprints of the whole hours [first, last) up to date, forgetting what was
+        kept of an hour that changed (and its day); a count for changed_after. A range already in
+        `checked` is not checked again (one call's questions share a check); it is added to it."""
+        with self._lock:
+            oldest = RequestLog.select(peewee.fn.MIN(RequestLog.timestamp_ms)).scalar()
+            first = max(first, (oldest or last) // HOUR_MS * HOUR_MS)  # no hour before the oldest record
+            if first < last and (checked is None or (first, last) not in checked):
+                self._forget_changed_hours(first, last)
+                if checked is not None:
+                    checked.add((first, last))
+            return self._changes
+
+    def changed_after(self, first: int, last: int, seen: int) -> bool:
+        """Whether an hour of [first, last) changed after `verify` returned `seen`."""
+        with self._lock:
+            return any(count > seen and first <= hour < last for hour, count in self._changed.items())
+
     def _forget_changed_hours(self, first: int, last: int) -> None:
         # One pass over the range when nothing changed; a pass per hour only when something did.
         known = [self._fingerprints.get(hour) for hour in range(first, last, HOUR_MS)]
@@ -74,13 +94,16 @@ class SettledSpans:
         fingerprints = _fingerprints_per_hour(first, last)
         for hour in range(first, last, HOUR_MS):
             now_seen = fingerprints.get(hour, NO_RECORDS)
-            if self._fingerprints.get(hour) != now_seen:
+            before = self._fingerprints.get(hour)
+            if before != now_seen:
                 day = hour // DAY_MS * DAY_MS
                 for spans in self._shapes.values():
                     spans.pop((hour, hour + HOUR_MS), None)
                     spans.pop((day, day + DAY_MS), None)
                 self._fingerprints[hour] = now_seen
-
+                if before is not None:
+                    self._changes += 1
+                    self._changed[hour] = self._changes
 
 def _spans(first: int, last: int, longest: int):
     # [first, last) as whole UTC days where they fit (`longest` a day), hours elsewhere.

@@ -6,8 +6,8 @@ A window is attributed over all its reports: the range only picks the windows sh
 a report in it. So the reports are fed from an anchor a window's length (and RECENT_MS) before
 the range's start, and the first window shown is whole whatever the range. A report whose
 headers came after the last settled hour waits for the hours after it, so that the reports are
-fed in the order their headers came. Changed hours are seen as in models/settled_spans.py: the
-fingerprint of the hours fed is read on every call; when it changed, they are fed again.
+fed in the order their headers came. Changed hours are seen by models/settled_spans.py, whose
+fingerprints of the hours fed are checked on every call: when one changed, they are fed again.
 """
 import threading
 import time
@@ -17,30 +17,30 @@ from models.quota import RECENT_MS, WINDOWS, Attributor, Report, Window
 from models.quota_report import reports_by_organization
 from models.queries import filtered_requests
 from models.recorded_totals import SETTLED_MS
-from models.settled_spans import DAY_MS, HOUR_MS, NO_RECORDS, fingerprint
+from models.settled_spans import DAY_MS, HOUR_MS, SettledSpans, fingerprint
 
 # A range of more records is read as before (its newest reports per organization, cut): feeding
 # it whole would hold the worker for seconds.
 MAX_RECORDS = 400_000
-MAX_SHOWN = 5_000  # serialised final windows kept
 
 
 @dataclass
 class _Fed:
     anchor_ms: int       # reports started from here on were fed...
     until_ms: int        # ...up to here, a settled hour
-    fingerprint: tuple   # of [anchor_ms, until_ms) when they were read
+    seen: int            # SettledSpans' count of changed hours before they were read
     attributors: dict = field(default_factory=dict)  # organization -> Attributor
     waiting: dict = field(default_factory=dict)      # organization -> reports started before until_ms, headers after
+    shown: dict = field(default_factory=dict)        # id of a final window -> (window, key, what was made of it)
 
 
 class SettledWindows:
     """Each window kind's attribution of settled hours, for every organization; and what was shown
     of its final windows."""
 
-    def __init__(self):
+    def __init__(self, spans: SettledSpans):
+        self._spans = spans
         self._fed: dict[str, _Fed] = {}
-        self._shown: dict = {}  # (id of a final window, key) -> (window, what the caller made of it)
         self._lock = threading.RLock()
 
     def windows(self, window: str, start_ms: int, end_ms: int) -> dict[str, tuple[list[Window], set]] | None:
@@ -49,44 +49,49 @@ class SettledWindows:
         anchor = (start_ms - WINDOWS[window] - RECENT_MS) // HOUR_MS * HOUR_MS
         settled = min(end_ms, int(time.time() * 1000) - SETTLED_MS) // HOUR_MS * HOUR_MS
         with self._lock:
-            fed = self._up_to_date(window, anchor, settled) if settled > anchor else _Fed(anchor, anchor, NO_RECORDS)
+            fed = self._up_to_date(window, anchor, settled) if settled > anchor else _Fed(anchor, anchor, 0)
             if fed is None:
                 return None
             attributors = {org: attributor.copy() for org, attributor in fed.attributors.items()}
             waiting = {org: list(reports) for org, reports in fed.waiting.items()}
         _feed(attributors, window, waiting, _read(fed.until_ms, end_ms, window), None)
-        return {org: ([shown for shown in attributor.windows if _has_report_in(shown, start_ms, end_ms)],
+        return {org: ([shown for shown in attributor.windows if shown.has_report_between(start_ms, end_ms)],
                       attributor.changing()) for org, attributor in attributors.items()}
 
-    def shown(self, window: Window, make, changing: set, key):
-        """`make(window)`, kept for a final window (one no longer in `changing`) per `key`."""
+    def shown(self, kind: str, window: Window, make, changing: set, key):
+        """`make(window)`, kept while `key` stays the same for a final window (one not in `changing`)
+        of the `kind` windows kept; the last `key`'s only."""
         if id(window) in changing:
             return make(window)
         with self._lock:
-            kept = self._shown.get((id(window), key))
-            if kept is None or kept[0] is not window:
-                if len(self._shown) > MAX_SHOWN:
-                    self._shown.clear()
-                kept = self._shown[(id(window), key)] = (window, make(window))
-            return kept[1]
+            fed = self._fed.get(kind)
+            kept = fed.shown.get(id(window)) if fed is not None else None
+            if kept is not None and kept[0] is window and kept[1] == key:
+                return kept[2]
+            made = make(window)
+            if fed is not None and any(held is window for attributor in fed.attributors.values()
+                                       for held in attributor.windows):
+                fed.shown[id(window)] = (window, key, made)
+            return made
 
     def _up_to_date(self, window: str, anchor: int, settled: int) -> _Fed | None:
+        seen = self._spans.verify(anchor, settled)
         fed = self._fed.pop(window, None)
         if fed is not None and (not fed.anchor_ms <= anchor < fed.until_ms
-                                or fingerprint(fed.anchor_ms, fed.until_ms) != fed.fingerprint):
+                                or self._spans.changed_after(fed.anchor_ms, fed.until_ms, fed.seen)):
             fed = None  # a range reaching further back or starting after the hours fed, or a fed hour changed
         if fed is not None and anchor - fed.anchor_ms > DAY_MS:
             _move_anchor(fed, anchor)  # the range moved on: forget the windows it left behind
         if fed is None:
             if fingerprint(anchor, settled)[0] > MAX_RECORDS:
                 return None
-            fed = _Fed(anchor, anchor, NO_RECORDS)
+            fed = _Fed(anchor, anchor, seen)
         if fed.until_ms < settled:
-            # Read before the reports: a row written in between changes the next call's fingerprint.
-            added = fingerprint(fed.until_ms, settled)
+            # The hours' fingerprints were read before the reports: a row written in between shows
+            # as a change at the next call.
             _feed(fed.attributors, window, fed.waiting, _read(fed.until_ms, settled, window), settled)
-            fed.fingerprint = tuple(a + b for a, b in zip(fed.fingerprint, added))
             fed.until_ms = settled
+        fed.seen = seen if fed.until_ms == settled else fed.seen
         self._fed[window] = fed
         return fed
 
@@ -112,13 +117,8 @@ def _feed(attributors: dict, window: str, waiting: dict, read: dict, until_ms: i
 
 
 def _move_anchor(fed: _Fed, anchor: int) -> None:
-    # The fingerprint of what stays, taken from the one just checked (not read anew: a row written
-    # since would be counted without having been fed).
-    fed.fingerprint = tuple(a - b for a, b in zip(fed.fingerprint, fingerprint(fed.anchor_ms, anchor)))
     fed.anchor_ms = anchor
     for attributor in fed.attributors.values():
         attributor.forget_before(anchor)
-
-
-def _has_report_in(window: Window, start_ms: int, end_ms: int) -> bool:
-    return any(start_ms <= item.report.started_ms < end_ms for item in window.attributions)
+    kept = {id(window) for attributor in fed.attributors.values() for window in attributor.windows}
+    fed.shown = {window_id: made for window_id, made in fed.shown.items() if window_id in kept}

@@ -12,7 +12,7 @@ from models.pricing import Pricing
 from models.queries import filtered_requests
 from models.request_log import RequestLog
 from models.settled_breaks import SettledBreaks
-from models.settled_spans import HOUR_MS
+from models.settled_spans import HOUR_MS, SettledSpans
 from tests.models.range_reads import RangeReads
 from tests.records import body_row, log_row
 
@@ -65,7 +65,7 @@ def test_kept_breaks_are_what_a_fresh_read_finds(migrated, start, end):
     causes = {cause for _, _, _, cause, _, _ in expected[0]}
     if (start, end) == RANGES[0]:
         assert causes == {"model_or_provider_switched", "idle_gap_1h", "system_changed"}
-    watch, reads = SettledBreaks(PRICING), RangeReads()
+    watch, reads = SettledBreaks(PRICING, SettledSpans()), RangeReads()
     assert summary(watch.breaks("all", reads, start, end)) == expected
     reads.ranges.clear()
     assert summary(watch.breaks("all", reads, start, end)) == expected
@@ -75,7 +75,7 @@ def test_kept_breaks_are_what_a_fresh_read_finds(migrated, start, end):
 
 def test_a_later_range_feeds_only_its_new_hours_and_keeps_the_answer_exact(migrated):
     history()
-    watch, reads = SettledBreaks(PRICING), RangeReads()
+    watch, reads = SettledBreaks(PRICING, SettledSpans()), RangeReads()
     for start, end in ((DAY0, DAY0 + 3 * HOUR_MS), (DAY0 + HOUR_MS, DAY0 + 6 * HOUR_MS),
                        (DAY0 + 30 * HOUR_MS, DAY0 + 40 * HOUR_MS), (DAY0 + 5 * HOUR_MS, DAY0 + 7 * HOUR_MS)):
         reads.ranges.clear()
@@ -87,7 +87,7 @@ def test_a_later_range_feeds_only_its_new_hours_and_keeps_the_answer_exact(migra
 @pytest.mark.parametrize("change", ["late row", "deleted row"])
 def test_a_changed_hour_is_fed_again(migrated, change):
     history()
-    watch, reads = SettledBreaks(PRICING), RangeReads()
+    watch, reads = SettledBreaks(PRICING, SettledSpans()), RangeReads()
     start, end = DAY0, DAY0 + 2 * 86_400_000
     watch.breaks("all", reads, start, end)
     victim = RequestLog.get(RequestLog.id == "s1-12")  # a model switch's break
@@ -108,7 +108,7 @@ def test_the_last_hour_is_fed_on_every_call_to_a_copy(migrated):
     rows = [log_row("a", timestamp_ms=start + 1, session_id="s", routed_model="claude-sonnet-4-5",
                     original_model="claude-sonnet-4-5", input_tokens=10, **COLD)]
     models.save_records(rows, [])
-    watch, reads = SettledBreaks(PRICING), RangeReads()
+    watch, reads = SettledBreaks(PRICING, SettledSpans()), RangeReads()
     assert watch.breaks("all", reads, start, now) == ([], False)
     models.save_records([log_row("b", timestamp_ms=now - MINUTE, session_id="s", routed_model="claude-opus-4-6",
                                  original_model="claude-sonnet-4-5", input_tokens=10, **COLD)], [])
@@ -122,7 +122,7 @@ def test_a_range_of_too_many_records_is_read_as_before(migrated, monkeypatch):
     monkeypatch.setattr(settled_breaks, "MAX_RECORDS", 50)
     monkeypatch.setattr(settled_breaks, "cache_breaks",
                         lambda base, pricing: cache_breaks(base, pricing, limit=60))
-    watch, reads = SettledBreaks(PRICING), RangeReads()
+    watch, reads = SettledBreaks(PRICING, SettledSpans()), RangeReads()
     start, end = DAY0, DAY0 + 2 * 86_400_000
     breaks, cut = watch.breaks("all", reads, start, end)
     assert cut and summary((breaks, cut)) == summary(cache_breaks(filtered_requests(start_ms=start, end_ms=end),

@@ -196,3 +196,19 @@ def test_buckets_that_are_not_whole_hours_are_read_as_they_are(migrated):
     assert_same(per_bucket(settled, reads, edges), spend_by(filtered_requests(start_ms=edges[0], end_ms=edges[-1]),
                                                              PRICING, bucket_index(edges).alias("c_key")))
     assert reads.ranges == [(edges[0], edges[-1])]
+
+
+def test_questions_sharing_a_check_read_the_fingerprints_once(migrated):
+    seed()
+    settled, checked = SettledSpans(), set()
+    by_session(settled, RangeReads(), NOON, NOON + 5 * HOUR_MS)
+    with statements(migrated) as captured:
+        for _ in range(2):
+            spend(settled, PRICING, "session", RangeReads(), SESSION, NOON, NOON + 5 * HOUR_MS, checked)
+    assert sum('COUNT("t1"."response_time_ms")' in sql for sql, _ in captured) == 1
+    seen = settled.verify(NOON, NOON + 5 * HOUR_MS)
+    RequestLog.update(output_tokens=5).where(RequestLog.id == "r3").execute()
+    assert settled.verify(NOON, NOON + 5 * HOUR_MS, checked) == seen, "a range in `checked` is not checked again"
+    assert settled.verify(NOON, NOON + 5 * HOUR_MS) > seen
+    assert settled.changed_after(NOON, NOON + HOUR_MS, seen) and not settled.changed_after(
+        NOON + HOUR_MS, NOON + 5 * HOUR_MS, seen)

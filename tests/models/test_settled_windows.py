@@ -10,7 +10,7 @@ from models.quota import attribute
 from models.quota_report import reports_by_organization
 from models.queries import filtered_requests
 from models.request_log import RequestLog
-from models.settled_spans import HOUR_MS
+from models.settled_spans import HOUR_MS, SettledSpans
 from models.settled_windows import SettledWindows
 from tests.records import log_row
 
@@ -78,7 +78,7 @@ def test_kept_windows_are_what_attributing_every_report_afresh_gives(migrated, s
     history()
     expected = fresh(start, end)
     assert all(any("concurrent" in flags for w in windows for _, _, flags in w[2]) for windows in expected.values())
-    watch = SettledWindows()
+    watch = SettledWindows(SettledSpans())
     assert kept(watch, start, end) == expected
     assert kept(watch, start, end) == expected, "and again, from what was kept"
 
@@ -90,7 +90,7 @@ def test_whole_hours_are_fed_once_and_a_report_waiting_for_its_headers_is_fed_in
     models.save_records([log_row("slow", timestamp_ms=DAY0 + 13 * HOUR_MS - MINUTE, ttfb_ms=30 * MINUTE,
                                  completed_at_ms=DAY0 + 13 * HOUR_MS + 40 * MINUTE, organization_id="org-a",
                                  unified_5h_utilization=0.5, unified_5h_reset=str((DAY0 + 15 * HOUR_MS) // 1000))], [])
-    reads, watch = CountedReads(monkeypatch), SettledWindows()
+    reads, watch = CountedReads(monkeypatch), SettledWindows(SettledSpans())
     assert kept(watch, DAY0 + 10 * HOUR_MS, DAY0 + 13 * HOUR_MS) == fresh(DAY0 + 10 * HOUR_MS, DAY0 + 13 * HOUR_MS)
     reads.ranges.clear()
     assert kept(watch, DAY0 + 10 * HOUR_MS, DAY0 + 16 * HOUR_MS) == fresh(DAY0 + 10 * HOUR_MS, DAY0 + 16 * HOUR_MS)
@@ -100,7 +100,7 @@ def test_whole_hours_are_fed_once_and_a_report_waiting_for_its_headers_is_fed_in
 @pytest.mark.parametrize("change", ["late row", "deleted row"])
 def test_a_changed_hour_is_fed_again(migrated, change):
     history()
-    watch = SettledWindows()
+    watch = SettledWindows(SettledSpans())
     start, end = DAY0 + 12 * HOUR_MS, DAY0 + 30 * HOUR_MS
     kept(watch, start, end)
     if change == "late row":
@@ -116,12 +116,12 @@ def test_a_changed_hour_is_fed_again(migrated, change):
 def test_a_range_of_too_many_records_is_left_to_the_caller(migrated, monkeypatch):
     history()
     monkeypatch.setattr(settled_windows, "MAX_RECORDS", 10)
-    assert SettledWindows().windows("5h", DAY0 + 12 * HOUR_MS, DAY0 + 30 * HOUR_MS) is None
+    assert SettledWindows(SettledSpans()).windows("5h", DAY0 + 12 * HOUR_MS, DAY0 + 30 * HOUR_MS) is None
 
 
 def test_a_final_window_is_shown_from_what_was_kept(migrated):
     history()
-    watch = SettledWindows()
+    watch = SettledWindows(SettledSpans())
     found = watch.windows("5h", DAY0 + 12 * HOUR_MS, DAY0 + 30 * HOUR_MS)
     windows, changing = found["org-a"]
     made = []
@@ -130,9 +130,11 @@ def test_a_final_window_is_shown_from_what_was_kept(migrated):
         made.append(window)
         return len(made)
 
-    first = [watch.shown(window, make, changing, "k") for window in windows]
-    again = [watch.shown(window, make, changing, "k") for window in windows]
+    first = [watch.shown("5h", window, make, changing, "k") for window in windows]
+    again = [watch.shown("5h", window, make, changing, "k") for window in windows]
     assert len(made) == len(windows) + len(changing & {id(w) for w in windows})
     assert [a for a, w in zip(again, windows) if id(w) not in changing] == \
         [f for f, w in zip(first, windows) if id(w) not in changing]
-    assert watch.shown(windows[0], make, changing, "other projects") == len(made), "another key is made anew"
+    final = next(window for window in windows if id(window) not in changing)
+    assert watch.shown("5h", final, make, changing, "other projects") == len(made), "another key is made anew"
+    assert watch.shown("5h", final, make, changing, "k") == len(made), "only the last key's is kept"
