@@ -105,6 +105,7 @@ class SettledSpans:
                     self._changes += 1
                     self._changed[hour] = self._changes
 
+
 def _spans(first: int, last: int, longest: int):
     # [first, last) as whole UTC days where they fit (`longest` a day), hours elsewhere.
     start = first
