@@ -32,7 +32,7 @@ MAX_RECORDS = 4 * MAX_TURNS
 class _Fed:
     anchor_ms: int       # turns from here on were fed...
     until_ms: int        # ...up to here, a settled hour
-    seen: int            # SettledSpans' count of changed hours before they were read
+    seen: dict           # the fingerprints of the hours fed, read before them (SettledSpans.fingerprints)
     detector: BreakDetector
     breaks: list         # (session id, CacheBreak), oldest first
 
@@ -66,23 +66,23 @@ class SettledBreaks:
 
     def _up_to_date(self, shape: Hashable, base_of: Callable, anchor: int, settled: int, checked: set | None
                     ) -> _Fed | None:
-        seen = self._spans.verify(anchor, settled, checked)
+        self._spans.verify(anchor, settled, checked)
         fed = self._fed.pop(shape, None)
         if fed is not None and (not fed.anchor_ms <= anchor < fed.until_ms
-                                or self._spans.changed_after(fed.anchor_ms, fed.until_ms, fed.seen)):
+                                or not self._spans.unchanged(fed.seen, anchor, min(fed.until_ms, settled))):
             fed = None  # a range reaching further back or starting after the hours fed, or a fed hour changed
         if fed is not None and anchor - fed.anchor_ms > DAY_MS:
             _move_anchor(fed, anchor)  # the range moved on: forget what it left behind
         if fed is None:
             if fingerprint(anchor, settled)[0] > MAX_RECORDS:
                 return None
-            fed = _Fed(anchor, anchor, seen, BreakDetector(self._pricing, prefix_hashes), [])
+            fed = _Fed(anchor, anchor, {}, BreakDetector(self._pricing, prefix_hashes), [])
         if fed.until_ms < settled:
-            # The hours' fingerprints were read before the turns: a row written in between shows
-            # as a change at the next call.
+            # The hours' fingerprints are read before the turns: a row written in between shows as
+            # a change at the next call.
+            fed.seen.update(self._spans.fingerprints(fed.until_ms, settled))
             fed.breaks += _feed(fed.detector, base_of(fed.until_ms, settled))
             fed.until_ms = settled
-        fed.seen = seen if fed.until_ms == settled else fed.seen
         self._fed[shape] = fed  # most recently used last
         while len(self._fed) > MAX_SHAPES:
             self._fed.popitem(last=False)
@@ -91,6 +91,7 @@ class SettledBreaks:
 
 def _move_anchor(fed: _Fed, anchor: int) -> None:
     fed.anchor_ms = anchor
+    fed.seen = {hour: seen for hour, seen in fed.seen.items() if hour >= anchor}
     fed.breaks = [pair for pair in fed.breaks if pair[1].previous.at_ms >= anchor]
     fed.detector.forget_before(anchor)
 

@@ -33,8 +33,6 @@ class SettledSpans:
     def __init__(self):
         self._shapes: OrderedDict = OrderedDict()  # shape -> {(start ms, end ms): value}
         self._fingerprints: dict[int, tuple] = {}  # hour start ms -> its fingerprint when its values were read
-        self._changes = 0                           # changed hours seen so far...
-        self._changed: dict[int, int] = {}          # ...and the count when each hour last changed
         self._lock = threading.RLock()
 
     def kept(self, shape: Hashable, read: Callable[[int, int], Any], empty: Callable[[], Any], start_ms: int,
@@ -42,14 +40,14 @@ class SettledSpans:
         """The settled whole days (with `days`) and hours of [start_ms, end_ms) as ((start, end), value),
         oldest first, and the ranges left to read, (start, end) each; `read(a, b)` reads a span once,
         `empty()` is the value of a span without records; `checked` as for verify."""
-        oldest = RequestLog.select(peewee.fn.MIN(RequestLog.timestamp_ms)).scalar()
-        # From the oldest record's hour on: a range from year 1 is not 17 million hours to check.
-        first = -(-max(start_ms, (oldest or 0) // HOUR_MS * HOUR_MS) // HOUR_MS) * HOUR_MS
-        last = min(end_ms, int(time.time() * 1000) - SETTLED_MS) // HOUR_MS * HOUR_MS
-        if oldest is None or last <= first:
-            return [], [(start_ms, end_ms)]
         with self._lock:
-            self.verify(start_ms // HOUR_MS * HOUR_MS, last, checked)
+            oldest = _oldest()
+            # From the oldest record's hour on: a range from year 1 is not 17 million hours to check.
+            first = -(-max(start_ms, (oldest or 0) // HOUR_MS * HOUR_MS) // HOUR_MS) * HOUR_MS
+            last = min(end_ms, int(time.time() * 1000) - SETTLED_MS) // HOUR_MS * HOUR_MS
+            if oldest is None or last <= first:
+                return [], [(start_ms, end_ms)]
+            self.verify(start_ms // HOUR_MS * HOUR_MS, last, checked, oldest)
             values = self._shapes.pop(shape, {})
             self._shapes[shape] = values  # most recently used last
             while len(self._shapes) > MAX_SHAPES:
@@ -68,23 +66,34 @@ class SettledSpans:
     def _records_in(self, start_ms: int, end_ms: int) -> int:
         return sum(self._fingerprints[hour][0] for hour in range(start_ms, end_ms, HOUR_MS))
 
-    def verify(self, first: int, last: int, checked: set | None = None) -> int:
+    def verify(self, first: int, last: int, checked: set | None = None, oldest: int | None = None) -> None:
         """Bring the fingerprints of the whole hours [first, last) up to date, forgetting what was
-        kept of an hour that changed (and its day); a count for changed_after. A range already in
-        `checked` is not checked again (one call's questions share a check); it is added to it."""
+        kept of an hour that changed (and its day). A range already in `checked` is not checked
+        again (one call's questions share a check); it is added to it. `oldest`: the oldest
+        record's timestamp, if just read."""
         with self._lock:
-            oldest = RequestLog.select(peewee.fn.MIN(RequestLog.timestamp_ms)).scalar()
-            first = max(first, (oldest or last) // HOUR_MS * HOUR_MS)  # no hour before the oldest record
-            if first < last and (checked is None or (first, last) not in checked):
-                self._forget_changed_hours(first, last)
-                if checked is not None:
-                    checked.add((first, last))
-            return self._changes
+            if checked is not None and (first, last) in checked:
+                return
+            oldest = _oldest() if oldest is None else oldest
+            start = max(first, (oldest or last) // HOUR_MS * HOUR_MS)  # no hour before the oldest record...
+            for hour in [hour for hour, seen in self._fingerprints.items()
+                         if first <= hour < start and seen != NO_RECORDS]:
+                self._changed_hour(hour, NO_RECORDS)  # ...so those seen with records lost them
+            if start < last:
+                self._forget_changed_hours(start, last)
+            if checked is not None:
+                checked.add((first, last))
 
-    def changed_after(self, first: int, last: int, seen: int) -> bool:
-        """Whether an hour of [first, last) changed after `verify` returned `seen`."""
+    def unchanged(self, seen: dict[int, tuple], first: int, last: int) -> bool:
+        """Whether the hours of [first, last) have the fingerprints `seen` (from `fingerprints`) after verify."""
+        return self.fingerprints(first, last) == {hour: kept for hour, kept in seen.items() if first <= hour < last}
+
+    def fingerprints(self, first: int, last: int) -> dict[int, tuple]:
+        """The fingerprint of each whole hour of [first, last) as verify last saw it (hours without
+        records left out)."""
         with self._lock:
-            return any(count > seen and first <= hour < last for hour, count in self._changed.items())
+            return {hour: seen for hour, seen in self._fingerprints.items()
+                    if first <= hour < last and seen != NO_RECORDS}
 
     def _forget_changed_hours(self, first: int, last: int) -> None:
         # One pass over the range when nothing changed; a pass per hour only when something did.
@@ -94,17 +103,15 @@ class SettledSpans:
         fingerprints = _fingerprints_per_hour(first, last)
         for hour in range(first, last, HOUR_MS):
             now_seen = fingerprints.get(hour, NO_RECORDS)
-            before = self._fingerprints.get(hour)
-            if before != now_seen:
-                day = hour // DAY_MS * DAY_MS
-                for spans in self._shapes.values():
-                    spans.pop((hour, hour + HOUR_MS), None)
-                    spans.pop((day, day + DAY_MS), None)
-                self._fingerprints[hour] = now_seen
-                if before is not None:
-                    self._changes += 1
-                    self._changed[hour] = self._changes
+            if self._fingerprints.get(hour) != now_seen:
+                self._changed_hour(hour, now_seen)
 
+    def _changed_hour(self, hour: int, now_seen: tuple) -> None:
+        day = hour // DAY_MS * DAY_MS
+        for spans in self._shapes.values():
+            spans.pop((hour, hour + HOUR_MS), None)
+            spans.pop((day, day + DAY_MS), None)
+        self._fingerprints[hour] = now_seen
 
 def _spans(first: int, last: int, longest: int):
     # [first, last) as whole UTC days where they fit (`longest` a day), hours elsewhere.
@@ -131,6 +138,10 @@ def _ints(values) -> tuple:
 
 def _sum_of(fingerprints: list[tuple]) -> tuple:
     return tuple(sum(column) for column in zip(*fingerprints))
+
+
+def _oldest() -> int | None:
+    return RequestLog.select(peewee.fn.MIN(RequestLog.timestamp_ms)).scalar()
 
 
 def fingerprint(start_ms: int, end_ms: int) -> tuple:

@@ -28,7 +28,7 @@ MAX_RECORDS = 400_000
 class _Fed:
     anchor_ms: int       # reports started from here on were fed...
     until_ms: int        # ...up to here, a settled hour
-    seen: int            # SettledSpans' count of changed hours before they were read
+    seen: dict           # the fingerprints of the hours fed, read before them (SettledSpans.fingerprints)
     attributors: dict = field(default_factory=dict)  # organization -> Attributor
     waiting: dict = field(default_factory=dict)      # organization -> reports started before until_ms, headers after
     shown: dict = field(default_factory=dict)        # id of a final window -> (window, key, what was made of it)
@@ -49,7 +49,7 @@ class SettledWindows:
         anchor = (start_ms - WINDOWS[window] - RECENT_MS) // HOUR_MS * HOUR_MS
         settled = min(end_ms, int(time.time() * 1000) - SETTLED_MS) // HOUR_MS * HOUR_MS
         with self._lock:
-            fed = self._up_to_date(window, anchor, settled) if settled > anchor else _Fed(anchor, anchor, 0)
+            fed = self._up_to_date(window, anchor, settled) if settled > anchor else _Fed(anchor, anchor, {})
             if fed is None:
                 return None
             attributors = {org: attributor.copy() for org, attributor in fed.attributors.items()}
@@ -75,23 +75,27 @@ class SettledWindows:
             return made
 
     def _up_to_date(self, window: str, anchor: int, settled: int) -> _Fed | None:
-        seen = self._spans.verify(anchor, settled)
+        self._spans.verify(anchor, settled)
         fed = self._fed.pop(window, None)
+        if fed is not None and settled < fed.until_ms:
+            # A range ending before the hours fed: those after its end must not be in its windows.
+            self._fed[window] = fed
+            return _Fed(anchor, anchor, {}) if fingerprint(anchor, settled)[0] <= MAX_RECORDS else None
         if fed is not None and (not fed.anchor_ms <= anchor < fed.until_ms
-                                or self._spans.changed_after(fed.anchor_ms, fed.until_ms, fed.seen)):
+                                or not self._spans.unchanged(fed.seen, anchor, fed.until_ms)):
             fed = None  # a range reaching further back or starting after the hours fed, or a fed hour changed
         if fed is not None and anchor - fed.anchor_ms > DAY_MS:
             _move_anchor(fed, anchor)  # the range moved on: forget the windows it left behind
         if fed is None:
             if fingerprint(anchor, settled)[0] > MAX_RECORDS:
                 return None
-            fed = _Fed(anchor, anchor, seen)
+            fed = _Fed(anchor, anchor, {})
         if fed.until_ms < settled:
-            # The hours' fingerprints were read before the reports: a row written in between shows
+            # The hours' fingerprints are read before the reports: a row written in between shows
             # as a change at the next call.
+            fed.seen.update(self._spans.fingerprints(fed.until_ms, settled))
             _feed(fed.attributors, window, fed.waiting, _read(fed.until_ms, settled, window), settled)
             fed.until_ms = settled
-        fed.seen = seen if fed.until_ms == settled else fed.seen
         self._fed[window] = fed
         return fed
 
@@ -118,6 +122,7 @@ def _feed(attributors: dict, window: str, waiting: dict, read: dict, until_ms: i
 
 def _move_anchor(fed: _Fed, anchor: int) -> None:
     fed.anchor_ms = anchor
+    fed.seen = {hour: seen for hour, seen in fed.seen.items() if hour >= anchor}
     for attributor in fed.attributors.values():
         attributor.forget_before(anchor)
     kept = {id(window) for attributor in fed.attributors.values() for window in attributor.windows}

@@ -5,7 +5,7 @@ import json
 import pytest
 
 import models
-from models import settled_breaks
+from models import queries, settled_breaks
 from models.cache_report import cache_breaks
 from models.price_book import load_price_book
 from models.pricing import Pricing
@@ -84,7 +84,7 @@ def test_a_later_range_feeds_only_its_new_hours_and_keeps_the_answer_exact(migra
     assert reads.ranges == [(DAY0 + 5 * HOUR_MS, DAY0 + 7 * HOUR_MS)]
 
 
-@pytest.mark.parametrize("change", ["late row", "deleted row"])
+@pytest.mark.parametrize("change", ["late row", "deleted row", "everything deleted", "oldest hours deleted"])
 def test_a_changed_hour_is_fed_again(migrated, change):
     history()
     watch, reads = SettledBreaks(PRICING, SettledSpans()), RangeReads()
@@ -95,11 +95,15 @@ def test_a_changed_hour_is_fed_again(migrated, change):
         models.save_records([log_row("late", timestamp_ms=victim.timestamp_ms - 1, session_id="s-1",
                                      original_model="claude-sonnet-4-5", routed_model="claude-opus-4-6",
                                      input_tokens=10, **WARM)], [])
-    else:
+    elif change == "deleted row":
         RequestLog.delete().where(RequestLog.id == "s1-11").execute()
+    elif change == "everything deleted":  # DELETE /api/requests
+        queries.delete_all()
+    else:  # retention up to an hour's start: the hours before the oldest record are not read again
+        RequestLog.delete().where(RequestLog.timestamp_ms < DAY0 + 4 * HOUR_MS).execute()
     reads.ranges.clear()
     assert summary(watch.breaks("all", reads, start, end)) == summary(fresh(start, end))
-    assert reads.ranges, "fed again"
+    assert reads.ranges or change == "everything deleted", "fed again"
 
 
 def test_the_last_hour_is_fed_on_every_call_to_a_copy(migrated):

@@ -5,7 +5,7 @@ import random
 import pytest
 
 import models
-from models import settled_windows
+from models import queries, settled_windows
 from models.quota import attribute
 from models.quota_report import reports_by_organization
 from models.queries import filtered_requests
@@ -97,20 +97,36 @@ def test_whole_hours_are_fed_once_and_a_report_waiting_for_its_headers_is_fed_in
     assert reads.ranges == [(DAY0 + 13 * HOUR_MS, DAY0 + 16 * HOUR_MS)], "only the hours not fed yet"
 
 
-@pytest.mark.parametrize("change", ["late row", "deleted row"])
+@pytest.mark.parametrize("change", ["late row", "deleted row", "everything deleted", "row before the oldest"])
 def test_a_changed_hour_is_fed_again(migrated, change):
     history()
     watch = SettledWindows(SettledSpans())
-    start, end = DAY0 + 12 * HOUR_MS, DAY0 + 30 * HOUR_MS
-    kept(watch, start, end)
+    # From 2 h: the anchor, a window and an hour before, comes before the oldest record.
+    start, end = (DAY0 + 2 * HOUR_MS if change == "row before the oldest" else DAY0 + 12 * HOUR_MS), DAY0 + 30 * HOUR_MS
+    before = kept(watch, start, end)
     if change == "late row":
         models.save_records([log_row("late", timestamp_ms=DAY0 + 14 * HOUR_MS, ttfb_ms=500, organization_id="org-b",
                                      unified_5h_utilization=0.99,
                                      unified_5h_reset=str((DAY0 + 15 * HOUR_MS) // 1000))], [])
-    else:
+    elif change == "deleted row":
         RequestLog.delete().where(RequestLog.id == RequestLog.select(RequestLog.id).where(
             RequestLog.timestamp_ms >= DAY0 + 14 * HOUR_MS).order_by(RequestLog.timestamp_ms).limit(1)).execute()
+    elif change == "everything deleted":  # DELETE /api/requests
+        queries.delete_all()
+    else:  # a recorder catching up writes before the oldest record, after the anchor (start - 6 h)
+        models.save_records([log_row("early", timestamp_ms=DAY0 - 30 * MINUTE, ttfb_ms=500, organization_id="org-a",
+                                     unified_5h_utilization=0.5, unified_5h_reset=str(FIVE_HOURS // 1000 + DAY0 // 1000))],
+                            [])
+    assert kept(watch, start, end) == fresh(start, end) != before
+
+
+def test_a_range_ending_before_the_hours_fed_shows_nothing_after_its_end(migrated):
+    history()
+    watch = SettledWindows(SettledSpans())
+    kept(watch, DAY0 + 12 * HOUR_MS, DAY0 + 30 * HOUR_MS)
+    start, end = DAY0 + 13 * HOUR_MS, DAY0 + 17 * HOUR_MS + 30 * MINUTE
     assert kept(watch, start, end) == fresh(start, end)
+    assert kept(watch, DAY0 + 12 * HOUR_MS, DAY0 + 30 * HOUR_MS) == fresh(DAY0 + 12 * HOUR_MS, DAY0 + 30 * HOUR_MS)
 
 
 def test_a_range_of_too_many_records_is_left_to_the_caller(migrated, monkeypatch):
