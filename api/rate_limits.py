@@ -75,6 +75,7 @@ def window_usage():
     start_ms, end_ms = params.range_ms(start, end)
     org = params.organization()
     projects = {row.id: row.project_path for row in current_app.extensions["conversations"].transcript_sessions()}
+    projects_key = hash(frozenset(projects.items()))  # a final window is shown again when a project changed
     settled = current_app.extensions["settled_windows"]
     found = settled.windows(window, start_ms, end_ms)
     now_ms = int(time.time() * 1000)
@@ -85,8 +86,7 @@ def window_usage():
             windows, show = attribute(reports, window), None
         else:
             (windows, changing), cut = found.get(name, ([], set())), False
-            key = hash(frozenset(projects.items()))  # a final window is shown again when a project changed
-            show = functools.partial(settled.shown, window, changing=changing, key=key)
+            show = functools.partial(settled.shown, window, changing=changing, key=projects_key)
         current = windows[-1] if windows and windows[-1].reset_ms > now_ms else None
         result.append(window_usage_of(name, windows, current and forecast(current, now_ms), cut, projects, show))
     return jsonify(window=window, organizations=result)

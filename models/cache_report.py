@@ -1,19 +1,17 @@
 """Cache economics read from the records: the turns of sessions in a range and their cache breaks."""
 import hashlib
 import json
-import time
 from collections import defaultdict
 
 from models import bounded_json
-from models.db import database
 from models.cache_economics import CacheBreak, Turn, find_breaks
 from models.pricing import Pricing, Tokens
+from models.queries import read_rows
 from models.record_bodies import record_body
 from models.request_log import RequestLog
 
 # Turns read at most per report: a busy team's week; the answer says when it was cut.
 MAX_TURNS = 50_000
-YIELD_EVERY = 2_000
 _MAX_BODY_CHARS = 8 * 1024 * 1024
 
 
@@ -29,16 +27,6 @@ def turns_query(base):
     return (base.select(*_TURN_COLUMNS)
             .where(RequestLog.session_id.is_null(False), RequestLog.endpoint == "/v1/messages",
                    RequestLog.outcome == "complete"))
-
-
-def read_rows(query) -> list[tuple]:
-    """The driver's tuples of `query` (a model instance per row was half the read), yielding under gevent."""
-    rows = []
-    for row in database.execute(query):
-        rows.append(row)
-        if len(rows) % YIELD_EVERY == 0:
-            time.sleep(0)  # under gevent, let the worker's streams run between slices of a long read
-    return rows
 
 
 def turn_of(row: tuple) -> tuple[str, Turn]:

@@ -1,13 +1,11 @@
 """Window attribution read from the records: each organization's unified utilisation reports."""
 import sys
-import time
 
-from models.db import database
+from models.queries import read_rows
 from models.quota import Report
 from models.request_log import RequestLog
 
 MAX_REPORTS = 100_000
-YIELD_EVERY = 2_000
 _COLUMNS = {"5h": (RequestLog.unified_5h_utilization, RequestLog.unified_5h_reset),
             "7d": (RequestLog.unified_7d_utilization, RequestLog.unified_7d_reset)}
 
@@ -21,7 +19,7 @@ _WHO = (RequestLog.session_id, RequestLog.agent_id, RequestLog.routed_model, Req
 def window_reports(base, window: str, limit: int = MAX_REPORTS) -> tuple[list[Report], bool]:
     """The `window` ("5h" or "7d") reports of `base`'s records (one organization's), oldest first;
     and whether cut to the newest `limit`."""
-    rows = _rows(_query(base, window).order_by(RequestLog.timestamp_ms.desc()).limit(limit + 1))
+    rows = read_rows(_query(base, window).order_by(RequestLog.timestamp_ms.desc()).limit(limit + 1))
     reports = [report for report in map(report_of, reversed(rows[:limit])) if report is not None]
     return reports, len(rows) > limit
 
@@ -29,7 +27,7 @@ def window_reports(base, window: str, limit: int = MAX_REPORTS) -> tuple[list[Re
 def reports_by_organization(base, window: str) -> dict[str, list[Report]]:
     """Every organization's `window` reports among `base`'s records, in no order."""
     reports: dict[str, list[Report]] = {}
-    for row in _rows(_query(base, window)):
+    for row in read_rows(_query(base, window)):
         report = report_of(row)
         if report is not None:
             reports.setdefault(row[-1], []).append(report)
@@ -39,15 +37,6 @@ def reports_by_organization(base, window: str) -> dict[str, list[Report]]:
 def _query(base, window: str):
     utilization, reset = _COLUMNS[window]
     return base.select(*_READ, utilization, reset, *_WHO).where(utilization.is_null(False), reset.is_null(False))
-
-
-def _rows(query) -> list[tuple]:
-    rows = []
-    for row in database.execute(query):  # the driver's tuples: a model instance per row was most of the time
-        rows.append(row)
-        if len(rows) % YIELD_EVERY == 0:
-            time.sleep(0)  # under gevent, let the worker's streams run between slices of a long read
-    return rows
 
 
 def report_of(row: tuple) -> Report | None:

@@ -16,8 +16,9 @@ from dataclasses import dataclass
 from typing import Callable, Hashable
 
 from models.cache_economics import BreakDetector
-from models.cache_report import MAX_TURNS, YIELD_EVERY, cache_breaks, prefix_hashes, read_rows, turn_of, turns_query
+from models.cache_report import MAX_TURNS, cache_breaks, prefix_hashes, turn_of, turns_query
 from models.pricing import Pricing
+from models.queries import YIELD_EVERY, read_rows
 from models.recorded_totals import SETTLED_MS
 from models.request_log import RequestLog
 from models.settled_spans import DAY_MS, HOUR_MS, SettledSpans, fingerprint

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 from models.quota import RECENT_MS, WINDOWS, Attributor, Report, Window
 from models.quota_report import reports_by_organization
-from models.queries import filtered_requests
+from models.queries import YIELD_EVERY, filtered_requests
 from models.recorded_totals import SETTLED_MS
 from models.settled_spans import DAY_MS, HOUR_MS, SettledSpans, fingerprint
 
@@ -116,7 +116,7 @@ def _feed(attributors: dict, window: str, waiting: dict, read: dict, until_ms: i
         attributor = attributors.setdefault(org, Attributor(window))
         for count, report in enumerate(ready, 1):
             attributor.feed(report)
-            if count % 2_000 == 0:
+            if count % YIELD_EVERY == 0:
                 time.sleep(0)  # gevent's under a worker: the streams run between slices
 
 
