@@ -24,7 +24,12 @@ def read_body(request, max_bytes: int, deadline: float | None) -> bytes:
         raise BodyTooLarge()
     try:
         with _deadline(deadline):
-            body = request.stream.read(max_bytes + 1)
+            if declared is not None:
+                # The server's own stream, which stops at the declared length: werkzeug's wrapper
+                # around it allocated max_bytes + 1 and copied the body through two more buffers.
+                body = request.environ["wsgi.input"].read(declared)
+            else:  # chunked: werkzeug's stream enforces the limit as the chunks come
+                body = request.stream.read(max_bytes + 1)
     except BodyTimeout:
         _stop_reading(request)  # what the client still sends is not read: the connection ends
         raise
