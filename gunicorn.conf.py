@@ -105,6 +105,11 @@ def _bound_header_time(seconds):
         def __init__(self, cfg, unreader, *args, **kwargs):
             first = unreader.read(1)  # idle until the request begins, as long as keepalive allows
             unreader.unread(first)
+            if b"\r\n\r\n" in unreader.buf.getvalue():
+                # The whole head came with the first read: parsing it cannot wait on the client,
+                # and a timer armed and cancelled for nothing was dear per request.
+                super().__init__(cfg, unreader, *args, **kwargs)
+                return
             try:
                 with gevent.Timeout(seconds):
                     super().__init__(cfg, unreader, *args, **kwargs)
