@@ -95,6 +95,22 @@ def read_response(sock) -> bytes:
     return head + b"\r\n\r\n" + body
 
 
+def seconds_until_cut(sock, data: bytes) -> float | None:
+    """Send `data` a byte every 0.3 s; seconds until the server closed the connection, or None."""
+    started = time.monotonic()
+    for byte in data:
+        try:
+            sock.sendall(bytes([byte]))
+            time.sleep(0.3)
+            if sock.recv(1, socket.MSG_DONTWAIT) == b"":
+                return time.monotonic() - started
+        except BlockingIOError:
+            continue
+        except OSError:
+            return time.monotonic() - started
+    return None
+
+
 def status_and_json(raw: bytes) -> tuple[int, dict]:
     head, _, body = raw.partition(b"\r\n\r\n")
     status = int(head.split(b" ", 2)[1])
@@ -218,20 +234,7 @@ def test_an_allowed_origin_is_relayed(server, upstream):
 
 def test_a_trickled_head_is_cut_at_the_header_deadline_but_an_idle_keep_alive_is_not(server):
     with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
-        started = time.monotonic()
-        closed_after = None
-        for byte in b"GET /health HTTP/1.1\r\nHost: x\r\n":
-            try:
-                sock.sendall(bytes([byte]))
-                time.sleep(0.3)
-                if sock.recv(1, socket.MSG_DONTWAIT) == b"":
-                    closed_after = time.monotonic() - started
-                    break
-            except BlockingIOError:
-                continue
-            except OSError:
-                closed_after = time.monotonic() - started
-                break
+        closed_after = seconds_until_cut(sock, b"GET /health HTTP/1.1\r\nHost: x\r\n")
         assert closed_after is not None and closed_after < 5, "the trickling client was never cut"
     with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
         request = b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n"
@@ -241,6 +244,16 @@ def test_a_trickled_head_is_cut_at_the_header_deadline_but_an_idle_keep_alive_is
         sock.sendall(request)
         assert read_response(sock).startswith(b"HTTP/1.1 200")
 
+
+
+def test_a_head_trickled_behind_a_whole_pipelined_request_is_still_cut(server):
+    # The first head is whole in the first read (no timer needed); the second, already begun in
+    # that read, must still be timed.
+    with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
+        sock.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\n\r\nGET /health HTTP/1.1\r\n")
+        assert read_response(sock).startswith(b"HTTP/1.1 200")
+        closed_after = seconds_until_cut(sock, b"Host: x\r\nAccept: */*\r\nX-Slow: 1\r\n")
+        assert closed_after is not None and closed_after < 5, "the trickling client was never cut"
 
 def test_a_trickled_body_is_cut_at_the_body_deadline_and_recorded(server, upstream):
     tag = uuid.uuid4().hex
