@@ -148,9 +148,10 @@ def install_worker(worker, stages: bool) -> Probe:
     worker.wsgi = probed_app
     # Work driven by time, not requests (the settings poller's round every 0.5 s, the stall watch's
     # sweep), made the idle phases vary by tens of millions of instructions: off during the count.
-    service = app.extensions["proxy"]
-    service.settings.stop()
-    service.stall_watch.stop()
+    service = app.extensions.get("proxy")  # None in bench.stack_floor's bare app
+    if service is not None:
+        service.settings.stop()
+        service.stall_watch.stop()
     if stages:
         _wrap_proxy(probe)
     return probe

@@ -18,11 +18,15 @@ non-streaming / REQUESTS. Records are written before a phase ends. Only the main
 thread's commits are left out). The totals run has no stage wrappers; the stages run
 (BENCH_CALLGRIND_STAGES=0 skips it) counts one stage's functions per phase, less the probe's own
 cost per entry (calibrated), and `other` is the rest of that run (gunicorn's request parsing, Flask,
-WSGI iteration, the hub's idle turns). BENCH_CALLGRIND_TARGETS=proxy,floor chooses the servers.
+WSGI iteration, the hub's idle turns). The `stack` target counts the fixed layers by themselves per
+non-streaming request (bench.stack_floor): gunicorn serving a bare WSGI app (empty and non-streaming
+phases), a bare Flask route and the upstream client (each in its own process). BENCH_CALLGRIND_TARGETS
+=proxy,floor,stack chooses the targets.
 """
 import json
 import os
 import re
+import subprocess
 import tempfile
 import time
 import urllib.request
@@ -30,7 +34,8 @@ from pathlib import Path
 
 from bench import report
 from bench.callgrind_probe import STAGES
-from bench.procs import ROOT, FakeUpstream, FloorRelay, ProxyServer, raise_priority
+from bench.procs import BIN, ROOT, FakeUpstream, FloorRelay, ProxyServer, raise_priority
+from bench.stack_floor import MEASURED
 from bench.proxy_suite import RESULTS, run_client, wait_for_records
 
 # Both kinds of stream last 0.8 s (the last delta 40 x 20 ms, or 1 x 800 ms after the start), so
@@ -184,6 +189,47 @@ def run_target(kind: str, upstream: FakeUpstream, workdir: Path, stages: bool, q
     return result
 
 
+def run_stack(upstream: FakeUpstream, workdir: Path, quick: bool) -> dict:
+    """Instructions per non-streaming request of gunicorn, Flask and the upstream client by themselves."""
+    out_dir = workdir / "stack"
+    out_dir.mkdir()
+    loads = workloads(quick)
+    phases = {name: loads[name] for name in ("empty", "non-streaming")}
+    requests = phases["non-streaming"]["count"]
+    server = ProxyServer(upstream.url, out_dir / "bench.db", out_dir / "gunicorn.log",
+                         launcher=VALGRIND + (f"--callgrind-out-file={out_dir}/cg.%p",),
+                         config="bench/callgrind_conf.py", startup_timeout=STARTUP_TIMEOUT,
+                         env={"BENCH_CALLGRIND_PROBE": "1", "BENCH_CALLGRIND_STAGES": "0"},
+                         app="bench.stack_floor:BareApp()")
+    server.recording = False  # the bare app keeps no records
+    walls: dict[str, float] = {}
+    with server:
+        target = Target(server, workdir, out_dir)
+        for spec in phases.values():  # warm-up
+            target.send({**spec, "count": min(spec["count"], 2), "idle_s": 0})
+        for name, spec in phases.items():
+            print(f"callgrind stack: gunicorn, {name}...", flush=True)
+            walls[name] = target.phase("all", f"all:{name}", spec)[1]
+        pid = server.worker_pid
+    found = dumps(out_dir, pid)
+    main_thread = {name: found[f"all:{name}"].get(1, 0) for name in phases}
+    rate = main_thread["empty"] / walls["empty"]  # taken off as for the proxy (`derive`)
+    figures = {"gunicorn": (main_thread["non-streaming"] - rate * walls["non-streaming"]) / requests}
+    for layer in ("flask", "requests"):
+        print(f"callgrind stack: {layer}...", flush=True)
+        layer_dir = out_dir / layer
+        layer_dir.mkdir()
+        process = subprocess.Popen(
+            VALGRIND + (f"--callgrind-out-file={layer_dir}/cg.%p", str(BIN / "python"), "-m", "bench.stack_floor",
+                        layer, upstream.url, str(requests)),
+            cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        _, errors = process.communicate(timeout=STARTUP_TIMEOUT)
+        if process.returncode:
+            raise RuntimeError(f"bench.stack_floor {layer} exited with {process.returncode}: {errors[-2000:]!r}")
+        figures[layer] = dumps(layer_dir, process.pid)[MEASURED][1] / requests
+    return {"kind": "stack", "walls": walls, "per_request": figures}
+
+
 def _k(value) -> str:
     return "-" if value is None else f"{value / 1000:,.1f}k"
 
@@ -199,6 +245,16 @@ def render(results: dict) -> str:
                          _k(figures["per_request"])])
     if rows:
         lines += [report.table(["target", "per event", "per stream", "per non-streaming request"], rows), ""]
+    stack = results.get("stack", {}).get("per_request")
+    if stack:
+        together = sum(stack.values())
+        proxy_request = results.get("proxy", {}).get("totals", {}).get("main thread", {}).get("per_request")
+        rows = [[layer, _k(value)] for layer, value in stack.items()] + [["together", _k(together)]]
+        if proxy_request:
+            rows.append(["the proxy", f"{_k(proxy_request)} (its layers: {100 * together / proxy_request:.0f} %)"])
+        lines += ["The stack's own layers per non-streaming request, nothing of the proxy in them "
+                  "(gunicorn: a bare WSGI app; flask: a bare blueprint route; requests: the upstream client)",
+                  report.table(["layer", "per non-streaming request"], rows), ""]
     proxy, floor = (results.get(kind, {}).get("stages") for kind in ("proxy", "floor"))
     if proxy or floor:
         lines.append("By stage, main thread (probe cost removed; 'other' = the rest of the main thread; "
@@ -220,7 +276,8 @@ def render(results: dict) -> str:
 def main(quick: bool = False) -> int:
     """Run the targets under callgrind, print the tables, write the JSON; always 0 (no targets)."""
     niceness = raise_priority()
-    kinds = [k.strip() for k in os.environ.get("BENCH_CALLGRIND_TARGETS", "proxy,floor").split(",") if k.strip()]
+    kinds = [k.strip() for k in os.environ.get("BENCH_CALLGRIND_TARGETS", "proxy,floor,stack").split(",")
+             if k.strip()]
     stages = os.environ.get("BENCH_CALLGRIND_STAGES", "1") != "0"
     results = {}
     with tempfile.TemporaryDirectory(prefix="bench-callgrind-") as tmp, FakeUpstream() as upstream:
@@ -228,6 +285,9 @@ def main(quick: bool = False) -> int:
         workdir = Path(os.environ.get("BENCH_CALLGRIND_KEEP") or tmp)
         workdir.mkdir(parents=True, exist_ok=True)
         for kind in kinds:
+            if kind == "stack":
+                results[kind] = run_stack(upstream, workdir, quick)
+                continue
             result = run_target(kind, upstream, workdir, stages=False, quick=quick)
             if stages:
                 stage_run = run_target(kind, upstream, workdir, True, quick)

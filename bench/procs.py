@@ -167,8 +167,10 @@ class ProxyServer:
     recording = True  # every proxied request leaves a record
 
     def __init__(self, upstream_url: str, database_path: Path, log_path: Path, launcher: tuple = (),
-                 config: str | None = None, startup_timeout: float = 30.0, env: dict | None = None):
+                 config: str | None = None, startup_timeout: float = 30.0, env: dict | None = None,
+                 app: str = "app:create_app()"):
         self.launcher = list(launcher)  # a command to run gunicorn under (valgrind)
+        self.app = app  # another WSGI app for gunicorn to serve (bench.stack_floor's bare one)
         self.startup_timeout = startup_timeout
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -185,7 +187,7 @@ class ProxyServer:
         subprocess.run([str(BIN / "python"), "app.py", "init-db"], cwd=ROOT, env=self.env,
                        check=True, capture_output=True, timeout=60)
         self._log = open(self.log_path, "wb")
-        self.process = subprocess.Popen(self.launcher + [str(BIN / "gunicorn"), "-c", self.config, "app:create_app()"],
+        self.process = subprocess.Popen(self.launcher + [str(BIN / "gunicorn"), "-c", self.config, self.app],
                                         cwd=ROOT, env=self.env, stdout=self._log, stderr=subprocess.STDOUT)
         try:
             self._wait_healthy(timeout=self.startup_timeout)
