@@ -145,6 +145,7 @@ def install_worker(worker, stages: bool) -> Probe:
             return [answer]
         return app(environ, start_response)
 
+    probed_app.extensions = app.extensions  # gunicorn.conf.py's worker_exit reads them
     worker.wsgi = probed_app
     # Work driven by time, not requests (the settings poller's round every 0.5 s, the stall watch's
     # sweep), made the idle phases vary by tens of millions of instructions: off during the count.

@@ -19,9 +19,10 @@ thread's commits are left out). The totals run has no stage wrappers; the stages
 (BENCH_CALLGRIND_STAGES=0 skips it) counts one stage's functions per phase, less the probe's own
 cost per entry (calibrated), and `other` is the rest of that run (gunicorn's request parsing, Flask,
 WSGI iteration, the hub's idle turns). The `stack` target counts the fixed layers by themselves per
-non-streaming request (bench.stack_floor): gunicorn serving a bare WSGI app (empty and non-streaming
-phases), a bare Flask route and the upstream client (each in its own process). BENCH_CALLGRIND_TARGETS
-=proxy,floor,stack chooses the targets.
+non-streaming request (bench.stack_floor): gunicorn serving a bare WSGI app (two empty phases of
+different lengths and two non-streaming phases of different sizes, whose differences leave out what a
+phase costs once), a bare Flask route and the upstream client (each in its own process).
+BENCH_CALLGRIND_TARGETS=proxy,floor,stack chooses the targets.
 """
 import json
 import os
@@ -44,6 +45,8 @@ from bench.proxy_suite import RESULTS, run_client, wait_for_records
 LONG_EVENTS, SHORT_EVENTS = 45, 6
 LONG_INTERVAL_MS, SHORT_INTERVAL_MS = 20.0, 800.0
 STARTUP_TIMEOUT = 600.0
+LAYER_TIMEOUT = 900.0  # one of bench.stack_floor's in-process layers, start to end, under valgrind
+WARM_UP = 20  # requests before the stack's gunicorn phases: imports, first reads
 CALIBRATION_ENTRIES = 2000
 VALGRIND = ("valgrind", "--tool=callgrind", "--separate-threads=yes", "--collect-atstart=yes",
             "--dump-line=no", "--dump-instr=no")
@@ -122,17 +125,31 @@ def dumps(out_dir: Path, pid: int) -> dict[str, dict[int, int]]:
     return found
 
 
+def idle_corrected(phases: dict[str, float], walls: dict[str, float]) -> dict[str, float]:
+    """Each phase's instructions less the server's idle rate (the empty phase's) times its length."""
+    rate = phases["empty"] / walls["empty"]
+    return {name: value - rate * walls[name] for name, value in phases.items()}
+
+
 def derive(phases: dict[str, float], walls: dict[str, float], count: dict[str, int]) -> dict:
     """Instructions per relayed delta, per stream (its request and its 5 other events) and per
     non-streaming request."""
-    rate = phases["empty"] / walls["empty"]  # the server's own instructions per second, idle
-    net = {name: value - rate * walls[name] for name, value in phases.items()}
+    net = idle_corrected(phases, walls)
     per_event = (net["streams"] - net["short streams"]) / (count["streams"] * (LONG_EVENTS - SHORT_EVENTS))
     # The short stream's one delta arrives alone like every long stream's; its other 5 events come
     # in two bursts (head and first two events, last three), part of a stream's fixed cost.
     per_stream = net["short streams"] / count["streams"] - per_event
     per_request = net["non-streaming"] / count["non-streaming"]
     return {"per_event": per_event, "per_stream": per_stream, "per_request": per_request}
+
+
+def per_request_between(phases: dict[str, float], walls: dict[str, float], count: dict[str, int]) -> float:
+    """Instructions per request from phases that differ in one thing each: "empty" and "longer empty"
+    give the idle rate, "few" and "many" requests the cost per request; what a phase costs once
+    (the probe's own requests, the load client's connection) cancels out of both differences."""
+    rate = (phases["longer empty"] - phases["empty"]) / (walls["longer empty"] - walls["empty"])
+    added = phases["many"] - phases["few"] - rate * (walls["many"] - walls["few"])
+    return added / (count["many"] - count["few"])
 
 
 def run_target(kind: str, upstream: FakeUpstream, workdir: Path, stages: bool, quick: bool) -> dict:
@@ -194,40 +211,52 @@ def run_stack(upstream: FakeUpstream, workdir: Path, quick: bool) -> dict:
     out_dir = workdir / "stack"
     out_dir.mkdir()
     loads = workloads(quick)
-    phases = {name: loads[name] for name in ("empty", "non-streaming")}
-    requests = phases["non-streaming"]["count"]
+    requests, empty = loads["non-streaming"]["count"], loads["empty"]
+    phases = {"empty": empty, "longer empty": empty | {"idle_s": 2 * empty["idle_s"]},
+              "few": _non_streaming(requests // 3), "many": _non_streaming(requests)}
+    counts = {name: spec["count"] for name, spec in phases.items()}
     server = ProxyServer(upstream.url, out_dir / "bench.db", out_dir / "gunicorn.log",
                          launcher=VALGRIND + (f"--callgrind-out-file={out_dir}/cg.%p",),
                          config="bench/callgrind_conf.py", startup_timeout=STARTUP_TIMEOUT,
                          env={"BENCH_CALLGRIND_PROBE": "1", "BENCH_CALLGRIND_STAGES": "0"},
-                         app="bench.stack_floor:BareApp()")
-    server.recording = False  # the bare app keeps no records
+                         app="bench.stack_floor:BareApp()", recording=False)
     walls: dict[str, float] = {}
     with server:
         target = Target(server, workdir, out_dir)
-        for spec in phases.values():  # warm-up
-            target.send({**spec, "count": min(spec["count"], 2), "idle_s": 0})
+        target.send(_non_streaming(WARM_UP))
         for name, spec in phases.items():
             print(f"callgrind stack: gunicorn, {name}...", flush=True)
             walls[name] = target.phase("all", f"all:{name}", spec)[1]
         pid = server.worker_pid
     found = dumps(out_dir, pid)
     main_thread = {name: found[f"all:{name}"].get(1, 0) for name in phases}
-    rate = main_thread["empty"] / walls["empty"]  # taken off as for the proxy (`derive`)
-    figures = {"gunicorn": (main_thread["non-streaming"] - rate * walls["non-streaming"]) / requests}
-    for layer in ("flask", "requests"):
+    figures = {"gunicorn": per_request_between(main_thread, walls, counts)}
+    for layer in ("flask", "upstream"):
         print(f"callgrind stack: {layer}...", flush=True)
-        layer_dir = out_dir / layer
-        layer_dir.mkdir()
-        process = subprocess.Popen(
-            VALGRIND + (f"--callgrind-out-file={layer_dir}/cg.%p", str(BIN / "python"), "-m", "bench.stack_floor",
-                        layer, upstream.url, str(requests)),
-            cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        _, errors = process.communicate(timeout=STARTUP_TIMEOUT)
-        if process.returncode:
-            raise RuntimeError(f"bench.stack_floor {layer} exited with {process.returncode}: {errors[-2000:]!r}")
-        figures[layer] = dumps(layer_dir, process.pid)[MEASURED][1] / requests
-    return {"kind": "stack", "walls": walls, "per_request": figures}
+        figures[layer] = _count_in_process(layer, upstream.url, requests, out_dir / layer)
+    return {"kind": "stack", "walls": walls, "main_thread": main_thread, "per_request": figures}
+
+
+def _non_streaming(count: int) -> dict:
+    return workloads(False)["non-streaming"] | {"count": count}
+
+
+def _count_in_process(layer: str, upstream_url: str, requests: int, out_dir: Path) -> float:
+    """Instructions per request of one of bench.stack_floor's in-process layers, run under valgrind."""
+    out_dir.mkdir()
+    process = subprocess.Popen(
+        VALGRIND + (f"--callgrind-out-file={out_dir}/cg.%p", str(BIN / "python"), "-m", "bench.stack_floor",
+                    layer, str(requests), "--upstream", upstream_url),
+        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        _, errors = process.communicate(timeout=LAYER_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.communicate()
+        raise
+    if process.returncode:
+        raise RuntimeError(f"bench.stack_floor {layer} exited with {process.returncode}: {errors[-2000:]!r}")
+    return dumps(out_dir, process.pid)[MEASURED][1] / requests
 
 
 def _k(value) -> str:
@@ -236,24 +265,26 @@ def _k(value) -> str:
 
 def render(results: dict) -> str:
     """The tables: totals per target, then the stages side by side with the floor's."""
-    lines = ["Instructions (thousands) per relayed event, per stream (its request and 5 fixed events) and "
-             "per non-streaming request"]
+    lines = []
     rows = []
     for kind, result in results.items():
         for scope, figures in (result.get("totals") or {}).items():
             rows.append([f"{kind} ({scope})", _k(figures["per_event"]), _k(figures["per_stream"]),
                          _k(figures["per_request"])])
     if rows:
-        lines += [report.table(["target", "per event", "per stream", "per non-streaming request"], rows), ""]
+        lines += ["Instructions (thousands) per relayed event, per stream (its request and 5 fixed events) and "
+                  "per non-streaming request",
+                  report.table(["target", "per event", "per stream", "per non-streaming request"], rows), ""]
     stack = results.get("stack", {}).get("per_request")
     if stack:
         together = sum(stack.values())
         proxy_request = results.get("proxy", {}).get("totals", {}).get("main thread", {}).get("per_request")
-        rows = [[layer, _k(value)] for layer, value in stack.items()] + [["together", _k(together)]]
+        names = {"gunicorn": "gunicorn (a bare WSGI app)", "flask": "Flask (a bare blueprint route)",
+                 "upstream": "upstream client (requests, urllib3, http.client)"}
+        rows = [[names[layer], _k(value)] for layer, value in stack.items()] + [["together", _k(together)]]
         if proxy_request:
             rows.append(["the proxy", f"{_k(proxy_request)} (its layers: {100 * together / proxy_request:.0f} %)"])
-        lines += ["The stack's own layers per non-streaming request, nothing of the proxy in them "
-                  "(gunicorn: a bare WSGI app; flask: a bare blueprint route; requests: the upstream client)",
+        lines += ["The stack's own layers per non-streaming request (bench.stack_floor), main thread",
                   report.table(["layer", "per non-streaming request"], rows), ""]
     proxy, floor = (results.get(kind, {}).get("stages") for kind in ("proxy", "floor"))
     if proxy or floor:

@@ -164,13 +164,12 @@ class FakeUpstream:
 class ProxyServer:
     """The real server, as `make run` starts it: init-db, then gunicorn with gunicorn.conf.py."""
 
-    recording = True  # every proxied request leaves a record
-
     def __init__(self, upstream_url: str, database_path: Path, log_path: Path, launcher: tuple = (),
                  config: str | None = None, startup_timeout: float = 30.0, env: dict | None = None,
-                 app: str = "app:create_app()"):
+                 app: str = "app:create_app()", recording: bool = True):
         self.launcher = list(launcher)  # a command to run gunicorn under (valgrind)
         self.app = app  # another WSGI app for gunicorn to serve (bench.stack_floor's bare one)
+        self.recording = recording  # every proxied request leaves a record (not so in a bare app)
         self.startup_timeout = startup_timeout
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"

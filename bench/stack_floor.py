@@ -1,16 +1,17 @@
-"""The stack's own cost per non-streaming request: gunicorn, Flask and requests with nothing of the
-proxy in them, counted under callgrind (bench.callgrind_suite's `stack` target), to set the proxy's
-per-request figure against what its fixed layers cost by themselves.
+"""The stack's own cost per non-streaming request: gunicorn, Flask and the upstream client by
+themselves, counted under callgrind (bench.callgrind_suite's `stack` target), to set the proxy's
+per-request figure against what its fixed layers cost with none of its own work in them.
 
   gunicorn  `BareApp` in a gevent worker with the project's gunicorn.conf.py (its header deadline,
             its settings kept as attributes, gc.freeze): reads the body and answers the reply the
             fake upstream sends. Driven over HTTP by the load client, as the proxy is.
-  flask     a Flask app with one blueprint route that does what any proxy view must (read the
-            body, list the headers) and answers the same reply; called in-process.
-  requests  the proxy's own upstream client (requests' adapter, urllib3's pool, http.client) sending
-            the bench's request to the fake upstream and reading its reply; in-process.
+  flask     `FlaskLayer`: a Flask app with one blueprint route that does what any proxy view must
+            (read the body, list the headers) and answers the same reply; called in-process.
+  upstream  `UpstreamLayer`: the proxy's upstream client (proxy/upstream/client.py over requests'
+            adapter, urllib3's pool and http.client) sending the bench's request to the fake
+            upstream and reading its reply; in-process.
 
-The in-process two run as `python -m bench.stack_floor flask|requests UPSTREAM_URL COUNT` under
+The in-process two run as `python -m bench.stack_floor flask|upstream COUNT [--upstream URL]` under
 valgrind: after a warm-up, COUNT requests are counted in one dump named "measured".
 """
 from gevent import monkey
@@ -18,6 +19,8 @@ from gevent import monkey
 if __name__ == "__main__":
     monkey.patch_all()  # as gunicorn's gevent worker does, before anything imports socket
 
+import argparse  # noqa: E402
+import gc  # noqa: E402
 import sys  # noqa: E402
 
 from bench import valgrind_requests as valgrind  # noqa: E402
@@ -46,78 +49,85 @@ class BareApp:
         return [REPLY]
 
 
-def bare_flask():
-    """A Flask app whose one blueprint route reads the body and the headers and answers the reply."""
-    from flask import Blueprint, Flask, Response, request
+class FlaskLayer:
+    """A bare Flask app, one blueprint route, sent the bench's request through WSGI."""
 
-    messages = Blueprint("messages", __name__)
+    def __init__(self):
+        from flask import Blueprint, Flask, Response, request
 
-    @messages.post("/v1/messages")
-    def create_message():
-        request.environ["wsgi.input"].read(request.content_length or 0)
-        list(request.headers.items())
-        return Response(REPLY, content_type="application/json")
+        messages = Blueprint("messages", __name__)
 
-    app = Flask(__name__)
-    app.register_blueprint(messages)
-    return app
+        @messages.post("/v1/messages")
+        def create_message():
+            request.environ["wsgi.input"].read(request.content_length or 0)
+            list(request.headers.items())
+            return Response(REPLY, content_type="application/json")
 
+        self.app = Flask(__name__)
+        self.app.register_blueprint(messages)
+        self.body, self.headers = request_body(False), request_headers(30, 0)
 
-def flask_requests(app):
-    """A function that sends one bench request to `app` through WSGI and reads the response."""
-    from werkzeug.test import EnvironBuilder
+    def prepare(self) -> dict:
+        """A fresh WSGI environ of the bench's request (a body stream can be read once)."""
+        from werkzeug.test import EnvironBuilder
 
-    body, headers = request_body(False), request_headers(30, 0)
+        return EnvironBuilder(path="/v1/messages", query_string="beta=true", method="POST", data=self.body,
+                              headers=self.headers, environ_base={"REMOTE_ADDR": "127.0.0.1"}).get_environ()
 
-    def environ():
-        return EnvironBuilder(path="/v1/messages", query_string="beta=true", method="POST", data=body,
-                              headers=headers, environ_base={"REMOTE_ADDR": "127.0.0.1"}).get_environ()
-
-    def send(prepared=None):
-        response = app(prepared or environ(), lambda status, response_headers, exc_info=None: None)
+    def send(self, environ: dict) -> bytes:
+        """The app's whole response body to `environ`."""
+        response = self.app(environ, lambda status, headers, exc_info=None: None)
         try:
             return b"".join(response)
         finally:
-            getattr(response, "close", lambda: None)()
-
-    send.environ = environ
-    return send
+            response.close()
 
 
-def upstream_requests(upstream_url: str):
-    """A function that sends one bench request upstream through the proxy's client and reads the reply."""
-    from proxy.upstream.client import UpstreamClient
+class UpstreamLayer:
+    """The proxy's upstream client, sending the bench's request and reading the reply."""
 
-    client = UpstreamClient(upstream_url, 5, 60)
-    body, headers = request_body(False), list(request_headers(30, 0).items())
+    def __init__(self, upstream_url: str):
+        from proxy.upstream.client import UpstreamClient
 
-    def send(prepared=None):
-        response = client.send("POST", "/v1/messages", "beta=true", headers, body)
+        self.client = UpstreamClient(upstream_url, 5, 60)
+        self.headers = list(request_headers(30, 0).items())
+
+    def prepare(self) -> bytes:
+        """The request body (the same bytes every time: nothing to build per request)."""
+        return request_body(False)
+
+    def send(self, body: bytes) -> bytes:
+        """The upstream's whole reply body to `body`."""
+        response = self.client.send("POST", "/v1/messages", "beta=true", self.headers, body)
         try:
             return response.raw.read()
         finally:
             response.close()
 
-    send.environ = lambda: None
-    return send
 
-
-def count(send, requests: int) -> None:
-    """Warm up, then dump the instructions of `requests` sends as one profile."""
+def count(layer, requests: int) -> None:
+    """Warm up, then dump the instructions of `requests` sends as one profile (building them not counted)."""
     for _ in range(WARM_UP):
-        send()
-    prepared = [send.environ() for _ in range(requests)]  # building a request is not counted
+        layer.send(layer.prepare())
+    prepared = [layer.prepare() for _ in range(requests)]
+    gc.freeze()  # as gunicorn.conf.py's post_worker_init does in a worker, with its threshold
+    gc.set_threshold(*gc.get_threshold()[:2], 100)
     valgrind.zero_stats()
     for one in prepared:
-        send(one)
+        layer.send(one)
     valgrind.dump_stats(MEASURED)
 
 
 def main(argv: list[str]) -> None:
-    """`flask|requests UPSTREAM_URL COUNT`: count that layer's requests."""
-    layer, upstream_url, requests = argv[0], argv[1], int(argv[2])
-    send = flask_requests(bare_flask()) if layer == "flask" else upstream_requests(upstream_url)
-    count(send, requests)
+    """`flask|upstream COUNT [--upstream URL]`: count that layer's requests."""
+    parser = argparse.ArgumentParser(prog="python -m bench.stack_floor")
+    parser.add_argument("layer", choices=("flask", "upstream"))
+    parser.add_argument("count", type=int)
+    parser.add_argument("--upstream", help="the fake upstream's URL (the upstream layer)")
+    args = parser.parse_args(argv)
+    if args.layer == "upstream" and not args.upstream:
+        parser.error("the upstream layer needs --upstream URL")
+    count(FlaskLayer() if args.layer == "flask" else UpstreamLayer(args.upstream), args.count)
 
 
 if __name__ == "__main__":
