@@ -125,16 +125,11 @@ def dumps(out_dir: Path, pid: int) -> dict[str, dict[int, int]]:
     return found
 
 
-def idle_corrected(phases: dict[str, float], walls: dict[str, float]) -> dict[str, float]:
-    """Each phase's instructions less the server's idle rate (the empty phase's) times its length."""
-    rate = phases["empty"] / walls["empty"]
-    return {name: value - rate * walls[name] for name, value in phases.items()}
-
-
 def derive(phases: dict[str, float], walls: dict[str, float], count: dict[str, int]) -> dict:
     """Instructions per relayed delta, per stream (its request and its 5 other events) and per
     non-streaming request."""
-    net = idle_corrected(phases, walls)
+    rate = phases["empty"] / walls["empty"]  # the server's own instructions per second, idle
+    net = {name: value - rate * walls[name] for name, value in phases.items()}
     per_event = (net["streams"] - net["short streams"]) / (count["streams"] * (LONG_EVENTS - SHORT_EVENTS))
     # The short stream's one delta arrives alone like every long stream's; its other 5 events come
     # in two bursts (head and first two events, last three), part of a stream's fixed cost.
@@ -211,9 +206,10 @@ def run_stack(upstream: FakeUpstream, workdir: Path, quick: bool) -> dict:
     out_dir = workdir / "stack"
     out_dir.mkdir()
     loads = workloads(quick)
-    requests, empty = loads["non-streaming"]["count"], loads["empty"]
+    empty, non_streaming = loads["empty"], loads["non-streaming"]
+    requests = non_streaming["count"]
     phases = {"empty": empty, "longer empty": empty | {"idle_s": 2 * empty["idle_s"]},
-              "few": _non_streaming(requests // 3), "many": _non_streaming(requests)}
+              "few": non_streaming | {"count": requests // 3}, "many": non_streaming}
     counts = {name: spec["count"] for name, spec in phases.items()}
     server = ProxyServer(upstream.url, out_dir / "bench.db", out_dir / "gunicorn.log",
                          launcher=VALGRIND + (f"--callgrind-out-file={out_dir}/cg.%p",),
@@ -223,7 +219,7 @@ def run_stack(upstream: FakeUpstream, workdir: Path, quick: bool) -> dict:
     walls: dict[str, float] = {}
     with server:
         target = Target(server, workdir, out_dir)
-        target.send(_non_streaming(WARM_UP))
+        target.send(non_streaming | {"count": WARM_UP})
         for name, spec in phases.items():
             print(f"callgrind stack: gunicorn, {name}...", flush=True)
             walls[name] = target.phase("all", f"all:{name}", spec)[1]
@@ -235,10 +231,6 @@ def run_stack(upstream: FakeUpstream, workdir: Path, quick: bool) -> dict:
         print(f"callgrind stack: {layer}...", flush=True)
         figures[layer] = _count_in_process(layer, upstream.url, requests, out_dir / layer)
     return {"kind": "stack", "walls": walls, "main_thread": main_thread, "per_request": figures}
-
-
-def _non_streaming(count: int) -> dict:
-    return workloads(False)["non-streaming"] | {"count": count}
 
 
 def _count_in_process(layer: str, upstream_url: str, requests: int, out_dir: Path) -> float:

@@ -91,10 +91,11 @@ class UpstreamLayer:
 
         self.client = UpstreamClient(upstream_url, 5, 60)
         self.headers = list(request_headers(30, 0).items())
+        self.body = request_body(False)
 
     def prepare(self) -> bytes:
         """The request body (the same bytes every time: nothing to build per request)."""
-        return request_body(False)
+        return self.body
 
     def send(self, body: bytes) -> bytes:
         """The upstream's whole reply body to `body`."""
